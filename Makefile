@@ -1,0 +1,74 @@
+# Two commands for a fresh machine with python3 and make:
+#   make build   set up .venv (if needed), build everything on the embedded sample, write the report
+#   make test    same set-up, then the whole test suite
+# Other targets: make report | docs | bench | sample | clean | help
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+VARS   ?=
+N      ?= 10000,100000,1000000,10000000
+
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+export DBT_PROFILES_DIR := $(CURDIR)
+export PYTHONDONTWRITEBYTECODE := 1
+
+DBT_VARS := $(if $(VARS),--vars '$(VARS)',)
+
+.PHONY: help setup setup-test build run report docs test browser bench sample clean
+
+help:
+	@sed -n '1,6p' Makefile
+
+# --- environment -----------------------------------------------------------------
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.runtime-installed: requirements.txt pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $@
+
+$(VENV)/.test-installed: requirements-test.txt $(VENV)/.runtime-installed
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-test.txt
+	touch $@
+
+setup: $(VENV)/.runtime-installed
+
+setup-test: $(VENV)/.test-installed browser
+
+# Headless Chromium for the report check (Debian's package); installed when missing.
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+	  echo "Installing Debian's chromium for the browser test..."; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+# --- the main job ----------------------------------------------------------------
+build: setup
+	$(BIN)/dbt build $(DBT_VARS)
+	$(BIN)/python -m custseg.report
+
+run: build
+
+report: setup
+	$(BIN)/python -m custseg.report
+
+docs: setup
+	$(BIN)/dbt docs generate $(DBT_VARS)
+	@echo "Serve with: $(BIN)/dbt docs serve"
+
+# --- tests -----------------------------------------------------------------------
+test: setup-test
+	$(BIN)/python -m pytest
+
+# --- benchmark -------------------------------------------------------------------
+bench: setup
+	$(BIN)/python scripts/bench.py --sizes $(N)
+
+# --- the embedded sample (committed; regenerate only when the generator changes) ---
+sample: setup
+	$(BIN)/python -m custseg.sample --rows 9000 --out seeds/raw_customers.csv
+
+clean:
+	rm -rf target logs dbt_packages reports customer_segmentation.duckdb customer_segmentation.duckdb.wal

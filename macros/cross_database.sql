@@ -1,0 +1,51 @@
+{#-
+  The few SQL pieces that differ between engines, behind adapter.dispatch so the models
+  stay portable: DuckDB is the default implementation; Spark/Databricks and Snowflake
+  variants show what a move needs (see README, "Beyond one machine").
+-#}
+
+{# numerator / denominator, with `fallback` when the denominator is 0 and NULL when either is NULL. #}
+{% macro safe_divide(numerator, denominator, fallback=0) %}
+  case
+    when ({{ numerator }}) is null or ({{ denominator }}) is null then null
+    when ({{ denominator }}) = 0 then {{ fallback }}
+    else ({{ numerator }}) / ({{ denominator }})
+  end
+{% endmacro %}
+
+{# Continuous quantile of a column (aggregate). #}
+{% macro quantile_cont(column, q) %}
+  {{ return(adapter.dispatch('quantile_cont', 'customer_segmentation')(column, q)) }}
+{% endmacro %}
+{% macro default__quantile_cont(column, q) %}percentile_cont({{ q }}) within group (order by {{ column }}){% endmacro %}
+{% macro duckdb__quantile_cont(column, q) %}quantile_cont({{ column }}, {{ q }}){% endmacro %}
+{% macro spark__quantile_cont(column, q) %}percentile({{ column }}, {{ q }}){% endmacro %}
+
+{# Median (aggregate). #}
+{% macro median(column) %}
+  {{ return(adapter.dispatch('median', 'customer_segmentation')(column)) }}
+{% endmacro %}
+{% macro default__median(column) %}median({{ column }}){% endmacro %}
+{% macro spark__median(column) %}percentile({{ column }}, 0.5){% endmacro %}
+
+{# Parse text as a double; NULL when it is not a number. #}
+{% macro try_to_double(expression) %}
+  {{ return(adapter.dispatch('try_to_double', 'customer_segmentation')(expression)) }}
+{% endmacro %}
+{% macro default__try_to_double(expression) %}try_cast({{ expression }} as double){% endmacro %}
+{% macro snowflake__try_to_double(expression) %}try_to_double(to_varchar({{ expression }})){% endmacro %}
+
+{# A 64-bit hash of several columns, NULL-safe, for grouping identical records. #}
+{% macro row_hash(columns) %}
+  {{ return(adapter.dispatch('row_hash', 'customer_segmentation')(columns)) }}
+{% endmacro %}
+{% macro default__row_hash(columns) %}hash({{ columns | join(', ') }}){% endmacro %}
+{% macro spark__row_hash(columns) %}xxhash64({{ columns | join(', ') }}){% endmacro %}
+{% macro snowflake__row_hash(columns) %}hash({{ columns | join(', ') }}){% endmacro %}
+
+{# Join the non-NULL strings of a list with a separator ('' when all are NULL). #}
+{% macro concat_non_null(expressions, separator=',') %}
+  {{ return(adapter.dispatch('concat_non_null', 'customer_segmentation')(expressions, separator)) }}
+{% endmacro %}
+{% macro default__concat_non_null(expressions, separator) %}coalesce(concat_ws('{{ separator }}', {{ expressions | join(', ') }}), ''){% endmacro %}
+{% macro snowflake__concat_non_null(expressions, separator) %}array_to_string(array_construct_compact({{ expressions | join(', ') }}), '{{ separator }}'){% endmacro %}

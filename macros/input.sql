@@ -1,0 +1,150 @@
+{#-
+  The input contract and how the input is found.
+
+  customer_input_columns(): the canonical columns (CC GENERAL schema), their kind and
+  whether the input must have them. Required columns are the ones the core features
+  need; an absent optional column becomes NULL and the features that need it are NULL.
+
+  resolve_customer_input(): which relation to read (the seed, or the file named by the
+  `customers_path` var), and which input column feeds each canonical column (by name,
+  case-insensitive, or through `column_map`). Fails with one line naming the missing
+  column and the file.
+-#}
+
+{% macro customer_input_columns() %}
+  {{ return([
+    {'name': 'customer_id',                      'source': 'CUST_ID',                          'kind': 'id',        'required': true},
+    {'name': 'balance',                          'source': 'BALANCE',                          'kind': 'amount',    'required': true},
+    {'name': 'balance_frequency',                'source': 'BALANCE_FREQUENCY',                'kind': 'frequency', 'required': false},
+    {'name': 'purchases',                        'source': 'PURCHASES',                        'kind': 'amount',    'required': true},
+    {'name': 'oneoff_purchases',                 'source': 'ONEOFF_PURCHASES',                 'kind': 'amount',    'required': false},
+    {'name': 'installments_purchases',           'source': 'INSTALLMENTS_PURCHASES',           'kind': 'amount',    'required': false},
+    {'name': 'cash_advance',                     'source': 'CASH_ADVANCE',                     'kind': 'amount',    'required': false},
+    {'name': 'purchases_frequency',              'source': 'PURCHASES_FREQUENCY',              'kind': 'frequency', 'required': false},
+    {'name': 'oneoff_purchases_frequency',       'source': 'ONEOFF_PURCHASES_FREQUENCY',       'kind': 'frequency', 'required': false},
+    {'name': 'purchases_installments_frequency', 'source': 'PURCHASES_INSTALLMENTS_FREQUENCY', 'kind': 'frequency', 'required': false},
+    {'name': 'cash_advance_frequency',           'source': 'CASH_ADVANCE_FREQUENCY',           'kind': 'frequency', 'required': false},
+    {'name': 'cash_advance_trx',                 'source': 'CASH_ADVANCE_TRX',                 'kind': 'count',     'required': false},
+    {'name': 'purchases_trx',                    'source': 'PURCHASES_TRX',                    'kind': 'count',     'required': true},
+    {'name': 'credit_limit',                     'source': 'CREDIT_LIMIT',                     'kind': 'limit',     'required': true},
+    {'name': 'payments',                         'source': 'PAYMENTS',                         'kind': 'amount',    'required': false},
+    {'name': 'minimum_payments',                 'source': 'MINIMUM_PAYMENTS',                 'kind': 'amount',    'required': false},
+    {'name': 'prc_full_payment',                 'source': 'PRC_FULL_PAYMENT',                 'kind': 'frequency', 'required': false},
+    {'name': 'tenure',                           'source': 'TENURE',                           'kind': 'months',    'required': false},
+  ]) }}
+{% endmacro %}
+
+{# Numeric canonical columns (everything but the id). #}
+{% macro customer_numeric_columns() %}
+  {{ return(customer_input_columns() | rejectattr('kind', 'equalto', 'id') | list) }}
+{% endmacro %}
+
+{# Columns whose missing values reject the row (the rest are imputed). #}
+{% macro customer_columns_required_values() %}
+  {{ return(['balance', 'purchases', 'purchases_trx']) }}
+{% endmacro %}
+
+{% macro quote_identifier(name) %}
+  {{ return('"' ~ (name | replace('"', '""')) ~ '"') }}
+{% endmacro %}
+
+{% macro sql_string(value) %}
+  {{ return("'" ~ (value | replace("'", "''")) ~ "'") }}
+{% endmacro %}
+
+{# The FROM-clause expression that reads the raw input, and a label for messages. #}
+{% macro customer_input_relation() %}
+  {% set path = segmentation_settings().customers_path %}
+  {% if path is none %}
+    {{ return({'sql': ref('raw_customers') | string, 'label': "seed 'raw_customers' (seeds/raw_customers.csv)", 'path': none}) }}
+  {% endif %}
+  {% set lower = path.lower() %}
+  {% if lower.endswith('.parquet') or lower.endswith('.pq') %}
+    {% set reader = 'read_parquet(' ~ sql_string(path) ~ ')' %}
+  {% else %}
+    {# All text: a value that is not a number becomes a rejected row, not a failed read. #}
+    {% set reader = 'read_csv(' ~ sql_string(path) ~ ', header = true, all_varchar = true, auto_detect = true)' %}
+  {% endif %}
+  {{ return({'sql': reader, 'label': "file '" ~ path ~ "'", 'path': path}) }}
+{% endmacro %}
+
+{#
+  Resolve which input column feeds each canonical column. Returns
+    {'relation': <FROM expression>, 'label': ..., 'columns': {canonical: {'source': name, 'type': type} or none},
+     'categoricals': {name: source_name}}
+  At parse time (execute = false) nothing is queried and every column resolves to itself.
+#}
+{% macro resolve_customer_input() %}
+  {% set settings = segmentation_settings() %}
+  {% set input = customer_input_relation() %}
+  {% set canonical = customer_input_columns() %}
+  {% set resolved = {'relation': input.sql, 'label': input.label, 'columns': {}, 'categoricals': {}} %}
+
+  {% if not execute %}
+    {% for c in canonical %}
+      {% do resolved.columns.update({c.name: {'source': c.source, 'type': 'VARCHAR'}}) %}
+    {% endfor %}
+    {% for name in settings.categorical_columns %}
+      {% do resolved.categoricals.update({name: name}) %}
+    {% endfor %}
+    {{ return(resolved) }}
+  {% endif %}
+
+  {% if input.path is not none %}
+    {% set found = run_query('select count(*) from glob(' ~ sql_string(input.path) ~ ')').columns[0].values()[0] %}
+    {% if found == 0 %}
+      {{ exceptions.raise_compiler_error(
+          "customers_path: no file matches '" ~ input.path ~ "' (relative paths are read from the directory dbt runs in, the project root). Check the path.") }}
+    {% endif %}
+  {% endif %}
+
+  {% set described = run_query('describe select * from ' ~ input.sql ~ ' limit 0') %}
+  {% set input_columns = {} %}
+  {% for row in described.rows %}
+    {% set key = row[0].lower() %}
+    {% if key in input_columns %}
+      {{ exceptions.raise_compiler_error(
+          "Input " ~ input.label ~ " has two columns named '" ~ row[0] ~ "' (ignoring case); rename one.") }}
+    {% endif %}
+    {% do input_columns.update({key: {'source': row[0], 'type': row[1]}}) %}
+  {% endfor %}
+  {% set found_names = described.rows | map(attribute=0) | join(', ') %}
+
+  {# column_map: {source column: canonical name} #}
+  {% set mapped_to = {} %}
+  {% for source_name, target in settings.column_map.items() %}
+    {% if source_name.lower() not in input_columns %}
+      {{ exceptions.raise_compiler_error(
+          "column_map maps '" ~ source_name ~ "', but input " ~ input.label ~ " has no such column (found: " ~ found_names ~ ").") }}
+    {% endif %}
+    {% do mapped_to.update({target: input_columns[source_name.lower()]}) %}
+  {% endfor %}
+  {% set mapped_sources = settings.column_map.keys() | map('lower') | list %}
+
+  {% for c in canonical %}
+    {% if c.name in mapped_to %}
+      {% set match = mapped_to[c.name] %}
+    {% elif c.source.lower() in input_columns and c.source.lower() not in mapped_sources %}
+      {% set match = input_columns[c.source.lower()] %}
+    {% elif c.name in input_columns and c.name not in mapped_sources %}
+      {% set match = input_columns[c.name] %}
+    {% else %}
+      {% set match = none %}
+    {% endif %}
+    {% if match is none and c.required %}
+      {{ exceptions.raise_compiler_error(
+          "Input " ~ input.label ~ " has no required column " ~ c.source ~ " (found: " ~ found_names
+          ~ "). Add it, or map your column onto it with --vars '{column_map: {your_column: " ~ c.source ~ "}}'.") }}
+    {% endif %}
+    {% do resolved.columns.update({c.name: match}) %}
+  {% endfor %}
+
+  {% for name in settings.categorical_columns %}
+    {% if name not in input_columns %}
+      {{ exceptions.raise_compiler_error(
+          "categorical_columns names '" ~ name ~ "', but input " ~ input.label ~ " has no such column (found: " ~ found_names ~ ").") }}
+    {% endif %}
+    {% do resolved.categoricals.update({name: input_columns[name].source}) %}
+  {% endfor %}
+  {{ return(resolved) }}
+{% endmacro %}
