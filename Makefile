@@ -47,7 +47,6 @@ browser:
 # --- the main job ----------------------------------------------------------------
 build: setup
 	$(BIN)/dbt build $(DBT_VARS)
-	$(BIN)/python -m custseg.report
 
 run: build
 

@@ -1,0 +1,101 @@
+"""Shared helpers: run dbt against a throw-away DuckDB file and read the results."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import duckdb
+import pytest
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+SHARED_CC_GENERAL = PROJECT_DIR.parent / "shared" / "data" / "cc_general.csv"
+
+
+class DbtRun:
+    """The outcome of one dbt invocation: success, everything dbt said, and the database."""
+
+    def __init__(self, success: bool, output: str, db_path: Path, target_path: Path):
+        self.returncode = 0 if success else 1
+        self.output = output
+        self.db_path = db_path
+        self.target_path = target_path
+
+    def query(self, sql: str) -> list[tuple]:
+        with duckdb.connect(str(self.db_path), read_only=True) as con:
+            return con.sql(sql).fetchall()
+
+    def scalar(self, sql: str):
+        return self.query(sql)[0][0]
+
+    def df(self, sql: str):
+        with duckdb.connect(str(self.db_path), read_only=True) as con:
+            return con.sql(sql).df()
+
+    def run_results(self) -> dict:
+        return json.loads((self.target_path / "run_results.json").read_text())
+
+
+def run_dbt(args: list[str], workdir: Path, vars: dict | None = None, db_name: str = "test.duckdb") -> DbtRun:
+    """Run a dbt command in-process (dbtRunner) against its own database, target and log dirs.
+
+    In-process saves dbt's ~2 s start-up per call; each call still parses afresh when the
+    vars change, exactly as the command line does.
+    """
+    from dbt.cli.main import dbtRunner
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    db_path = workdir / db_name
+    target_path = workdir / "target"
+    env = {
+        "DBT_DUCKDB_PATH": str(db_path),
+        "DBT_PROFILES_DIR": str(PROJECT_DIR),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "DBT_LOG_PATH": str(workdir / "logs"),
+        "DBT_TARGET_PATH": str(target_path),
+    }
+    saved = {key: os.environ.get(key) for key in env}
+    saved_cwd = os.getcwd()
+    messages: list[str] = []
+    cli = [*args, "--quiet", "--no-use-colors"]
+    if vars:
+        cli += ["--vars", json.dumps(vars)]
+    os.environ.update(env)
+    os.chdir(PROJECT_DIR)
+    try:
+        result = dbtRunner(callbacks=[lambda event: messages.append(event.info.msg)]).invoke(cli)
+    finally:
+        _release_duckdb()
+        os.chdir(saved_cwd)
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    output = "\n".join(str(m) for m in messages)
+    if result.exception is not None:
+        output += "\n" + str(result.exception)
+    return DbtRun(bool(result.success), output, db_path, target_path)
+
+
+def _release_duckdb() -> None:
+    """dbt-duckdb keeps its database open in-process between invocations; close it so the
+    test can open the file read-only (as a BI tool would)."""
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    env = DuckDBConnectionManager._ENV
+    if env is not None:
+        env.close()
+    DuckDBConnectionManager.close_all_connections()
+
+
+def assert_ok(run: DbtRun) -> None:
+    assert run.returncode == 0, run.output[-6000:]
+
+
+@pytest.fixture(scope="session")
+def cc_general_path() -> Path:
+    if not SHARED_CC_GENERAL.exists():
+        pytest.skip(f"real data not present at {SHARED_CC_GENERAL} (it is in CI)")
+    return SHARED_CC_GENERAL

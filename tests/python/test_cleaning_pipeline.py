@@ -1,0 +1,219 @@
+"""End-to-end: input handling, cleaning and features, built by dbt on real files."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from custseg import sample
+from conftest import assert_ok, run_dbt
+
+pytestmark = pytest.mark.dbt
+
+CLEANING = ["build", "--selector", "cleaning"]
+
+
+def conservation(run) -> tuple[int, int, int]:
+    input_rows = run.scalar("select count(*) from stg_customers")
+    clean = run.scalar("select sum(source_row_count) from customer_features")
+    rejected = run.scalar("select count(*) from rejected_customers")
+    return input_rows, clean, rejected
+
+
+@pytest.fixture(scope="module")
+def sample_run(tmp_path_factory):
+    run = run_dbt(CLEANING, tmp_path_factory.mktemp("sample"))
+    assert_ok(run)
+    return run
+
+
+def test_sample_rows_are_conserved(sample_run):
+    raw_rows = sample_run.scalar("select count(*) from raw_customers")
+    input_rows, clean, rejected = conservation(sample_run)
+    assert raw_rows == input_rows == 9121
+    assert clean + rejected == input_rows
+    collapsed = sample_run.scalar("select sum(source_row_count - 1) from customer_features")
+    customers = sample_run.scalar("select count(*) from customer_features")
+    assert customers == 9000  # the generator's clean customers
+    assert collapsed >= 30  # exact duplicates counted on their kept rows
+    assert customers + collapsed + rejected == input_rows
+
+
+def test_sample_features_exist_for_every_clean_customer(sample_run):
+    nulls = sample_run.query(
+        "select count(*) filter (where credit_utilization is null), "
+        "count(*) filter (where total_transactions is null) from customer_features"
+    )[0]
+    assert nulls == (0, 0)
+    # spot-check the arithmetic against the columns it comes from
+    bad = sample_run.scalar(
+        "select count(*) from customer_features "
+        "where abs(credit_utilization - balance / credit_limit) > 1e-9 "
+        "or total_transactions <> purchases_trx + cash_advance_trx"
+    )
+    assert bad == 0
+
+
+def test_sample_dirt_lands_in_rejected_with_reasons(sample_run):
+    reasons = dict(sample_run.query(
+        "select reason, count(*) from (select unnest(string_split(reject_reasons, ',')) as reason "
+        "from rejected_customers) group by reason"
+    ))
+    for code in ["missing_customer_id", "non_numeric_value", "negative_amount",
+                 "frequency_out_of_range", "invalid_credit_limit", "conflicting_duplicate_id"]:
+        assert reasons.get(code, 0) >= 1, (code, reasons)
+    detail = sample_run.scalar(
+        "select reject_detail from rejected_customers where reject_reasons = 'non_numeric_value' limit 1"
+    )
+    assert "is not a number" in detail
+
+
+def test_sample_imputation_and_capping_are_flagged(sample_run):
+    imputed = dict(sample_run.query(
+        "select imputed_columns, count(*) from customer_features group by 1"
+    ))
+    assert imputed.get("minimum_payments", 0) > 150
+    assert imputed.get("credit_limit", 0) >= 1
+    # the payments = 0 rule: nothing paid, minimum paid is 0
+    zero_rule = sample_run.scalar(
+        "select count(*) from customer_features where imputed_columns like '%minimum_payments%' "
+        "and payments = 0 and minimum_payments <> 0"
+    )
+    assert zero_rule == 0
+    # extreme outliers are capped at the 0.995 quantile of the kept customers
+    max_balance = sample_run.scalar("select max(balance) from customer_features")
+    assert max_balance < 50_000
+    assert sample_run.scalar("select count(*) from customer_features where outlier_columns like '%balance%'") > 0
+
+
+def test_real_file_builds_and_conserves_rows(cc_general_path, tmp_path):
+    run = run_dbt(CLEANING, tmp_path, vars={"customers_path": str(cc_general_path)})
+    assert_ok(run)
+    input_rows, clean, rejected = conservation(run)
+    assert input_rows == 8950
+    assert clean + rejected == 8950
+    # the public file's known facts: 313 missing minimum payments, 1 missing limit,
+    # no duplicate ids, and 8 cash-advance frequencies above 1
+    imputed = dict(run.query("select imputed_columns, count(*) from customer_features group by 1"))
+    assert imputed["minimum_payments"] == 313
+    assert imputed["credit_limit"] == 1
+    assert run.query("select reject_reasons, count(*) from rejected_customers group by 1") == [
+        ("frequency_out_of_range", 8)
+    ]
+    assert run.scalar("select count(*) from customer_features where credit_utilization is null "
+                      "or total_transactions is null") == 0
+
+
+def test_missing_required_column_fails_once_naming_it(cc_general_path, tmp_path):
+    frame = pd.read_csv(cc_general_path).drop(columns=["BALANCE"])
+    path = tmp_path / "no_balance.csv"
+    frame.to_csv(path, index=False)
+    run = run_dbt(CLEANING, tmp_path, vars={"customers_path": str(path)})
+    assert run.returncode != 0
+    lines = [line for line in run.output.splitlines() if "has no required column BALANCE" in line]
+    assert len(set(lines)) == 1, run.output[-3000:]
+    assert str(path) in lines[0]
+    assert "ERROR=1 " in run.output
+
+
+def test_garbage_rows_are_rejected_not_fatal(tmp_path):
+    clean = sample.generate_clean(200, seed=11)
+    frame = clean[list(sample.CC_GENERAL_COLUMNS)].astype(object)
+    garbage = pd.DataFrame(
+        [
+            ["G1", "lots", "1", "10", "5", "5", "0", "0.5", "0.5", "0.5", "0", "0", "2", "1000", "50", "20", "0", "12"],
+            ["G2", "-5", "1.7", "10", "5", "5", "0", "0.5", "0.5", "0.5", "0", "0", "2.5", "0", "50", "20", "0", "0"],
+            ["", "", "", "", "", "", "", "", "", "", "", "", "", "", "", "", "", ""],
+            ["G3", "inf", "NaN", "1e3", "5", "5", "0", "0.5", "0.5", "0.5", "0", "0", "", "1000", "50", "20", "0", "12"],
+        ],
+        columns=list(sample.CC_GENERAL_COLUMNS),
+    )
+    path = tmp_path / "garbage.csv"
+    pd.concat([frame, garbage]).to_csv(path, index=False)
+    run = run_dbt(CLEANING, tmp_path, vars={"customers_path": str(path)})
+    assert_ok(run)
+    rejected = {row[0]: (row[1], row[2]) for row in run.query(
+        "select coalesce(customer_id, '<none>'), reject_reasons, reject_detail from rejected_customers"
+    )}
+    assert rejected["G1"][0] == "non_numeric_value" and "balance='lots'" in rejected["G1"][1]
+    assert rejected["G2"][0] == ("frequency_out_of_range,invalid_credit_limit,invalid_tenure,"
+                                 "negative_amount,non_integer_count")
+    assert rejected["<none>"][0] == "missing_customer_id,missing_required_value"
+    # inf is unreadable; 'NaN' counts as missing (imputed), a missing purchases_trx rejects
+    assert rejected["G3"][0] == "missing_required_value,non_numeric_value"
+    input_rows, clean_rows, rejected_rows = conservation(run)
+    assert (input_rows, clean_rows + rejected_rows) == (204, 204)
+
+
+def test_column_map_and_categoricals_on_parquet(tmp_path):
+    clean = sample.generate_clean(300, seed=5)
+    frame = clean[list(sample.CC_GENERAL_COLUMNS)].rename(
+        columns={"CUST_ID": "account_number", "BALANCE": "bal", "CREDIT_LIMIT": "credit_line"}
+    )
+    frame["card_type"] = np.where(np.arange(len(frame)) % 3 == 0, "gold", "classic")
+    frame.loc[frame.index[:4], "card_type"] = None
+    frame["Region"] = "north"
+    path = tmp_path / "customers.parquet"
+    frame.to_parquet(path, index=False)
+    run = run_dbt(CLEANING, tmp_path, vars={
+        "customers_path": str(path),
+        "column_map": {"account_number": "CUST_ID", "bal": "balance", "credit_line": "CREDIT_LIMIT"},
+        "categorical_columns": ["card_type", "region"],
+    })
+    assert_ok(run)
+    counts = dict(run.query("select card_type, count(*) from customer_features group by 1"))
+    assert counts["unknown"] == 4 and counts["gold"] + counts["classic"] == 296
+    assert run.scalar("select count(distinct region) from customer_features") == 1
+    assert run.scalar("select count(*) from customer_features where imputed_columns like '%card_type%'") == 4
+    got = run.scalar("select balance from customer_features where customer_id = 'C10001'")
+    assert got == pytest.approx(clean.loc[0, "BALANCE"])
+
+
+def test_absent_optional_columns_skip_their_features(tmp_path):
+    clean = sample.generate_clean(300, seed=6)
+    frame = clean[["CUST_ID", "BALANCE", "PURCHASES", "PURCHASES_TRX", "CREDIT_LIMIT", "PAYMENTS"]]
+    path = tmp_path / "minimal.csv"
+    frame.to_csv(path, index=False)
+    run = run_dbt(CLEANING, tmp_path, vars={"customers_path": str(path)})
+    assert_ok(run)
+    row = run.query(
+        "select count(*), count(credit_utilization), count(total_transactions), "
+        "count(payment_to_minimum_ratio), count(cash_advance_share), count(minimum_payments), "
+        "max(imputed_columns) from customer_features"
+    )[0]
+    assert row == (300, 300, 300, 0, 0, 0, "")
+    # total transactions fall back to purchase transactions alone
+    assert run.scalar("select count(*) from customer_features where total_transactions <> purchases_trx") == 0
+
+
+@pytest.mark.parametrize(
+    "vars, message",
+    [
+        ({"outlier_method": "clip"}, "Invalid var 'outlier_method': got \"clip\"; expected one of cap, reject, none"),
+        ({"k_max": 1}, "Invalid var 'k_max': got 1; expected an integer from 2 to 50"),
+        ({"column_map": {"x; drop table y": "BALANCE"}}, "expected keys that are plain column names"),
+        ({"column_map": {"bal": "BALANCES"}}, "'BALANCES' is not one"),
+        ({"categorical_columns": ["card-type"]}, "'card-type' is not"),
+        ({"customers_path": "data/customers.xlsx"}, "expected a file ending in .csv"),
+    ],
+)
+def test_bad_vars_fail_at_parse_with_a_clear_message(tmp_path, vars, message):
+    run = run_dbt(["parse"], tmp_path, vars=vars)
+    assert run.returncode != 0
+    assert message in run.output, run.output[-2000:]
+
+
+def test_missing_file_is_named(tmp_path):
+    run = run_dbt(CLEANING, tmp_path, vars={"customers_path": "no/such/file.csv"})
+    assert run.returncode != 0
+    assert "customers_path: no file matches 'no/such/file.csv'" in run.output
+
+
+def test_outlier_reject_mode_keeps_conservation(tmp_path):
+    run = run_dbt(CLEANING, tmp_path, vars={"outlier_method": "reject", "outlier_upper_quantile": 0.999})
+    assert_ok(run)
+    input_rows, clean, rejected = conservation(run)
+    assert clean + rejected == input_rows
+    outliers = run.scalar("select count(*) from rejected_customers where reject_stage = 'outliers'")
+    assert outliers >= 10  # the generator's blown-up rows, at least
