@@ -1,0 +1,70 @@
+{#-
+  One row per algorithm run: how good and how stable the segmentation is, how it was
+  fitted, and when. Silhouette, Davies-Bouldin and Calinski-Harabasz are measured on the
+  evaluation sample in the full model space (density noise left out); inertia is the
+  within-segment sum of squared distances over every customer, for the centroid-based
+  algorithms; stability is the mean adjusted Rand index of refits on resamples.
+-#}
+{%- set primary = segmentation_settings().primary_algorithm -%}
+{%- set settings = segmentation_settings() -%}
+
+with models as (
+
+    select * from {{ ref('int_segment_models') }}
+
+),
+
+config as (
+
+    select run_started_at from {{ ref('segmentation_config') }}
+
+),
+
+scores as (
+
+    select * from {{ ref('int_customer_scores') }}
+
+),
+
+whole_population as (
+
+    {%- for algorithm in segmentation_algorithms() %}
+    select
+        '{{ algorithm }}' as algorithm,
+        count(*) as customers,
+        count(distinct {{ algorithm }}_segment_id) filter (where {{ algorithm }}_segment_id <> 0) as segments_used,
+        avg(case when {{ algorithm }}_segment_id = 0 then 1.0 else 0.0 end) as noise_share,
+        sum({{ algorithm }}_distance * {{ algorithm }}_distance) as sum_squared_distance
+    from scores
+    {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
+
+)
+
+select
+    cast(models.algorithm as varchar) as algorithm,
+    cast(models.algorithm_label as varchar) as algorithm_label,
+    cast(models.algorithm = '{{ primary }}' as boolean) as is_primary,
+    cast(models.n_segments as integer) as n_segments,
+    cast(whole_population.customers as bigint) as customers,
+    cast(models.silhouette as double) as silhouette,
+    cast(models.davies_bouldin as double) as davies_bouldin,
+    cast(models.calinski_harabasz as double) as calinski_harabasz,
+    cast(case when models.algorithm in ('kmeans', 'hierarchical')
+              then whole_population.sum_squared_distance end as double) as inertia,
+    cast(whole_population.noise_share as double) as noise_share,
+    cast(models.stability_ari as double) as stability_ari,
+    cast(models.stability_resamples as integer) as stability_resamples,
+    cast(models.fit_space as varchar) as fit_space,
+    cast(models.fit_sample_size as bigint) as fit_sample_size,
+    cast(models.evaluation_sample_size as bigint) as evaluation_sample_size,
+    cast(least(models.evaluation_sample_size, {{ settings.silhouette_sample_size }}) as bigint) as silhouette_sample_size,
+    cast(models.fit_seconds as double) as fit_seconds,
+    cast(models.evaluation_seconds as double) as evaluation_seconds,
+    cast(config.run_started_at as timestamp) as run_started_at,
+    cast(models.fitted_at as timestamp) as fitted_at,
+    cast(models.parameters_json as varchar) as parameters_json
+from models
+inner join whole_population
+    on models.algorithm = whole_population.algorithm
+cross join config

@@ -1,0 +1,48 @@
+{#-
+  One row per node of the self-organizing map: its grid position, its weight vector (in
+  the model space, columns in segment_preprocessing order), its U-matrix value (mean
+  distance to its neighbours, scaled to 0..1: high values mark borders between groups),
+  the segment it was grouped into, and its hits (customers whose best-matching node it is,
+  over every customer). The data behind the U-matrix and hit-map plots.
+-#}
+with parsed as (
+
+    select from_json(
+        model_json,
+        '{"prototypes": "DOUBLE[][]", "prototype_segments": "INTEGER[]",
+          "extras": {"grid": {"rows": "INTEGER", "cols": "INTEGER"}, "u_matrix": "DOUBLE[]"}}'
+    ) as m
+    from {{ ref('som_model') }}
+
+),
+
+nodes as (
+
+    select
+        node.som_node_id,
+        parsed.m
+    from parsed
+    cross join unnest(range(1, len(parsed.m.prototype_segments) + 1)) as node(som_node_id)
+
+),
+
+hits as (
+
+    select som_node_id, count(*) as customers
+    from {{ ref('int_customer_scores') }}
+    group by som_node_id
+
+)
+
+select
+    cast(nodes.som_node_id as integer) as som_node_id,
+    cast((nodes.som_node_id - 1) // nodes.m.extras.grid.cols as integer) as grid_row,
+    cast((nodes.som_node_id - 1) % nodes.m.extras.grid.cols as integer) as grid_col,
+    cast(nodes.m.prototypes[nodes.som_node_id] as double[]) as weights,
+    cast(nodes.m.extras.u_matrix[nodes.som_node_id] as double) as u_matrix_distance,
+    cast(nodes.m.prototype_segments[nodes.som_node_id] as integer) as segment_id,
+    cast(coalesce(hits.customers, 0) as bigint) as customers
+from nodes
+left join hits
+    on nodes.som_node_id = hits.som_node_id
+order by som_node_id

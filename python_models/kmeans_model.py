@@ -1,0 +1,13 @@
+"""Fits K-Means on the fit sample; one row: the fitted model, its k-selection curve and quality."""
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    from custseg.pipeline import fit_model
+
+    return fit_model(
+        "kmeans",
+        config_relation=dbt.ref("segmentation_config"),
+        sample_relation=dbt.ref("int_model_fit_sample"),
+        preprocessing_relation=dbt.ref("segment_preprocessing"),
+    )

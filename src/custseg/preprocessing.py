@@ -1,0 +1,259 @@
+"""The one preprocessing every algorithm shares.
+
+Fitted once on the fit sample, stored as a table (one row per model column), and rebuilt
+from that table wherever customers are scored:
+
+1. keep the configured model features that have data (an input without an optional
+   column yields an all-NULL feature, which is dropped and reported);
+2. log1p the heavy-tailed kinds (amounts, counts, unbounded ratios; see catalogue);
+3. fill any remaining gap with the column's median on the fit sample;
+4. standardize (centre and scale from the fit sample);
+5. one-hot encode categorical attributes (the most frequent categories, the rest as
+   "other"), each indicator scaled by 1/sqrt(2) so that differing in one attribute adds 1
+   to a squared distance, as one standard deviation of a numeric feature does;
+6. PCA: the first three components are the 2D and 3D views (the first two are the 2D
+   view); the components that together keep `REDUCED_VARIANCE` (80%) of the variance
+   form the reduced space the density and Gaussian-mixture models are fitted in.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from .catalogue import FEATURE_KINDS, LOG_KINDS
+
+ONE_HOT_SCALE = 1.0 / math.sqrt(2.0)
+#: Share of variance the reduced (PCA) space keeps; it has between 2 and 10 components.
+REDUCED_VARIANCE = 0.80
+MIN_REDUCED, MAX_REDUCED = 2, 10
+OTHER_CATEGORY = "__other__"
+
+
+@dataclass(frozen=True)
+class ModelColumn:
+    """One column of the model matrix."""
+
+    name: str             # e.g. "balance" or "card_type=gold"
+    source: str           # the customer_features column it comes from
+    transform: str        # "log1p", "identity" or "one_hot"
+    category: str | None  # for one_hot: the category (OTHER_CATEGORY for the rest)
+    fill_value: float     # value used where the (transformed) input is missing
+    center: float
+    scale: float
+
+
+def _as_float(values) -> np.ndarray:
+    arr = np.asarray(values, dtype=np.float64)
+    return arr
+
+
+def _column(data: Mapping[str, Iterable], name: str) -> np.ndarray:
+    if isinstance(data, pd.DataFrame):
+        return data[name].to_numpy()
+    col = data[name]
+    if hasattr(col, "to_numpy"):
+        try:
+            return col.to_numpy(zero_copy_only=False)  # pyarrow
+        except TypeError:
+            return col.to_numpy()
+    return np.asarray(col)
+
+
+def _transform_kind(feature: str, values: np.ndarray) -> str:
+    kind = FEATURE_KINDS.get(feature)
+    if kind is not None:
+        return "log1p" if kind in LOG_KINDS else "identity"
+    # A column the catalogue does not know: log1p when non-negative and strongly skewed.
+    finite = values[np.isfinite(values)]
+    if finite.size and finite.min() >= 0:
+        std = finite.std()
+        if std > 0 and ((finite - finite.mean()) ** 3).mean() / std**3 > 2.0:
+            return "log1p"
+    return "identity"
+
+
+class Preprocessor:
+    """Fit-once, apply-anywhere preprocessing of customer features into the model space."""
+
+    def __init__(
+        self,
+        features: Iterable[str],
+        categorical_columns: Iterable[str] = (),
+        max_categories: int = 20,
+        n_components: int = 3,
+    ):
+        self.features = tuple(features)
+        self.categorical_columns = tuple(categorical_columns)
+        self.max_categories = max_categories
+        self.n_components = n_components
+        self.columns_: list[ModelColumn] = []
+        self.dropped_features_: list[str] = []
+        self.pca_components_: np.ndarray | None = None  # all components (d x d), rows
+        self.pca_mean_: np.ndarray | None = None
+        self.explained_variance_ratio_: np.ndarray | None = None  # all components
+        self.reduced_components_: int = 0
+
+    # -- fitting ----------------------------------------------------------------------
+    def fit(self, frame: pd.DataFrame) -> "Preprocessor":
+        missing = [c for c in (*self.features, *self.categorical_columns) if c not in frame.columns]
+        if missing:
+            raise ValueError(
+                f"model features not in customer_features: {', '.join(missing)} "
+                f"(available: {', '.join(map(str, frame.columns))})"
+            )
+        if len(frame) < 10:
+            raise ValueError(f"need at least 10 customers to fit the preprocessing; got {len(frame)}")
+        columns: list[ModelColumn] = []
+        self.dropped_features_ = []
+        for feature in self.features:
+            raw = _as_float(frame[feature].to_numpy(dtype=np.float64, na_value=np.nan))
+            if not np.isfinite(raw).any():
+                self.dropped_features_.append(feature)
+                continue
+            transform = _transform_kind(feature, raw)
+            values = self._apply_transform(raw, transform)
+            finite = values[np.isfinite(values)]
+            fill = float(np.median(finite))
+            values = np.where(np.isfinite(values), values, fill)
+            center = float(values.mean())
+            scale = float(values.std())
+            if not scale > 0:
+                self.dropped_features_.append(feature)  # constant: carries no information
+                continue
+            columns.append(ModelColumn(feature, feature, transform, None, fill, center, scale))
+        for name in self.categorical_columns:
+            counts = frame[name].astype("string").fillna("unknown").value_counts()
+            ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+            kept = [str(cat) for cat, _ in ordered[: self.max_categories]]
+            if len(ordered) > self.max_categories:
+                kept.append(OTHER_CATEGORY)
+            if len(kept) < 2:
+                self.dropped_features_.append(name)
+                continue
+            for cat in kept:
+                columns.append(ModelColumn(f"{name}={cat}", name, "one_hot", cat, 0.0, 0.0, 1.0 / ONE_HOT_SCALE))  # 0/1 -> 0/0.707
+        if len(columns) < 2:
+            raise ValueError(
+                "fewer than two usable model features after dropping empty or constant ones "
+                f"(dropped: {', '.join(self.dropped_features_) or 'none'}); check model_features"
+            )
+        self.columns_ = columns
+        X = self.transform(frame)
+        self.pca_mean_ = X.mean(axis=0)
+        _, s, vt = np.linalg.svd(X - self.pca_mean_, full_matrices=False)
+        # deterministic signs: the largest loading of each component is positive
+        signs = np.sign(vt[np.arange(vt.shape[0]), np.argmax(np.abs(vt), axis=1)])
+        signs[signs == 0] = 1.0
+        vt = vt * signs[:, None]
+        variance = s**2
+        self.pca_components_ = vt
+        self.explained_variance_ratio_ = variance / variance.sum()
+        needed = int(np.searchsorted(np.cumsum(self.explained_variance_ratio_), REDUCED_VARIANCE) + 1)
+        self.reduced_components_ = int(np.clip(needed, MIN_REDUCED, min(MAX_REDUCED, len(vt))))
+        return self
+
+    @staticmethod
+    def _apply_transform(values: np.ndarray, transform: str) -> np.ndarray:
+        if transform == "log1p":
+            with np.errstate(invalid="ignore"):
+                return np.log1p(np.clip(values, 0.0, None))
+        return values
+
+    # -- applying -----------------------------------------------------------------------
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns_]
+
+    @property
+    def source_columns(self) -> list[str]:
+        return list(dict.fromkeys(c.source for c in self.columns_))
+
+    def transform(self, data: Mapping[str, Iterable]) -> np.ndarray:
+        """Model matrix (n x d, float64) for a DataFrame, Arrow table/batch or dict of arrays."""
+        if not self.columns_:
+            raise RuntimeError("Preprocessor is not fitted")
+        n = len(_column(data, self.columns_[0].source))
+        X = np.empty((n, len(self.columns_)), dtype=np.float64)
+        cache: dict[str, np.ndarray] = {}
+        for j, col in enumerate(self.columns_):
+            if col.transform == "one_hot":
+                if col.source not in cache:
+                    raw = _column(data, col.source)
+                    cache[col.source] = np.array(
+                        ["unknown" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v) for v in raw],
+                        dtype=object,
+                    )
+                cats = cache[col.source]
+                if col.category == OTHER_CATEGORY:
+                    known = {c.category for c in self.columns_ if c.source == col.source and c.category != OTHER_CATEGORY}
+                    hit = ~np.isin(cats, list(known))
+                else:
+                    hit = cats == col.category
+                X[:, j] = (hit.astype(np.float64) - col.center) / col.scale
+                continue
+            raw = _column(data, col.source)
+            values = self._apply_transform(np.asarray(raw, dtype=np.float64), col.transform)
+            values = np.where(np.isfinite(values), values, col.fill_value)
+            X[:, j] = (values - col.center) / col.scale
+        return X
+
+    def project(self, X: np.ndarray) -> np.ndarray:
+        """View coordinates: the first `n_components` (3) PCA scores of model-space rows."""
+        return (X - self.pca_mean_) @ self.pca_components_[: self.n_components].T
+
+    def reduce(self, X: np.ndarray) -> np.ndarray:
+        """Reduced-space coordinates: the PCA scores keeping REDUCED_VARIANCE of the variance."""
+        return (X - self.pca_mean_) @ self.pca_components_[: self.reduced_components_].T
+
+    # -- storage ------------------------------------------------------------------------
+    def to_frame(self) -> pd.DataFrame:
+        """One row per model column: how to rebuild the column, and its PCA loadings."""
+        rows = []
+        for j, col in enumerate(self.columns_):
+            row = {
+                "column_position": j + 1,
+                "column_name": col.name,
+                "source_column": col.source,
+                "transform": col.transform,
+                "category": col.category,
+                "fill_value": col.fill_value,
+                "center": col.center,
+                "scale": col.scale,
+                "pca_mean": float(self.pca_mean_[j]),
+            }
+            for i in range(3):
+                row[f"pc{i + 1}_loading"] = float(self.pca_components_[i, j]) if i < len(self.pca_components_) else None
+            row["pca_loadings"] = [float(v) for v in self.pca_components_[:, j]]
+            rows.append(row)
+        frame = pd.DataFrame(rows)
+        frame["explained_variance_ratios"] = [[float(v) for v in self.explained_variance_ratio_]] * len(frame)
+        frame["reduced_components"] = self.reduced_components_
+        frame["dropped_features"] = json.dumps(self.dropped_features_)
+        return frame
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame) -> "Preprocessor":
+        frame = frame.sort_values("column_position")
+        numeric = frame[frame["transform"] != "one_hot"]
+        categorical = list(dict.fromkeys(frame.loc[frame["transform"] == "one_hot", "source_column"]))
+        pre = cls(numeric["source_column"].tolist(), categorical)
+        pre.columns_ = [
+            ModelColumn(
+                r.column_name, r.source_column, r.transform,
+                None if pd.isna(r.category) else r.category,
+                float(r.fill_value), float(r.center), float(r.scale),
+            )
+            for r in frame.itertuples(index=False)
+        ]
+        pre.pca_components_ = np.array([list(v) for v in frame["pca_loadings"]], dtype=float).T
+        pre.pca_mean_ = frame["pca_mean"].to_numpy(dtype=float)
+        pre.explained_variance_ratio_ = np.asarray(list(frame["explained_variance_ratios"].iloc[0]), dtype=float)
+        pre.reduced_components_ = int(frame["reduced_components"].iloc[0])
+        pre.dropped_features_ = json.loads(frame["dropped_features"].iloc[0])
+        return pre
