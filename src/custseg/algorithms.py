@@ -225,8 +225,9 @@ def _candidate(k: int, criterion: str, value: float, X_eval: np.ndarray, labels:
 
 def compact_linkage(Z: np.ndarray, n: int, leaves: int = 30) -> dict:
     """The top of a dendrogram: the last `leaves - 1` merges, renumbered so the `leaves`
-    clusters they start from are leaves 0..leaves-1, with their sizes. Enough to draw a
-    truncated dendrogram without storing the whole tree."""
+    clusters they start from are leaves 0..leaves-1. Enough to draw a truncated dendrogram
+    without storing the whole tree: `linkage` is a valid scipy linkage over those leaves,
+    `leaf_sizes` says how many customers each leaf holds."""
     leaves = max(2, min(leaves, n))
     top = Z[-(leaves - 1):]
     first_new = n + (len(Z) - (leaves - 1))
@@ -237,12 +238,14 @@ def compact_linkage(Z: np.ndarray, n: int, leaves: int = 30) -> dict:
                 leaf_ids.append(node)
     remap = {old: i for i, old in enumerate(leaf_ids)}
     sizes = [1 if old < n else int(Z[old - n, 3]) for old in leaf_ids]
-    rows = []
-    for i, (a, b, height, count) in enumerate(top):
-        new_ids = []
-        for node in (int(a), int(b)):
-            new_ids.append(remap[node] if node in remap else len(leaf_ids) + (node - first_new))
-        rows.append([new_ids[0], new_ids[1], float(height), int(count)])
+    rows: list[list] = []
+    leaf_count: list[int] = []
+    for a, b, height, _ in top:
+        new_ids = [remap[node] if node in remap else len(leaf_ids) + (node - first_new)
+                   for node in (int(a), int(b))]
+        count = sum(1 if i < len(leaf_ids) else leaf_count[i - len(leaf_ids)] for i in new_ids)
+        leaf_count.append(count)
+        rows.append([new_ids[0], new_ids[1], float(height), count])
     return {"linkage": rows, "leaf_sizes": sizes}
 
 

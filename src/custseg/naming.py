@@ -5,8 +5,10 @@ in population standard deviations. Archetypes (Revolvers, Cash-advance users, In
 buyers, ...) are weighted combinations of such effects. Within one algorithm, segments
 choose in order of size, largest first: each takes the best-scoring archetype not yet
 taken, if it fits (score >= MIN_ARCHETYPE_SCORE); a segment no free archetype fits is
-named by its two most distinctive traits. The description lists the three most
-distinctive traits with the segment mean as a multiple of the population mean.
+named by its two most distinctive traits, and a segment that differs from the population
+by less than MAINSTREAM_EFFECT on every feature is "Mainstream customers". The description
+lists the three most distinctive traits (and the archetype's defining trait when it is not
+among them) with the segment mean as a multiple of the population mean.
 
 Names are unique within an algorithm; the same profile always gives the same name.
 """
@@ -21,6 +23,8 @@ import pandas as pd
 from .catalogue import NOISE_SEGMENT, PROFILE_FEATURES
 
 MIN_ARCHETYPE_SCORE = 0.35
+MAINSTREAM_EFFECT = 0.25
+MAINSTREAM_NAME = "Mainstream customers"
 NOISE_NAME = "Unclustered (noise)"
 NOISE_DESCRIPTION = ("Customers in sparse regions that no dense segment reaches; "
                      "look at them one by one rather than as a group.")
@@ -47,6 +51,8 @@ ARCHETYPES: tuple[Archetype, ...] = (
                                "payments": 1.0, "cash_advance": -0.5}),
     Archetype("All-round heavy users", {"purchases": 1.0, "cash_advance": 1.0, "total_transactions": 1.0,
                                        "balance": 0.5}),
+    Archetype("Everyday shoppers", {"purchases_frequency": 1.0, "purchases_trx": 1.0, "cash_advance_share": -1.0,
+                                    "avg_purchase_amount": -0.5}),
     Archetype("Full payers", {"prc_full_payment": 1.0, "credit_utilization": -1.0,
                               "payment_to_minimum_ratio": 1.0}),
     Archetype("Dormant accounts", {"purchases": -1.0, "cash_advance": -1.0, "total_transactions": -1.0,
@@ -137,11 +143,15 @@ def archetype_scores(effect: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(scores, index=effect.index)
 
 
-def _traits(effect_row: pd.Series, index_row: pd.Series, count: int) -> list[tuple[str, str, str]]:
-    """The `count` most distinctive traits: (phrase, short label with direction, multiple)."""
-    ranked = effect_row.abs().sort_values(ascending=False, kind="mergesort")
+def _traits(effect_row: pd.Series, index_row: pd.Series, count: int,
+            must_include: str | None = None) -> list[tuple[str, str, str]]:
+    """The `count` most distinctive traits (plus `must_include` when it is not among them):
+    (phrase, short label with direction, multiple)."""
+    ranked = list(effect_row.abs().sort_values(ascending=False, kind="mergesort").index[:count])
+    if must_include is not None and must_include in effect_row.index and must_include not in ranked:
+        ranked.append(must_include)
     out = []
-    for feature in ranked.index[:count]:
+    for feature in ranked:
         high = effect_row[feature] > 0
         phrase_high, phrase_low, short = PHRASES.get(feature, (f"high {feature}", f"low {feature}", feature))
         ratio = index_row.get(feature, np.nan)
@@ -153,6 +163,12 @@ def _traits(effect_row: pd.Series, index_row: pd.Series, count: int) -> list[tup
             multiple = f"{ratio:.1f}x average"
         out.append((phrase_high if high else phrase_low, f"{'High' if high else 'Low'} {short}", multiple))
     return out
+
+
+def _defining_feature(archetype: Archetype, available) -> str | None:
+    """The archetype's heaviest signature feature the input has (the trait its name is about)."""
+    usable = [(abs(w), f) for f, w in archetype.signature.items() if f in available]
+    return max(usable)[1] if usable else None
 
 
 def _describe(traits: list[tuple[str, str, str]]) -> str:
@@ -181,6 +197,11 @@ def name_segments(segments: pd.DataFrame) -> pd.DataFrame:
         taken: set[str] = set()
         by_size = regular.sort_values(["customers", "segment_id"], ascending=[False, True], kind="mergesort")
         for seg in by_size["segment_id"].astype(int):
+            if effect_r.loc[seg].abs().max() < MAINSTREAM_EFFECT and MAINSTREAM_NAME not in taken:
+                names[seg] = MAINSTREAM_NAME
+                scores_out[seg] = float("nan")
+                taken.add(MAINSTREAM_NAME)
+                continue
             ranked = scores.loc[seg].sort_values(ascending=False, kind="mergesort")
             for archetype, score in ranked.items():
                 if archetype not in taken and np.isfinite(score) and score >= MIN_ARCHETYPE_SCORE:
@@ -191,9 +212,12 @@ def name_segments(segments: pd.DataFrame) -> pd.DataFrame:
 
     descriptions: dict[int, str] = {}
     used = set(names.values())
+    signature = {a.name: _defining_feature(a, effect_r.columns) for a in ARCHETYPES}
     for seg in regular["segment_id"].astype(int):
-        traits = _traits(effect_r.loc[seg], index_r.loc[seg], 3)
+        traits = _traits(effect_r.loc[seg], index_r.loc[seg], 3, signature.get(names.get(seg)))
         descriptions[seg] = _describe(traits)
+        if names.get(seg) == MAINSTREAM_NAME:
+            descriptions[seg] = "Close to the average customer on every measure; " + descriptions[seg][0].lower() + descriptions[seg][1:]
         if seg not in names:
             candidate = ", ".join(t[1] for t in traits[:2]).replace(", High", ", high").replace(", Low", ", low")
             if candidate in used:

@@ -99,3 +99,11 @@ def cc_general_path() -> Path:
     if not SHARED_CC_GENERAL.exists():
         pytest.skip(f"real data not present at {SHARED_CC_GENERAL} (it is in CI)")
     return SHARED_CC_GENERAL
+
+
+@pytest.fixture(scope="session")
+def sample_build(tmp_path_factory) -> DbtRun:
+    """`dbt build` of the whole project on the embedded sample (shared by several tests)."""
+    run = run_dbt(["build"], tmp_path_factory.mktemp("sample_build"))
+    assert_ok(run)
+    return run

@@ -1,0 +1,134 @@
+"""The five algorithms on data with a known answer, and the fitted models' behaviour."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from sklearn.datasets import make_blobs
+from sklearn.metrics import adjusted_rand_score
+
+from custseg.algorithms import (
+    SegmentModel,
+    Spaces,
+    compact_linkage,
+    fit_algorithm,
+    nearest_prototype,
+    som_grid_shape,
+)
+from custseg.settings import Settings
+
+SETTINGS = Settings(k_min=2, k_max=7, fit_sample_size=3000, hierarchical_sample_size=1500,
+                    density_sample_size=3000, silhouette_sample_size=1500, evaluation_sample_size=2000,
+                    stability_resamples=2, random_state=7)
+
+
+@pytest.fixture(scope="module")
+def blobs():
+    """Four well-separated groups in 6 dimensions (equidistant centres), rows in random order."""
+    centres = 6.0 * np.eye(6)[:4]
+    X, y = make_blobs(3000, n_features=6, centers=centres, cluster_std=0.7, random_state=11)
+    # a PCA "reduced space" as the preprocessing would give it
+    centred = X - X.mean(axis=0)
+    _, s, vt = np.linalg.svd(centred, full_matrices=False)
+    return Spaces(X, centred @ vt[:3].T), y, (s**2 / (s**2).sum())
+
+
+@pytest.mark.parametrize("algorithm", ["kmeans", "hierarchical", "som", "density", "gmm"])
+def test_each_algorithm_recovers_four_blobs(blobs, algorithm):
+    spaces, truth, evr = blobs
+    result = fit_algorithm(algorithm, spaces, SETTINGS, evr)
+    labels = result.model.labels(spaces)
+    assert result.model.n_segments == 4
+    clustered = labels != 0
+    assert clustered.mean() > 0.9
+    assert adjusted_rand_score(truth[clustered], labels[clustered]) > 0.95
+    assert result.silhouette > 0.6
+    assert result.stability_ari > 0.95
+    # segment ids run 1..k by decreasing size on the fit sample (0 only for density noise)
+    ids, counts = np.unique(labels[clustered], return_counts=True)
+    assert list(ids) == [1, 2, 3, 4]
+    if algorithm != "density":
+        assert result.candidates and sum(c["is_chosen"] for c in result.candidates) == 1
+        assert next(c["k"] for c in result.candidates if c["is_chosen"]) == 4
+
+
+def test_fixed_k_overrides_the_rule(blobs):
+    spaces, _, evr = blobs
+    result = fit_algorithm("kmeans", spaces, Settings(**{**SETTINGS.to_dict(), "kmeans_k": 3}), evr)
+    assert result.model.n_segments == 3 and result.parameters["k_rule"] == "fixed"
+
+
+def test_fits_are_deterministic(blobs):
+    spaces, _, evr = blobs
+    for algorithm in ["kmeans", "som", "gmm"]:
+        a = fit_algorithm(algorithm, spaces, SETTINGS, evr)
+        b = fit_algorithm(algorithm, spaces, SETTINGS, evr)
+        assert a.model.to_json() == b.model.to_json()
+        assert a.silhouette == b.silhouette and a.stability_ari == b.stability_ari
+
+
+def test_models_survive_a_json_round_trip(blobs):
+    spaces, _, evr = blobs
+    for algorithm in ["kmeans", "density", "gmm", "som"]:
+        model = fit_algorithm(algorithm, spaces, SETTINGS, evr).model
+        again = SegmentModel.from_json(model.to_json())
+        a, b = model.assign(spaces), again.assign(spaces)
+        np.testing.assert_array_equal(a.segment_id, b.segment_id)
+        np.testing.assert_array_equal(a.distance, b.distance)
+
+
+def test_gaussian_mixture_gives_probabilities(blobs):
+    spaces, _, evr = blobs
+    assigned = fit_algorithm("gmm", spaces, SETTINGS, evr).model.assign(spaces)
+    assert assigned.probability is not None
+    assert ((assigned.probability > 0.25) & (assigned.probability <= 1.0)).all()
+    assert np.median(assigned.probability) > 0.99  # well-separated blobs: confident
+
+
+def test_density_sends_far_customers_to_noise(blobs):
+    spaces, _, evr = blobs
+    model = fit_algorithm("density", spaces, SETTINGS, evr).model
+    far = Spaces(spaces.full[:3] + 100.0, spaces.reduced[:3] + 100.0)
+    assert list(model.labels(far)) == [0, 0, 0]
+    assert model.has_noise and model.space == "reduced"
+
+
+def test_nearest_prototype_matches_brute_force():
+    rng = np.random.default_rng(5)
+    X, P = rng.normal(size=(5000, 7)), rng.normal(size=(300, 7))
+    idx, dist = nearest_prototype(X, P)
+    full = np.linalg.norm(X[:, None, :] - P[None, :, :], axis=2)
+    np.testing.assert_array_equal(idx, full.argmin(axis=1))
+    np.testing.assert_allclose(dist, full.min(axis=1), atol=1e-9)
+
+
+def test_som_grid_rule():
+    assert som_grid_shape(9000, np.array([0.5, 0.5])) == (15, 15)
+    assert som_grid_shape(100, None) == (7, 7)  # 5 * sqrt(100) = 50 nodes
+    rows, cols = som_grid_shape(1_000_000, np.array([0.6, 0.15]))
+    assert rows * cols <= 225 + rows and rows > cols  # capped, elongated along PC1
+    assert som_grid_shape(10, None, grid=[4, 6]) == (4, 6)
+
+
+def test_compact_linkage_keeps_the_top_of_the_tree():
+    from scipy.cluster.hierarchy import dendrogram, linkage
+
+    X, _ = make_blobs(200, centers=3, random_state=0)
+    Z = linkage(X, "ward")
+    top = compact_linkage(Z, len(X), leaves=10)
+    small = np.array(top["linkage"], dtype=float)
+    assert len(top["leaf_sizes"]) == 10 and small.shape == (9, 4)
+    assert sum(top["leaf_sizes"]) == 200
+    assert small[-1, 3] == 10  # the root holds every leaf
+    dendrogram(small, no_plot=True)  # a valid linkage matrix
+    json.dumps(top)
+
+
+def test_too_few_customers_is_a_clear_error():
+    spaces = Spaces(np.zeros((5, 3)), np.zeros((5, 2)))
+    with pytest.raises(ValueError, match="need more than k_max"):
+        fit_algorithm("kmeans", spaces, SETTINGS)
+    with pytest.raises(ValueError, match="unknown algorithm 'kmedoids'"):
+        fit_algorithm("kmedoids", spaces, SETTINGS)

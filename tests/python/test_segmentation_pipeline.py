@@ -1,0 +1,119 @@
+"""End-to-end: the clustering models and marts, built by dbt."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.cluster import KMeans
+from sklearn.metrics import adjusted_rand_score, silhouette_score
+from sklearn.preprocessing import StandardScaler
+
+from custseg import sample
+from custseg.naming import ARCHETYPES
+from conftest import assert_ok, run_dbt
+
+pytestmark = pytest.mark.dbt
+
+MARTS = ["customer_segments", "segment_assignments", "segment_profiles", "segment_metrics",
+         "segment_k_selection", "som_nodes"]
+
+
+def test_primary_algorithm_recovers_the_latent_groups(sample_build):
+    segments = sample_build.df("select customer_id, segment_id from customer_segments")
+    truth = sample.generate_clean(9000)[["CUST_ID", "LATENT_GROUP"]].rename(columns={"CUST_ID": "customer_id"})
+    joined = segments.merge(truth, on="customer_id", how="inner")
+    assert len(joined) == len(segments) == 9000
+    ari = adjusted_rand_score(joined["LATENT_GROUP"], joined["segment_id"])
+    assert ari >= 0.9, ari
+    metrics = sample_build.df("select * from segment_metrics where algorithm = 'kmeans'").iloc[0]
+    assert metrics["n_segments"] == 6 and metrics["is_primary"]
+
+
+def test_all_six_tables_are_written_with_their_grain(sample_build):
+    counts = {t: sample_build.scalar(f"select count(*) from {t}") for t in MARTS}
+    assert counts["customer_segments"] == 9000
+    assert counts["segment_assignments"] == 5 * 9000
+    assert counts["segment_metrics"] == 5
+    assert counts["segment_profiles"] == sample_build.scalar(
+        "select sum(n_segments + case when algorithm = 'density' then 1 else 0 end) from segment_metrics")
+    assert counts["segment_k_selection"] == 4 * 9  # k = 2..10 for kmeans, hierarchical, som, gmm
+    rows, cols = sample_build.query("select max(grid_row) + 1, max(grid_col) + 1 from som_nodes")[0]
+    assert counts["som_nodes"] == rows * cols
+    assert sample_build.scalar("select sum(customers) from som_nodes") == 9000
+
+
+def test_metrics_are_filled_in(sample_build):
+    m = sample_build.df("select * from segment_metrics order by algorithm").set_index("algorithm")
+    assert (m["customers"] == 9000).all()
+    assert m.loc["kmeans", "inertia"] > 0 and np.isnan(m.loc["gmm", "inertia"])
+    assert 0 < m.loc["density", "noise_share"] < 0.2 and (m.drop("density")["noise_share"] == 0).all()
+    assert (m["silhouette"] > 0.2).all() and (m["stability_ari"] > 0.8).all()
+    assert (m["fit_seconds"] > 0).all() and m["run_started_at"].notna().all()
+    chosen = sample_build.df("select algorithm, k from segment_k_selection where is_chosen")
+    assert dict(zip(chosen.algorithm, chosen.k))["kmeans"] == 6
+
+
+def test_sample_segments_have_archetype_names(sample_build):
+    named = sample_build.df(
+        "select segment_name, segment_description from segment_profiles where algorithm = 'kmeans'")
+    assert set(named["segment_name"]) <= {a.name for a in ARCHETYPES}
+    assert named["segment_description"].str.contains("average").all()
+
+
+def test_profiles_use_every_customer(sample_build):
+    # the profile mean equals the mean over the segment's customers in customer_features
+    check = sample_build.query("""
+        select p.balance_mean, avg(f.balance)
+        from segment_profiles p
+        join segment_assignments a on a.algorithm = p.algorithm and a.segment_id = p.segment_id
+        join customer_features f on f.customer_id = a.customer_id
+        where p.algorithm = 'kmeans' and p.segment_id = 1
+        group by p.balance_mean
+    """)[0]
+    assert check[0] == pytest.approx(check[1])
+
+
+def test_two_builds_give_identical_segments_and_metrics(sample_build, tmp_path):
+    shutil.copy(sample_build.db_path, tmp_path / "again.duckdb")
+    rebuilt = run_dbt(["build", "--select", "int_model_fit_sample+"], tmp_path, db_name="again.duckdb")
+    assert_ok(rebuilt)
+    key = "order by algorithm, customer_id"
+    first = sample_build.df(f"select * from segment_assignments {key}")
+    second = rebuilt.df(f"select * from segment_assignments {key}")
+    pd.testing.assert_frame_equal(first, second)
+    timing = "exclude (fit_seconds, evaluation_seconds, run_started_at, fitted_at)"
+    pd.testing.assert_frame_equal(
+        sample_build.df(f"select * {timing} from segment_metrics order by algorithm"),
+        rebuilt.df(f"select * {timing} from segment_metrics order by algorithm"),
+    )
+    pd.testing.assert_frame_equal(
+        sample_build.df("select * from segment_profiles order by algorithm, segment_id"),
+        rebuilt.df("select * from segment_profiles order by algorithm, segment_id"),
+    )
+
+
+@pytest.fixture(scope="module")
+def real_build(cc_general_path, tmp_path_factory):
+    run = run_dbt(["build"], tmp_path_factory.mktemp("real_build"), vars={"customers_path": str(cc_general_path)})
+    assert_ok(run)
+    return run
+
+
+def textbook_silhouette(path, k: int) -> float:
+    """The notebook approach: median fill, StandardScaler on the 17 numeric columns,
+    K-Means at k, silhouette over every row."""
+    raw = pd.read_csv(path).drop(columns=["CUST_ID"])
+    X = StandardScaler().fit_transform(raw.fillna(raw.median()))
+    labels = KMeans(n_clusters=k, n_init=10, random_state=0).fit_predict(X)
+    return float(silhouette_score(X, labels))
+
+
+def test_real_data_kmeans_beats_the_textbook_and_is_stable(real_build, cc_general_path):
+    m = real_build.df("select * from segment_metrics where algorithm = 'kmeans'").iloc[0]
+    baseline = textbook_silhouette(cc_general_path, int(m["n_segments"]))
+    assert m["silhouette"] >= baseline, (m["silhouette"], baseline)
+    assert m["stability_ari"] >= 0.9
+    assert real_build.scalar("select count(*) from customer_segments") == 8942
