@@ -155,6 +155,7 @@
       'evaluation_sample_size': _int_setting('evaluation_sample_size', 100, 200000),
       'stability_resamples': _int_setting('stability_resamples', 0, 100),
       'assign_batch_rows': _int_setting('assign_batch_rows', 1000),
+      'profile_median_sample_size': _int_setting('profile_median_sample_size', 1000),
       'report_max_points': _int_setting('report_max_points', 100, 200000),
   } %}
   {{ return(settings) }}

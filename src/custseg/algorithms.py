@@ -4,7 +4,8 @@ Every fit returns a `SegmentModel`, a small set of parameters that assigns custo
 batches with no reference to the fit sample (so scoring millions of customers streams in
 bounded memory), plus the k-selection curve and quality measures.
 
-* K-Means: k-means++ with 4 restarts, k by the shared rule (metrics.choose_k) on inertia.
+* K-Means: k-means++ with 4 restarts, k by the shared rule (metrics.choose_k) on inertia,
+  scanned on the evaluation sample; the chosen k is then fitted on the whole fit sample.
 * Hierarchical: Ward linkage on `hierarchical_sample_size` customers (memory grows with
   n squared, so never on everyone); k by the rule on the within-segment sum of squares;
   every customer then goes to the nearest segment centroid.
@@ -37,6 +38,7 @@ from typing import Callable
 import numpy as np
 from minisom import MiniSom
 from scipy.cluster.hierarchy import fcluster, linkage
+from scipy.spatial import cKDTree
 from sklearn.cluster import DBSCAN, KMeans
 from sklearn.mixture import GaussianMixture
 from sklearn.neighbors import NearestNeighbors
@@ -48,8 +50,10 @@ from .settings import Settings
 #: Upper bound on the cells of one distance block (rows x prototypes) while assigning:
 #: 1M doubles = 8 MB, which the allocator reuses from block to block.
 DISTANCE_BLOCK_CELLS = 1_000_000
-#: Core customers kept as density prototypes (a deterministic, size-stratified subsample).
+#: Core customers kept as density prototypes (a deterministic random subsample).
 MAX_DENSITY_PROTOTYPES = 4_000
+#: Up to this many dimensions, nearest-prototype search uses a k-d tree.
+KD_TREE_MAX_DIMENSIONS = 12
 
 
 # --------------------------------------------------------------------------- spaces
@@ -114,18 +118,30 @@ class SegmentModel:
     precisions_cholesky: np.ndarray | None = None  # GMM (k, d, d)
     log_weights: np.ndarray | None = None          # GMM (k,)
     extras: dict = field(default_factory=dict)
+    _kdtree: cKDTree | None = field(default=None, init=False, repr=False, compare=False)
 
     def assign(self, data: "Spaces | np.ndarray") -> Assignment:
         """Segments of customers given as Spaces, or as a matrix already in `self.space`."""
         X = data.get(self.space) if isinstance(data, Spaces) else data
         if self.means is not None:
             return self._assign_gaussian(X)
-        idx, dist = nearest_prototype(X, self.prototypes)
+        if self.radius is not None and self.prototypes.shape[1] <= KD_TREE_MAX_DIMENSIONS:
+            # Many prototypes in few dimensions (DBSCAN core customers): a k-d tree is
+            # exact and far cheaper than comparing with every prototype.
+            dist, idx = self._tree().query(X, k=1)
+            idx = idx.astype(np.int32)
+        else:
+            idx, dist = nearest_prototype(X, self.prototypes)
         seg = self.prototype_segments[idx].astype(np.int32)
         if self.radius is not None:
             seg = np.where(dist <= self.radius, seg, NOISE_SEGMENT).astype(np.int32)
         node = idx if self.algorithm == "som" else None
         return Assignment(seg, dist, None, node)
+
+    def _tree(self) -> cKDTree:
+        if self._kdtree is None:
+            self._kdtree = cKDTree(self.prototypes)
+        return self._kdtree
 
     def _assign_gaussian(self, X: np.ndarray) -> Assignment:
         k, d = self.means.shape
@@ -274,13 +290,13 @@ class FitResult:
 
 def _fit_kmeans(S: Spaces, S_eval: Spaces, s: Settings):
     X, X_eval = S.full, S_eval.full
-    models, candidates = {}, []
-    for k in _k_range(s, len(X)):
-        km = KMeans(n_clusters=k, n_init=4, random_state=s.random_state).fit(X)
-        models[k] = km
-        candidates.append(_candidate(k, "inertia", km.inertia_, X_eval, km.predict(X_eval), s))
+    candidates = []
+    for k in _k_range(s, len(X_eval)):
+        # The k scan runs on the evaluation sample; the chosen k is refitted on the fit sample.
+        km = KMeans(n_clusters=k, n_init=4, random_state=s.random_state).fit(X_eval)
+        candidates.append(_candidate(k, "inertia", km.inertia_, X_eval, km.labels_, s))
     chosen = s.kmeans_k or choose_k(candidates)
-    km = models.get(chosen) or KMeans(n_clusters=chosen, n_init=4, random_state=s.random_state).fit(X)
+    km = KMeans(n_clusters=chosen, n_init=4, random_state=s.random_state).fit(X)
     model = centroid_model("kmeans", X, km.labels_, km.cluster_centers_)
 
     def refit(Sr: Spaces):
@@ -363,14 +379,14 @@ def _fit_som(S: Spaces, S_eval: Spaces, s: Settings, explained_variance=None):
     rows, cols = som_grid_shape(len(X), explained_variance, s.som_grid)
     som = _train_som(X, rows, cols, s.random_state)
     weights = som.get_weights().reshape(rows * cols, -1)
-    node_fit, _ = nearest_prototype(X, weights)
+    node_fit, node_dist = nearest_prototype(X, weights)
     hits = np.bincount(node_fit, minlength=rows * cols)
     node_eval, _ = nearest_prototype(X_eval, weights)
     Zn = linkage(weights, method="ward")
     candidates = []
     for k in range(s.k_min, max(s.k_min, min(s.k_max, rows * cols - 1)) + 1):
         seg = _som_node_segments(k, Zn, hits)
-        candidates.append(_candidate(k, "within_ss", within_sum_of_squares(X, seg[node_fit]), X_eval,
+        candidates.append(_candidate(k, "within_ss", within_sum_of_squares(X_eval, seg[node_eval]), X_eval,
                                      seg[node_eval], s))
     chosen = choose_k(candidates)
     seg = _som_node_segments(chosen, Zn, hits)
@@ -378,8 +394,8 @@ def _fit_som(S: Spaces, S_eval: Spaces, s: Settings, explained_variance=None):
     model.extras["grid"] = {"rows": rows, "cols": cols}
     model.extras["u_matrix"] = som.distance_map().reshape(rows * cols).tolist()
     model.extras["sample_hits"] = hits.tolist()
-    model.extras["quantization_error"] = float(som.quantization_error(X))
-    model.extras["topographic_error"] = float(som.topographic_error(X[: min(len(X), 5000)]))
+    model.extras["quantization_error"] = float(node_dist.mean())
+    model.extras["topographic_error"] = float(som.topographic_error(X_eval[:2000]))
 
     def refit(Sr: Spaces):
         som_b = _train_som(Sr.full, rows, cols, s.random_state)

@@ -33,6 +33,7 @@ class Settings:
     evaluation_sample_size: int = 10_000
     stability_resamples: int = 5
     assign_batch_rows: int = 250_000
+    profile_median_sample_size: int = 50_000
     report_max_points: int = 5_000
     extra: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
