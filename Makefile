@@ -1,5 +1,5 @@
 # Two commands for a fresh machine with python3 and make:
-#   make build   set up .venv (if needed), build everything on the embedded sample, write the report
+#   make build   set up .venv (if needed), dbt build on the embedded sample, then write the report
 #   make test    same set-up, then the whole test suite
 # Other targets: make report | docs | bench | sample | clean | help
 
@@ -47,6 +47,7 @@ browser:
 # --- the main job ----------------------------------------------------------------
 build: setup
 	$(BIN)/dbt build $(DBT_VARS)
+	$(BIN)/python -m custseg.report
 
 run: build
 
