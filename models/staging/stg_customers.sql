@@ -9,6 +9,14 @@
 {%- set numeric = customer_numeric_columns() -%}
 {%- set required_values = customer_columns_required_values() -%}
 
+{#- How each numeric column is read: text (CSV) is trimmed and parsed, typed columns (Parquet)
+    are cast, absent optional columns are NULL. -#}
+{%- set is_text = {} -%}
+{%- for c in numeric -%}
+  {%- set col = input.columns[c.name] -%}
+  {%- do is_text.update({c.name: (col is not none and col.type == 'VARCHAR')}) -%}
+{%- endfor -%}
+
 with source_rows as (
 
     select
@@ -30,16 +38,14 @@ parsed as (
         {%- for c in numeric %}
         {%- set col = input.columns[c.name] %}
         {%- if col is none %}
-        cast(null as varchar) as {{ c.name }}__text,
         cast(null as double) as {{ c.name }}__parsed,
         false as {{ c.name }}__present
-        {%- elif col.type == 'VARCHAR' %}
+        {%- elif is_text[c.name] %}
         {%- set text = "nullif(trim(" ~ quote_identifier(col.source) ~ "), '')" %}
         {{ text }} as {{ c.name }}__text,
         {{ try_to_double(text) }} as {{ c.name }}__parsed,
         ({{ text }} is not null and lower({{ text }}) <> 'nan') as {{ c.name }}__present
         {%- else %}
-        cast({{ quote_identifier(col.source) }} as varchar) as {{ c.name }}__text,
         {{ try_to_double(quote_identifier(col.source)) }} as {{ c.name }}__parsed,
         ({{ quote_identifier(col.source) }} is not null
             and not coalesce(isnan({{ try_to_double(quote_identifier(col.source)) }}), false)) as {{ c.name }}__present
@@ -60,41 +66,47 @@ typed as (
         {%- for c in numeric %}
         case when isfinite({{ c.name }}__parsed) then {{ c.name }}__parsed end as {{ c.name }},
         ({{ c.name }}__present and not coalesce(isfinite({{ c.name }}__parsed), false)) as {{ c.name }}__not_a_number,
-        {{ c.name }}__text{{ ',' if not loop.last }}
+        {%- if is_text[c.name] %}
+        {{ c.name }}__text,
+        {%- endif %}
+        {{ c.name }}__parsed{{ ',' if not loop.last }}
         {%- endfor %}
     from parsed
 
 ),
 
-{#- Each rule yields a reason code (or NULL) and a sentence naming the value. -#}
+{#- Each rule yields a reason code (or NULL) and a sentence naming the value. The value is
+    quoted as read: the text itself for a CSV, the typed value cast to text otherwise. The
+    sentence is built only inside the CASE branch of a failing rule, so valid rows pay
+    nothing for it. -#}
 {%- set codes = ["case when customer_id is null then 'missing_customer_id' end"] %}
 {%- set details = ["case when customer_id is null then 'customer id is missing' end"] %}
 {%- for c in numeric %}
-  {%- do codes.append("case when " ~ c.name ~ "__not_a_number then 'non_numeric_value' end") %}
-  {%- do details.append("case when " ~ c.name ~ "__not_a_number then '" ~ c.name ~ "=''' || " ~ c.name ~ "__text || ''' is not a number' end") %}
-  {%- if c.name in required_values %}
-    {%- do codes.append("case when " ~ c.name ~ " is null and not " ~ c.name ~ "__not_a_number then 'missing_required_value' end") %}
-    {%- do details.append("case when " ~ c.name ~ " is null and not " ~ c.name ~ "__not_a_number then '" ~ c.name ~ " is missing' end") %}
+  {%- set v = c.name %}
+  {%- set shown = (v ~ "__text") if is_text[v] else ("cast(" ~ v ~ "__parsed as varchar)") %}
+  {%- set quoted = "'''' || " ~ shown ~ " || ''''" if is_text[v] else shown %}
+  {%- do validation_rule(codes, details, v ~ "__not_a_number", "non_numeric_value", v, "is not a number", quoted) %}
+  {%- if v in required_values %}
+    {%- do codes.append("case when " ~ v ~ " is null and not " ~ v ~ "__not_a_number then 'missing_required_value' end") %}
+    {%- do details.append("case when " ~ v ~ " is null and not " ~ v ~ "__not_a_number then '" ~ v ~ " is missing' end") %}
   {%- endif %}
   {%- if c.kind in ('amount', 'count') %}
-    {%- do codes.append("case when " ~ c.name ~ " < 0 then 'negative_amount' end") %}
-    {%- do details.append("case when " ~ c.name ~ " < 0 then '" ~ c.name ~ "=' || " ~ c.name ~ "__text || ' is negative' end") %}
+    {%- do validation_rule(codes, details, v ~ " < 0", "negative_amount", v, "is negative", shown) %}
   {%- endif %}
   {%- if c.kind == 'count' %}
-    {%- do codes.append("case when " ~ c.name ~ " >= 0 and " ~ c.name ~ " <> floor(" ~ c.name ~ ") then 'non_integer_count' end") %}
-    {%- do details.append("case when " ~ c.name ~ " >= 0 and " ~ c.name ~ " <> floor(" ~ c.name ~ ") then '" ~ c.name ~ "=' || " ~ c.name ~ "__text || ' is not a whole number' end") %}
+    {%- do validation_rule(codes, details, v ~ " >= 0 and " ~ v ~ " <> floor(" ~ v ~ ")", "non_integer_count", v,
+                           "is not a whole number", shown) %}
   {%- endif %}
   {%- if c.kind == 'frequency' %}
-    {%- do codes.append("case when " ~ c.name ~ " < 0 or " ~ c.name ~ " > 1 then 'frequency_out_of_range' end") %}
-    {%- do details.append("case when " ~ c.name ~ " < 0 or " ~ c.name ~ " > 1 then '" ~ c.name ~ "=' || " ~ c.name ~ "__text || ' is outside [0, 1]' end") %}
+    {%- do validation_rule(codes, details, v ~ " < 0 or " ~ v ~ " > 1", "frequency_out_of_range", v,
+                           "is outside [0, 1]", shown) %}
   {%- endif %}
   {%- if c.kind == 'limit' %}
-    {%- do codes.append("case when " ~ c.name ~ " <= 0 then 'invalid_credit_limit' end") %}
-    {%- do details.append("case when " ~ c.name ~ " <= 0 then '" ~ c.name ~ "=' || " ~ c.name ~ "__text || ' is not positive' end") %}
+    {%- do validation_rule(codes, details, v ~ " <= 0", "invalid_credit_limit", v, "is not positive", shown) %}
   {%- endif %}
   {%- if c.kind == 'months' %}
-    {%- do codes.append("case when " ~ c.name ~ " < 1 or " ~ c.name ~ " > 600 or " ~ c.name ~ " <> floor(" ~ c.name ~ ") then 'invalid_tenure' end") %}
-    {%- do details.append("case when " ~ c.name ~ " < 1 or " ~ c.name ~ " > 600 or " ~ c.name ~ " <> floor(" ~ c.name ~ ") then '" ~ c.name ~ "=' || " ~ c.name ~ "__text || ' is not a whole number of months from 1 to 600' end") %}
+    {%- do validation_rule(codes, details, v ~ " < 1 or " ~ v ~ " > 600 or " ~ v ~ " <> floor(" ~ v ~ ")",
+                           "invalid_tenure", v, "is not a whole number of months from 1 to 600", shown) %}
   {%- endif %}
 {%- endfor %}
 
@@ -118,8 +130,9 @@ select
     {{ name }},
     {%- endfor %}
     {#- Distinct codes in a fixed (alphabetical) order, comma-separated; '' for a valid row. #}
-    coalesce(array_to_string(list_sort(list_distinct(string_split(nullif(reject_codes_in_order, ''), ','))), ','), '')
-        as reject_reasons,
+    case when reject_codes_in_order = '' then ''
+         else array_to_string(list_sort(list_distinct(string_split(reject_codes_in_order, ','))), ',')
+    end as reject_reasons,
     reject_detail,
     reject_codes_in_order = '' as is_valid,
     {{ row_hash(['customer_id'] + (numeric | map(attribute='name') | list) + (input.categoricals.keys() | list)) }}
