@@ -1,0 +1,611 @@
+"""Benchmark: the full segmentation build against the notebook approach, at growing N.
+
+For each N it
+  1. generates N synthetic customers in the CC GENERAL input schema as Parquet (cached
+     under bench/data, with a progress bar), dirt included;
+  2. runs the product as a user would: `dbt build --vars {customers_path: ...}` into a
+     fresh DuckDB file, then the report (`python -m custseg.report`), each as a child
+     process; it records wall time, per-model times from dbt's run_results.json and the
+     peak memory of the whole process tree (sum of RSS, sampled every 50 ms);
+  3. for N <= --ari-max-n, fits K-Means on every customer (same features, same k) and
+     measures the adjusted Rand index against the product's sample-fitted K-Means;
+  4. runs the notebook approach on the same file (pandas read, median fill,
+     StandardScaler, K-Means, agglomerative Ward, MiniSom, full silhouette, all on every
+     row) in a child process under a memory cap and a per-step time cap, recording each
+     step's time and where it fails.
+
+Results: bench/results/latest.csv (one row per N and system), latest_models.csv (per
+model times), latest.md (the tables the README quotes), plus timestamped copies.
+
+    python scripts/bench.py --sizes 10000,100000,1000000,10000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BASELINE_STEPS = ["read", "median_fill", "scale", "kmeans", "agglomerative", "minisom", "silhouette"]
+POLL_SECONDS = 0.05
+GIB = 1024 ** 3
+
+# Stages of the build, from the model names in run_results.json.
+STAGES = {
+    "load and clean (SQL)": ["stg_customers", "int_customers__deduplicated", "int_customers__imputed",
+                             "int_customers__outliers", "rejected_customers", "raw_customers"],
+    "features (SQL)": ["customer_features"],
+    "fit sample + preprocessing": ["segmentation_config", "int_model_fit_sample", "segment_preprocessing"],
+    "fit models (Python)": ["kmeans_model", "hierarchical_model", "som_model", "density_model", "gmm_model",
+                            "int_segment_models"],
+    "score every customer (Python)": ["int_customer_scores"],
+    "profiles and marts (SQL)": ["int_segment_profile_stats", "segment_names", "customer_segments",
+                                 "segment_assignments", "segment_profiles", "segment_metrics",
+                                 "segment_k_selection", "som_nodes"],
+}
+
+
+# --------------------------------------------------------------------------- helpers
+def log(message: str) -> None:
+    print(f"[bench {dt.datetime.now():%H:%M:%S}] {message}", flush=True)
+
+
+def parse_sizes(text: str) -> list[int]:
+    sizes = []
+    for part in text.replace("_", "").split(","):
+        part = part.strip().lower()
+        if not part:
+            continue
+        scale = 1
+        if part[-1] in "km":
+            scale = 1_000 if part[-1] == "k" else 1_000_000
+            part = part[:-1]
+        try:
+            value = int(float(part) * scale)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a size: {part!r} (use e.g. 10000,1m)") from None
+        if value < 1000:
+            raise argparse.ArgumentTypeError(f"size {value} is too small: the build needs at least 1000 customers")
+        sizes.append(value)
+    return sorted(set(sizes))
+
+
+def human(n: int) -> str:
+    for unit, size in (("M", 1_000_000), ("k", 1_000)):
+        if n >= size and n % (size // 10) == 0:
+            value = n / size
+            return f"{value:g}{unit}"
+    return str(n)
+
+
+@dataclass
+class Monitored:
+    returncode: int | None
+    seconds: float
+    peak_rss: int
+    killed: str | None = None          # "memory cap" / "time cap" when we stopped it
+
+
+def run_monitored(cmd: list[str], env: dict, log_path: Path, memory_cap: int | None = None,
+                  timeout: float | None = None, step_file: Path | None = None,
+                  step_timeout: float | None = None) -> Monitored:
+    """Run `cmd`, polling the RSS of its whole process tree; stop it past a cap.
+
+    With `step_file` (JSON lines the child appends), the time cap applies per step: the
+    clock restarts whenever the child reports a new step."""
+    import psutil
+
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    with open(log_path, "w") as out:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        root = psutil.Process(proc.pid)
+        peak = 0
+        killed = None
+        step_seen, step_start = 0, start
+        while proc.poll() is None:
+            rss = 0
+            try:
+                for p in [root, *root.children(recursive=True)]:
+                    try:
+                        rss += p.memory_info().rss
+                    except psutil.Error:
+                        pass
+            except psutil.Error:
+                pass
+            peak = max(peak, rss)
+            now = time.perf_counter()
+            if step_file is not None and step_file.exists():
+                lines = step_file.read_text().count("\n")
+                if lines != step_seen:
+                    step_seen, step_start = lines, now
+            if memory_cap is not None and rss > memory_cap:
+                killed = "memory cap"
+            elif timeout is not None and now - start > timeout:
+                killed = "time cap"
+            elif step_timeout is not None and now - step_start > step_timeout:
+                killed = "time cap"
+            if killed:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+                break
+            time.sleep(POLL_SECONDS)
+    return Monitored(proc.returncode, time.perf_counter() - start, peak, killed)
+
+
+def child_env(extra: dict | None = None) -> dict:
+    env = dict(os.environ)
+    env.update({
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "DBT_PROFILES_DIR": str(ROOT),
+        "PYTHONDONTWRITEBYTECODE": "1",
+    })
+    env.update(extra or {})
+    return env
+
+
+def bin_path(name: str) -> str:
+    candidate = Path(sys.executable).parent / name
+    return str(candidate) if candidate.exists() else name
+
+
+# --------------------------------------------------------------------------- data
+def generate(n: int, data_dir: Path, seed: int = 7) -> Path:
+    """N clean customers (plus the generator's dirt rows) as Parquet, cached by N and seed."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from tqdm import tqdm
+
+    from custseg.sample import iter_typed_chunks
+
+    path = data_dir / f"customers_{n}_seed{seed}.parquet"
+    if path.exists():
+        return path
+    data_dir.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    writer = None
+    with tqdm(total=n, unit=" customers", unit_scale=True, desc=f"generate {human(n)}", file=sys.stdout) as bar:
+        for chunk in iter_typed_chunks(n, seed=seed, chunk_rows=250_000):
+            table = pa.Table.from_pandas(chunk, preserve_index=False)
+            if writer is None:
+                writer = pq.ParquetWriter(partial, table.schema, compression="zstd")
+            writer.write_table(table, row_group_size=250_000)
+            bar.update(min(250_000, n - bar.n))
+    writer.close()
+    partial.rename(path)
+    return path
+
+
+def parquet_rows(path: Path) -> int:
+    import pyarrow.parquet as pq
+    return pq.ParquetFile(path).metadata.num_rows
+
+
+# --------------------------------------------------------------------------- the product
+def model_times(target: Path) -> list[dict]:
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    rows = []
+    for r in results:
+        uid = r["unique_id"]
+        kind = uid.split(".")[0]
+        name = uid.split(".")[2] if kind in {"model", "seed"} else uid.split(".")[-2] if kind == "test" else uid.split(".")[-1]
+        rows.append({"kind": kind, "name": name, "status": r["status"], "seconds": round(r["execution_time"], 3)})
+    return rows
+
+
+def stage_seconds(rows: list[dict]) -> dict[str, float]:
+    """Summed execution time per stage (models run two at a time, so stages can overlap)."""
+    stages = {stage: 0.0 for stage in STAGES}
+    stages["dbt tests"] = 0.0
+    for r in rows:
+        if r["kind"] in {"test", "unit_test"}:
+            stages["dbt tests"] += r["seconds"]
+            continue
+        for stage, names in STAGES.items():
+            if r["name"] in names:
+                stages[stage] += r["seconds"]
+                break
+        else:
+            stages.setdefault("other", 0.0)
+            stages["other"] += r["seconds"]
+    return {k: round(v, 2) for k, v in stages.items()}
+
+
+def run_product(n: int, parquet: Path, work: Path, threads: int) -> dict:
+    database = work / f"bench_{n}.duckdb"
+    for p in (database, Path(str(database) + ".wal")):
+        p.unlink(missing_ok=True)
+    target, logs, report_dir = work / f"target_{n}", work / f"logs_{n}", work / f"report_{n}"
+    shutil.rmtree(report_dir, ignore_errors=True)
+    env = child_env({"DBT_DUCKDB_PATH": str(database), "DBT_THREADS": str(threads)})
+    vars_json = json.dumps({"customers_path": str(parquet)})
+    build_cmd = [bin_path("dbt"), "build", "--vars", vars_json, "--target-path", str(target),
+                 "--log-path", str(logs)]
+    log(f"N={human(n)}: dbt build")
+    build = run_monitored(build_cmd, env, work / f"dbt_build_{n}.log")
+    row = {"n": n, "system": "product", "build_seconds": round(build.seconds, 1),
+           "build_peak_gib": round(build.peak_rss / GIB, 2), "database": str(database)}
+    if build.returncode != 0:
+        row.update(status=f"dbt build failed (exit {build.returncode}); see {work / f'dbt_build_{n}.log'}")
+        return row
+    models = model_times(target)
+    row["models"] = models
+    row["stages"] = stage_seconds(models)
+    log(f"N={human(n)}: report")
+    report = run_monitored([sys.executable, "-m", "custseg.report", "--database", str(database),
+                            "--out-dir", str(report_dir)], env, work / f"report_{n}.log")
+    row.update(report_seconds=round(report.seconds, 1), report_peak_gib=round(report.peak_rss / GIB, 2))
+    if report.returncode != 0:
+        row.update(status=f"report failed (exit {report.returncode}); see {work / f'report_{n}.log'}")
+        return row
+    html = report_dir / "segmentation_report.html"
+    row["report_mb"] = round(html.stat().st_size / 1e6, 2)
+    row["wall_seconds"] = round(build.seconds + report.seconds, 1)
+    row["peak_gib"] = max(row["build_peak_gib"], row["report_peak_gib"])
+    row.update(read_product_facts(database))
+    row["status"] = "ok"
+    return row
+
+
+def read_product_facts(database: Path) -> dict:
+    import duckdb
+
+    con = duckdb.connect(str(database), read_only=True)
+    try:
+        clean = con.sql("select count(*) from customer_features").fetchall()[0][0]
+        rejected = con.sql("select count(*) from rejected_customers").fetchall()[0][0]
+        k, sil, fit_n = con.sql(
+            "select n_segments, silhouette, fit_sample_size from segment_metrics where algorithm = 'kmeans'"
+        ).fetchall()[0]
+        som_rows, som_cols = con.sql("select max(grid_row) + 1, max(grid_col) + 1 from som_nodes").fetchall()[0]
+    finally:
+        con.close()
+    return {"clean_customers": clean, "rejected_rows": rejected, "kmeans_k": int(k),
+            "kmeans_silhouette": round(float(sil), 4), "fit_sample_size": int(fit_n),
+            "som_grid": f"{int(som_rows)}x{int(som_cols)}"}
+
+
+# --------------------------------------------------------------------------- quality check
+def full_fit_ari(database: Path, seed: int) -> dict:
+    """Fit K-Means on every clean customer (the product's features and k) and compare."""
+    import duckdb
+    import numpy as np
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import adjusted_rand_score
+
+    from custseg.algorithms import SegmentModel, Spaces
+    from custseg.preprocessing import Preprocessor
+
+    con = duckdb.connect(str(database), read_only=True)
+    try:
+        pre = Preprocessor.from_frame(con.sql("select * from segment_preprocessing").df())
+        model_json = con.sql("select model_json from int_segment_models where algorithm = 'kmeans'").fetchall()[0][0]
+        model = SegmentModel.from_json(model_json)
+        columns = ", ".join(f'f."{c}"' for c in pre.source_columns)
+        reader = con.sql(
+            f"select s.kmeans_segment_id, {columns} from customer_features f "
+            "join int_customer_scores s using (customer_id) order by customer_id"
+        ).to_arrow_reader(250_000)
+        parts, ours = [], []
+        for batch in reader:
+            X = pre.transform(batch)
+            parts.append(Spaces(X, pre.reduce(X)).get(model.space).astype(np.float64))
+            ours.append(batch.column(0).to_numpy())
+    finally:
+        con.close()
+    X = np.vstack(parts)
+    ours = np.concatenate(ours)
+    start = time.perf_counter()
+    full = KMeans(n_clusters=model.n_segments, n_init=3, random_state=seed).fit(X)
+    seconds = time.perf_counter() - start
+    return {"kmeans_ari_vs_full_fit": round(float(adjusted_rand_score(ours, full.labels_)), 4),
+            "full_fit_seconds": round(seconds, 1)}
+
+
+# --------------------------------------------------------------------------- the notebook approach
+def baseline_worker(args: argparse.Namespace) -> int:
+    """The notebook approach, one step after another, reporting each step to a file."""
+    import resource
+
+    if args.memory_cap_gib:
+        # Backstop for allocations the RSS poll cannot see coming (e.g. a 40 GB distance matrix).
+        limit = int(args.memory_cap_gib * GIB)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    import numpy as np
+    import pandas as pd
+    from minisom import MiniSom
+    from sklearn.cluster import AgglomerativeClustering, KMeans
+    from sklearn.metrics import silhouette_score
+    from sklearn.preprocessing import StandardScaler
+
+    status = open(args.status_file, "a")
+    first = BASELINE_STEPS.index(args.start_at)
+
+    def report(step: str, state: str, seconds: float | None = None, detail: str = "") -> None:
+        status.write(json.dumps({"step": step, "status": state, "seconds": seconds, "detail": detail}) + "\n")
+        status.flush()
+
+    state: dict = {}
+    rows, cols = (int(v) for v in args.som_grid.split("x"))
+
+    def run_step(step: str):
+        if step == "read":
+            state["df"] = pd.read_parquet(args.input)
+        elif step == "median_fill":
+            numeric = state["df"].drop(columns=["CUST_ID"]).apply(pd.to_numeric, errors="coerce")
+            state["X"] = numeric.fillna(numeric.median())
+            del state["df"]
+        elif step == "scale":
+            state["Z"] = StandardScaler().fit_transform(state.pop("X"))
+        elif step == "kmeans":
+            state["labels"] = KMeans(n_clusters=args.k, random_state=42).fit_predict(state["Z"])
+        elif step == "agglomerative":
+            AgglomerativeClustering(n_clusters=args.k, linkage="ward").fit(state["Z"])
+        elif step == "minisom":
+            Z = state["Z"]
+            som = MiniSom(rows, cols, Z.shape[1], sigma=1.0, learning_rate=0.5, random_seed=42)
+            som.random_weights_init(Z)
+            som.train_random(Z, len(Z))
+            nodes = som.get_weights().reshape(-1, Z.shape[1])
+            # best-matching node of every customer, vectorised (|z|^2 is the same for every node)
+            state["som_winners"] = np.argmin(-2.0 * Z @ nodes.T + (nodes ** 2).sum(axis=1), axis=1)
+        elif step == "silhouette":
+            silhouette_score(state["Z"], state["labels"])
+
+    for i, step in enumerate(BASELINE_STEPS):
+        needed = i >= first or step in {"read", "median_fill", "scale"} or (step == "kmeans" and args.start_at == "silhouette")
+        if not needed:
+            continue
+        prep = i < first
+        if not prep:
+            report(step, "start")
+        start = time.perf_counter()
+        try:
+            run_step(step)
+        except MemoryError as err:
+            detail = f"MemoryError ({str(err)[:60]})" if str(err) else "MemoryError"
+            if prep:
+                report(step, "failed", detail=f"{detail} while redoing an earlier step")
+                return 1
+            report(step, "failed", time.perf_counter() - start, detail)
+            if step in {"read", "median_fill", "scale"}:
+                return 1
+            if step == "kmeans":
+                report("silhouette", "skipped", detail="needs the K-Means labels")
+                return 0
+            continue
+        if not prep:
+            report(step, "ok", round(time.perf_counter() - start, 2))
+    return 0
+
+
+def run_baseline(n: int, parquet: Path, work: Path, k: int, som_grid: str, memory_cap_gib: float,
+                 step_timeout: float) -> dict:
+    """Run the notebook steps, restarting after a killed step so every step gets a verdict."""
+    status_file = work / f"notebook_{n}.jsonl"
+    status_file.unlink(missing_ok=True)
+    steps: dict[str, dict] = {}
+    peak = 0
+    start_at = BASELINE_STEPS[0]
+    env = child_env({"OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "2")})
+    attempt = 0
+    while start_at is not None:
+        attempt += 1
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--baseline-worker", "--input", str(parquet),
+               "--k", str(k), "--som-grid", som_grid, "--status-file", str(status_file),
+               "--start-at", start_at, "--memory-cap-gib", str(memory_cap_gib)]
+        result = run_monitored(cmd, env, work / f"notebook_{n}_{attempt}.log", memory_cap=int(memory_cap_gib * GIB),
+                               step_file=status_file, step_timeout=step_timeout)
+        peak = max(peak, result.peak_rss)
+        for line in status_file.read_text().splitlines():
+            record = json.loads(line)
+            if record["status"] != "start" or record["step"] not in steps:
+                steps[record["step"]] = record
+        running = [s for s, r in steps.items() if r["status"] == "start"]
+        if running:
+            cap = {"memory cap": f"memory cap (RSS over {memory_cap_gib:g} GiB)",
+                   "time cap": f"time cap (over {step_timeout:g} s)"}.get(result.killed or "")
+            steps[running[0]] = {"step": running[0], "status": "failed", "seconds": None,
+                                 "detail": cap or f"exit {result.returncode}"}
+        elif result.returncode not in (0, None) and not steps:
+            steps["read"] = {"step": "read", "status": "failed", "detail": f"exit {result.returncode}"}
+        if any(r["status"] == "failed" for s, r in steps.items() if s in {"read", "median_fill", "scale"}):
+            break
+        remaining = [s for s in BASELINE_STEPS if s not in steps]
+        if "kmeans" in steps and steps["kmeans"]["status"] != "ok" and "silhouette" in remaining:
+            steps["silhouette"] = {"step": "silhouette", "status": "skipped", "detail": "needs the K-Means labels"}
+            remaining.remove("silhouette")
+        start_at = remaining[0] if remaining else None
+    row = {"n": n, "system": "notebook", "peak_gib": round(peak / GIB, 2)}
+    failed = []
+    for step in BASELINE_STEPS:
+        record = steps.get(step, {"status": "not run"})
+        row[f"step_{step}"] = (f"{record['seconds']:.1f}" if record["status"] == "ok"
+                               else f"{record['status']}: {record.get('detail', '')}".strip(": "))
+        if record["status"] != "ok":
+            failed.append(f"{step} ({record.get('detail') or record['status']})")
+    if failed:
+        row["status"] = "failed at " + ", ".join(failed)
+    else:
+        row["status"] = "ok"
+        row["wall_seconds"] = round(sum(float(steps[s]["seconds"]) for s in BASELINE_STEPS), 1)
+    return row
+
+
+# --------------------------------------------------------------------------- output
+def machine() -> str:
+    import psutil
+    return (f"{platform.machine()}, {os.cpu_count()} cores, {psutil.virtual_memory().total / GIB:.0f} GiB RAM, "
+            f"Python {platform.python_version()}")
+
+
+def versions() -> str:
+    from importlib.metadata import version
+    names = ["dbt-core", "dbt-duckdb", "duckdb", "scikit-learn", "minisom", "pandas"]
+    return ", ".join(f"{n} {version(n)}" for n in names)
+
+
+def write_outputs(rows: list[dict], out_dir: Path, args: argparse.Namespace, started: dt.datetime) -> Path:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stamp = started.strftime("%Y%m%dT%H%M%S")
+    flat_fields = ["n", "system", "status", "wall_seconds", "peak_gib", "build_seconds", "build_peak_gib",
+                   "report_seconds", "report_peak_gib", "report_mb", "input_rows", "clean_customers",
+                   "rejected_rows", "kmeans_k", "kmeans_silhouette", "fit_sample_size", "som_grid",
+                   "kmeans_ari_vs_full_fit", "full_fit_seconds",
+                   *[f"stage_{s}" for s in [*STAGES, "dbt tests"]], *[f"step_{s}" for s in BASELINE_STEPS]]
+    for name in (f"bench_{stamp}.csv", "latest.csv"):
+        with open(out_dir / name, "w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=flat_fields, extrasaction="ignore")
+            writer.writeheader()
+            for row in rows:
+                flat = dict(row)
+                for stage, seconds in row.get("stages", {}).items():
+                    flat[f"stage_{stage}"] = seconds
+                writer.writerow(flat)
+    with open(out_dir / "latest_models.csv", "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=["n", "kind", "name", "status", "seconds"])
+        writer.writeheader()
+        for row in rows:
+            for m in row.get("models", []):
+                writer.writerow({"n": row["n"], **m})
+    md = render_markdown(rows, args, started)
+    (out_dir / f"bench_{stamp}.md").write_text(md)
+    (out_dir / "latest.md").write_text(md)
+    return out_dir / "latest.md"
+
+
+def _fmt(value, suffix: str = "") -> str:
+    if value is None or value == "":
+        return "–"
+    return f"{value}{suffix}"
+
+
+def render_markdown(rows: list[dict], args: argparse.Namespace, started: dt.datetime) -> str:
+    product = {r["n"]: r for r in rows if r["system"] == "product"}
+    notebook = {r["n"]: r for r in rows if r["system"] == "notebook"}
+    lines = [f"# Benchmark, {started:%Y-%m-%d %H:%M}", "",
+             f"Machine: {machine()}. {versions()}. dbt threads: {args.threads}.", "",
+             "## The product: full `dbt build` (all models and tests) + report", "",
+             "| customers | input rows | status | build s | report s | total s | peak memory GiB | report MB | "
+             "K-Means k | silhouette | ARI vs full-data K-Means |",
+             "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for n, r in sorted(product.items()):
+        lines.append(f"| {n:,} | {_fmt(r.get('input_rows'))} | {r['status']} | {_fmt(r.get('build_seconds'))} | "
+                     f"{_fmt(r.get('report_seconds'))} | {_fmt(r.get('wall_seconds'))} | {_fmt(r.get('peak_gib'))} | "
+                     f"{_fmt(r.get('report_mb'))} | {_fmt(r.get('kmeans_k'))} | {_fmt(r.get('kmeans_silhouette'))} | "
+                     f"{_fmt(r.get('kmeans_ari_vs_full_fit'))} |")
+    stage_names = [*STAGES, "dbt tests"]
+    lines += ["", "Seconds per stage (sum of dbt's per-model execution times; two models run at once, "
+              "so stages overlap and add up to more than the wall time):", "",
+              "| customers | " + " | ".join(stage_names) + " |", "|---:|" + "---:|" * len(stage_names)]
+    for n, r in sorted(product.items()):
+        stages = r.get("stages", {})
+        lines.append(f"| {n:,} | " + " | ".join(_fmt(stages.get(s)) for s in stage_names) + " |")
+    if notebook:
+        lines += ["", f"## The notebook approach (memory cap {args.baseline_memory_gib:g} GiB, "
+                  f"time cap {args.baseline_step_timeout:g} s per step)", "",
+                  "| customers | status | " + " | ".join(BASELINE_STEPS) + " | total s | peak memory GiB |",
+                  "|---:|---|" + "---|" * len(BASELINE_STEPS) + "---:|---:|"]
+        for n, r in sorted(notebook.items()):
+            lines.append(f"| {n:,} | {'ok' if r['status'] == 'ok' else 'failed'} | "
+                         + " | ".join(str(r.get(f"step_{s}", "–")) for s in BASELINE_STEPS)
+                         + f" | {_fmt(r.get('wall_seconds'))} | {_fmt(r.get('peak_gib'))} |")
+        runs = [n for n, r in notebook.items() if r["status"] == "ok"]
+        both = [n for n in runs if product.get(n, {}).get("status") == "ok"]
+        lines.append("")
+        if runs:
+            lines.append(f"Largest N the notebook approach completed: {max(runs):,}.")
+        else:
+            lines.append("The notebook approach completed at none of the sizes tried.")
+        if both:
+            n = max(both)
+            ratio = notebook[n]["wall_seconds"] / product[n]["wall_seconds"]
+            mem = notebook[n]["peak_gib"] / product[n]["peak_gib"] if product[n]["peak_gib"] else float("nan")
+            lines.append(f"At N = {n:,}, the largest both completed: notebook {notebook[n]['wall_seconds']} s, "
+                         f"product {product[n]['wall_seconds']} s (notebook time / product time = {ratio:.2f}; "
+                         f"the product's time includes dbt start-up, every dbt test, two more algorithms, "
+                         f"profiles and the report); peak memory notebook {notebook[n]['peak_gib']} GiB, product "
+                         f"{product[n]['peak_gib']} GiB (ratio {mem:.2f}).")
+        largest = max(notebook)
+        if notebook[largest]["status"] != "ok" and product.get(largest, {}).get("status") == "ok":
+            lines.append(f"At N = {largest:,} the notebook approach {notebook[largest]['status']}; the product "
+                         f"finished in {product[largest]['wall_seconds']} s with {product[largest]['peak_gib']} GiB.")
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------- main
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", type=parse_sizes, default=parse_sizes("10000,100000,1000000,10000000"),
+                        help="comma-separated customer counts (10000,1m,...)")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    parser.add_argument("--data-dir", type=Path, default=ROOT / "bench" / "data")
+    parser.add_argument("--threads", type=int, default=int(os.environ.get("DBT_THREADS", "2")))
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--ari-max-n", type=int, default=1_000_000,
+                        help="measure the ARI against a full-data K-Means up to this N (default 1,000,000)")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the notebook approach")
+    parser.add_argument("--baseline-memory-gib", type=float, default=16.0)
+    parser.add_argument("--baseline-step-timeout", type=float, default=300.0, help="seconds per notebook step")
+    parser.add_argument("--keep-db", action="store_true", help="keep the DuckDB file of each size")
+    # internal: the notebook worker
+    parser.add_argument("--baseline-worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--input", help=argparse.SUPPRESS)
+    parser.add_argument("--k", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--som-grid", default="10x10", help=argparse.SUPPRESS)
+    parser.add_argument("--status-file", help=argparse.SUPPRESS)
+    parser.add_argument("--start-at", default=BASELINE_STEPS[0], help=argparse.SUPPRESS)
+    parser.add_argument("--memory-cap-gib", type=float, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.baseline_worker:
+        return baseline_worker(args)
+
+    started = dt.datetime.now()
+    log(f"sizes {', '.join(human(n) for n in args.sizes)}; results to {args.out}")
+    rows: list[dict] = []
+    failed = False
+    work = args.data_dir
+    for n in args.sizes:
+        parquet = generate(n, args.data_dir, args.seed)
+        product = run_product(n, parquet, work, args.threads)
+        product["input_rows"] = parquet_rows(parquet)
+        database = Path(product.pop("database"))
+        if product["status"] == "ok" and n <= args.ari_max_n:
+            log(f"N={human(n)}: full-data K-Means for the ARI check")
+            product.update(full_fit_ari(database, seed=42))
+        if not args.keep_db:
+            for p in (database, Path(str(database) + ".wal")):
+                p.unlink(missing_ok=True)
+        log(f"N={human(n)}: product {product['status']}, {product.get('wall_seconds')} s, "
+            f"peak {product.get('peak_gib', product.get('build_peak_gib'))} GiB")
+        rows.append(product)
+        failed |= product["status"] != "ok"
+        if not args.no_baseline:
+            k = product.get("kmeans_k", 4)
+            log(f"N={human(n)}: notebook approach (k={k})")
+            notebook = run_baseline(n, parquet, work, k, product.get("som_grid", "10x10"),
+                                    args.baseline_memory_gib, args.baseline_step_timeout)
+            log(f"N={human(n)}: notebook {notebook['status']}")
+            rows.append(notebook)
+        write_outputs(rows, args.out, args, started)   # after every size, so a long run leaves results
+    path = write_outputs(rows, args.out, args, started)
+    print(path.read_text())
+    log(f"wrote {path} and {args.out / 'latest.csv'}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT / "src"))
+    sys.exit(main())
