@@ -49,3 +49,28 @@
 {% endmacro %}
 {% macro default__concat_non_null(expressions, separator) %}coalesce(concat_ws('{{ separator }}', {{ expressions | join(', ') }}), ''){% endmacro %}
 {% macro snowflake__concat_non_null(expressions, separator) %}array_to_string(array_construct_compact({{ expressions | join(', ') }}), '{{ separator }}'){% endmacro %}
+
+{# The value when it is a finite number, else NULL (NaN and +-infinity parse as doubles). #}
+{% macro finite_or_null(expression) %}
+  {{ return(adapter.dispatch('finite_or_null', 'customer_segmentation')(expression)) }}
+{% endmacro %}
+{% macro default__finite_or_null(expression) %}case when isfinite({{ expression }}) then {{ expression }} end{% endmacro %}
+{% macro spark__finite_or_null(expression) %}case when not isnan({{ expression }}) and abs({{ expression }}) < double('infinity') then {{ expression }} end{% endmacro %}
+{% macro snowflake__finite_or_null(expression) %}case when {{ expression }} not in ('NaN'::float, 'inf'::float, '-inf'::float) then {{ expression }} end{% endmacro %}
+
+{# A comma-separated list of codes, de-duplicated and sorted alphabetically. #}
+{% macro sorted_distinct_codes(expression) %}
+  {{ return(adapter.dispatch('sorted_distinct_codes', 'customer_segmentation')(expression)) }}
+{% endmacro %}
+{% macro default__sorted_distinct_codes(expression) %}array_to_string(list_sort(list_distinct(string_split({{ expression }}, ','))), ','){% endmacro %}
+{% macro spark__sorted_distinct_codes(expression) %}array_join(array_sort(array_distinct(split({{ expression }}, ','))), ','){% endmacro %}
+{% macro snowflake__sorted_distinct_codes(expression) %}array_to_string(array_sort(array_distinct(split({{ expression }}, ','))), ','){% endmacro %}
+
+{# Hint that a CTE read several times should be re-read rather than held in memory
+   (DuckDB materializes such CTEs by default; other engines ignore or reject the hint). #}
+{% macro cte_not_materialized() %}
+  {{ return(adapter.dispatch('cte_not_materialized', 'customer_segmentation')()) }}
+{% endmacro %}
+{% macro default__cte_not_materialized() %}not materialized{% endmacro %}
+{% macro spark__cte_not_materialized() %}{% endmacro %}
+{% macro snowflake__cte_not_materialized() %}{% endmacro %}

@@ -7,41 +7,47 @@
 
   To keep the sort small, a first filter keeps the customers whose hash falls in the
   lowest slice of the 64-bit range expected to hold 1.2 x the sample plus a 10-sigma
-  margin; the exact ranking then runs on that slice only. (The slice contains the smallest
-  hashes, so the result is the same as ranking everyone.)
+  margin (a threshold computed once); the exact ranking then runs on the ids in that slice
+  only, and the picked ids are joined back to their features. (The slice contains the
+  smallest hashes, so the result is the same as ranking everyone.)
 -#}
 {%- set settings = segmentation_settings() -%}
 {%- set n = settings.fit_sample_size -%}
 {%- set key = row_hash(['customer_id', settings.random_state]) -%}
 
-with population as (
+with threshold as (
 
-    select count(*) as customers from {{ ref('customer_features') }}
+    select
+        (1.2 * {{ n }} + 10 * sqrt({{ n }}) + 100) / count(*) * 18446744073709551615.0 as max_key
+    from {{ ref('customer_features') }}
 
 ),
 
 slice as (
 
     select
-        features.*,
+        customer_id,
         {{ key }} as sample_key
-    from {{ ref('customer_features') }} as features
-    cross join population
-    where {{ key }} / 18446744073709551615.0
-        <= (1.2 * {{ n }} + 10 * sqrt({{ n }}) + 100) / population.customers
+    from {{ ref('customer_features') }}
+    where {{ key }} <= (select max_key from threshold)
 
 ),
 
 picked as (
 
-    select * from slice
+    select
+        customer_id,
+        row_number() over (order by sample_key, customer_id) as sample_rank
+    from slice
     order by sample_key, customer_id
     limit {{ n }}
 
 )
 
 select
-    * exclude (sample_key),
-    row_number() over (order by sample_key, customer_id) as sample_rank
+    features.*,
+    picked.sample_rank
 from picked
-order by sample_rank
+inner join {{ ref('customer_features') }} as features
+    on picked.customer_id = features.customer_id
+order by picked.sample_rank

@@ -64,8 +64,8 @@ typed as (
         {{ name }},
         {%- endfor %}
         {%- for c in numeric %}
-        case when isfinite({{ c.name }}__parsed) then {{ c.name }}__parsed end as {{ c.name }},
-        ({{ c.name }}__present and not coalesce(isfinite({{ c.name }}__parsed), false)) as {{ c.name }}__not_a_number,
+        {{ finite_or_null(c.name ~ '__parsed') }} as {{ c.name }},
+        ({{ c.name }}__present and {{ finite_or_null(c.name ~ '__parsed') }} is null) as {{ c.name }}__not_a_number,
         {%- if is_text[c.name] %}
         {{ c.name }}__text,
         {%- endif %}
@@ -131,7 +131,7 @@ select
     {%- endfor %}
     {#- Distinct codes in a fixed (alphabetical) order, comma-separated; '' for a valid row. #}
     case when reject_codes_in_order = '' then ''
-         else array_to_string(list_sort(list_distinct(string_split(reject_codes_in_order, ','))), ',')
+         else {{ sorted_distinct_codes('reject_codes_in_order') }}
     end as reject_reasons,
     reject_detail,
     reject_codes_in_order = '' as is_valid,
