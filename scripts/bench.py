@@ -200,7 +200,8 @@ def model_times(target: Path) -> list[dict]:
     for r in results:
         uid = r["unique_id"]
         kind = uid.split(".")[0]
-        name = uid.split(".")[2] if kind in {"model", "seed"} else uid.split(".")[-2] if kind == "test" else uid.split(".")[-1]
+        # model.<project>.<name>, seed..., test.<project>.<name>[.<hash>], unit_test.<project>.<model>.<name>
+        name = uid.split(".")[-1] if kind == "unit_test" else uid.split(".")[2]
         rows.append({"kind": kind, "name": name, "status": r["status"], "seconds": round(r["execution_time"], 3)})
     return rows
 
@@ -548,7 +549,7 @@ def render_markdown(rows: list[dict], args: argparse.Namespace, started: dt.date
 # --------------------------------------------------------------------------- main
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", type=parse_sizes, default=parse_sizes("10000,100000,1000000,10000000"),
+    parser.add_argument("--sizes", type=parse_sizes, default=parse_sizes("10000,30000,100000,1000000,10000000"),
                         help="comma-separated customer counts (10000,1m,...)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     parser.add_argument("--data-dir", type=Path, default=ROOT / "bench" / "data")
