@@ -74,3 +74,10 @@
 {% macro default__cte_not_materialized() %}not materialized{% endmacro %}
 {% macro spark__cte_not_materialized() %}{% endmacro %}
 {% macro snowflake__cte_not_materialized() %}{% endmacro %}
+
+{# True when a double is NaN (NULL stays NULL). #}
+{% macro is_nan(expression) %}
+  {{ return(adapter.dispatch('is_nan', 'customer_segmentation')(expression)) }}
+{% endmacro %}
+{% macro default__is_nan(expression) %}isnan({{ expression }}){% endmacro %}
+{% macro snowflake__is_nan(expression) %}({{ expression }} = 'NaN'::float){% endmacro %}

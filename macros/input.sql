@@ -45,7 +45,13 @@
 {% endmacro %}
 
 {% macro quote_identifier(name) %}
+  {{ return(adapter.dispatch('quote_identifier', 'customer_segmentation')(name)) }}
+{% endmacro %}
+{% macro default__quote_identifier(name) %}
   {{ return('"' ~ (name | replace('"', '""')) ~ '"') }}
+{% endmacro %}
+{% macro spark__quote_identifier(name) %}
+  {{ return('`' ~ (name | replace('`', '``')) ~ '`') }}
 {% endmacro %}
 
 {% macro sql_string(value) %}

@@ -48,7 +48,7 @@ parsed as (
         {%- else %}
         {{ try_to_double(quote_identifier(col.source)) }} as {{ c.name }}__parsed,
         ({{ quote_identifier(col.source) }} is not null
-            and not coalesce(isnan({{ try_to_double(quote_identifier(col.source)) }}), false)) as {{ c.name }}__present
+            and not coalesce({{ is_nan(try_to_double(quote_identifier(col.source))) }}, false)) as {{ c.name }}__present
         {%- endif %}{{ ',' if not loop.last }}
         {%- endfor %}
     from source_rows
