@@ -33,6 +33,7 @@
   {{ return(adapter.dispatch('try_to_double', 'customer_segmentation')(expression)) }}
 {% endmacro %}
 {% macro default__try_to_double(expression) %}try_cast({{ expression }} as double){% endmacro %}
+{% macro spark__try_to_double(expression) %}try_cast({{ expression }} as double){% endmacro %}
 {% macro snowflake__try_to_double(expression) %}try_to_double(to_varchar({{ expression }})){% endmacro %}
 
 {# A 64-bit hash of several columns, NULL-safe, for grouping identical records. #}
@@ -42,6 +43,16 @@
 {% macro default__row_hash(columns) %}hash({{ columns | join(', ') }}){% endmacro %}
 {% macro spark__row_hash(columns) %}xxhash64({{ columns | join(', ') }}){% endmacro %}
 {% macro snowflake__row_hash(columns) %}hash({{ columns | join(', ') }}){% endmacro %}
+
+{# A number in [0, 1) from the hash of several columns: uniform and deterministic, for
+   picking pseudo-random samples the same way on every engine (DuckDB's hash is unsigned,
+   Spark's xxhash64 and Snowflake's hash are signed 64-bit). #}
+{% macro hash_fraction(columns) %}
+  {{ return(adapter.dispatch('hash_fraction', 'customer_segmentation')(columns)) }}
+{% endmacro %}
+{% macro default__hash_fraction(columns) %}({{ row_hash(columns) }} / 18446744073709551616.0){% endmacro %}
+{% macro spark__hash_fraction(columns) %}({{ row_hash(columns) }} / 18446744073709551616.0 + 0.5){% endmacro %}
+{% macro snowflake__hash_fraction(columns) %}({{ row_hash(columns) }} / 18446744073709551616.0 + 0.5){% endmacro %}
 
 {# Join the non-NULL strings of a list with a separator ('' when all are NULL). #}
 {% macro concat_non_null(expressions, separator=',') %}

@@ -376,7 +376,8 @@ def baseline_worker(args: argparse.Namespace) -> int:
         try:
             run_step(step)
         except MemoryError as err:
-            detail = f"MemoryError ({str(err)[:60]})" if str(err) else "MemoryError"
+            message = str(err).split(" for an array")[0]     # "Unable to allocate 3.73 TiB"
+            detail = f"MemoryError ({message[:60]})" if message else "MemoryError"
             if prep:
                 report(step, "failed", detail=f"{detail} while redoing an earlier step")
                 return 1

@@ -1,24 +1,25 @@
 {#-
   The customers the models are fitted on: the `fit_sample_size` clean customers with the
-  smallest hash of (id, random_state) (everyone when there are fewer), ordered by
+  smallest hash of (id, random_state), as a fraction in [0, 1) (everyone when there are
+  fewer), ordered by
   sample_rank. The hash makes the sample pseudo-random, independent of input order and
   identical between runs; any prefix of it (used for the Ward, DBSCAN and evaluation
   samples) is itself a random sample.
 
   To keep the sort small, a first filter keeps the customers whose hash falls in the
-  lowest slice of the 64-bit range expected to hold 1.2 x the sample plus a 10-sigma
+  lowest slice of [0, 1) expected to hold 1.2 x the sample plus a 10-sigma
   margin (a threshold computed once); the exact ranking then runs on the ids in that slice
   only, and the picked ids are joined back to their features. (The slice contains the
   smallest hashes, so the result is the same as ranking everyone.)
 -#}
 {%- set settings = segmentation_settings() -%}
 {%- set n = settings.fit_sample_size -%}
-{%- set key = row_hash(['customer_id', settings.random_state]) -%}
+{%- set key = hash_fraction(['customer_id', settings.random_state]) -%}
 
 with threshold as (
 
     select
-        (1.2 * {{ n }} + 10 * sqrt({{ n }}) + 100) / count(*) * 18446744073709551615.0 as max_key
+        (1.2 * {{ n }} + 10 * sqrt({{ n }}) + 100) / count(*) as max_key
     from {{ ref('customer_features') }}
 
 ),

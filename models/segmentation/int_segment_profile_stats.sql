@@ -16,7 +16,7 @@ with joined as {{ cte_not_materialized() }} (
 
     select
         scores.*,
-        {{ row_hash(['scores.customer_id', settings.random_state + 1]) }} % 1000000 as sample_slot,
+        floor({{ hash_fraction(['scores.customer_id', settings.random_state + 1]) }} * 1000000) as sample_slot,
         {%- for f in features %}
         features.{{ f }}{{ ',' if not loop.last }}
         {%- endfor %}

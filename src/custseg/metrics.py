@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import numpy as np
-from sklearn.metrics import adjusted_rand_score, calinski_harabasz_score, davies_bouldin_score
 
 from .catalogue import NOISE_SEGMENT
 
@@ -108,6 +107,8 @@ def quality(X: np.ndarray, labels: np.ndarray, silhouette_rows: int, exclude_noi
     """Silhouette (on the first `silhouette_rows` customers, which callers pass in random
     order), Davies-Bouldin and Calinski-Harabasz on all the given customers; with
     `exclude_noise`, customers in the noise segment (0) are left out."""
+    from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score  # here: the report needs none of it
+
     labels = np.asarray(labels)
     keep = labels != NOISE_SEGMENT if exclude_noise else np.ones(len(labels), dtype=bool)
     Xk, lk = X[keep], labels[keep]
@@ -152,6 +153,8 @@ def resampling_stability(
     duplicated points would fake density for the density model, and subsampling is the
     usual scheme for clustering stability.
     """
+    from sklearn.metrics import adjusted_rand_score
+
     if resamples <= 0:
         return None
     rng = np.random.default_rng(random_state)
