@@ -91,4 +91,5 @@
   {{ return(adapter.dispatch('is_nan', 'customer_segmentation')(expression)) }}
 {% endmacro %}
 {% macro default__is_nan(expression) %}isnan({{ expression }}){% endmacro %}
+{% macro spark__is_nan(expression) %}isnan({{ expression }}){% endmacro %}
 {% macro snowflake__is_nan(expression) %}({{ expression }} = 'NaN'::float){% endmacro %}
