@@ -550,7 +550,7 @@ def render_markdown(rows: list[dict], args: argparse.Namespace, started: dt.date
 # --------------------------------------------------------------------------- main
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", type=parse_sizes, default=parse_sizes("10000,30000,100000,1000000,10000000"),
+    parser.add_argument("--sizes", type=parse_sizes, default=parse_sizes("10000,40000,50000,100000,1000000,10000000"),
                         help="comma-separated customer counts (10000,1m,...)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     parser.add_argument("--data-dir", type=Path, default=ROOT / "bench" / "data")
