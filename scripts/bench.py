@@ -40,6 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BASELINE_STEPS = ["read", "median_fill", "scale", "kmeans", "agglomerative", "minisom", "silhouette"]
 POLL_SECONDS = 0.05
 GIB = 1024 ** 3
+CHUNK_ROWS = 250_000   # customers generated, written and read back per batch
 
 # Stages of the build, from the model names in run_results.json.
 STAGES = {
@@ -177,12 +178,12 @@ def generate(n: int, data_dir: Path, seed: int = 7) -> Path:
     partial = path.with_suffix(".partial")
     writer = None
     with tqdm(total=n, unit=" customers", unit_scale=True, desc=f"generate {human(n)}", file=sys.stdout) as bar:
-        for chunk in iter_typed_chunks(n, seed=seed, chunk_rows=250_000):
+        for chunk in iter_typed_chunks(n, seed=seed, chunk_rows=CHUNK_ROWS):
             table = pa.Table.from_pandas(chunk, preserve_index=False)
             if writer is None:
                 writer = pq.ParquetWriter(partial, table.schema, compression="zstd")
-            writer.write_table(table, row_group_size=250_000)
-            bar.update(min(250_000, n - bar.n))
+            writer.write_table(table, row_group_size=CHUNK_ROWS)
+            bar.update(min(CHUNK_ROWS, n - bar.n))
     writer.close()
     partial.rename(path)
     return path
@@ -286,7 +287,8 @@ def full_fit_ari(database: Path, seed: int) -> dict:
     from sklearn.cluster import KMeans
     from sklearn.metrics import adjusted_rand_score
 
-    from custseg.algorithms import SegmentModel, Spaces
+    from custseg.algorithms import SegmentModel
+    from custseg.pipeline import model_spaces
     from custseg.preprocessing import Preprocessor
 
     con = duckdb.connect(str(database), read_only=True)
@@ -298,11 +300,10 @@ def full_fit_ari(database: Path, seed: int) -> dict:
         reader = con.sql(
             f"select s.kmeans_segment_id, {columns} from customer_features f "
             "join int_customer_scores s using (customer_id) order by customer_id"
-        ).to_arrow_reader(250_000)
+        ).to_arrow_reader(CHUNK_ROWS)
         parts, ours = [], []
         for batch in reader:
-            X = pre.transform(batch)
-            parts.append(Spaces(X, pre.reduce(X)).get(model.space).astype(np.float64))
+            parts.append(model_spaces(pre, batch).get(model.space).astype(np.float64))
             ours.append(batch.column(0).to_numpy())
     finally:
         con.close()

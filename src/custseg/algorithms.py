@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -119,6 +120,7 @@ class SegmentModel:
     log_weights: np.ndarray | None = None          # GMM (k,)
     extras: dict = field(default_factory=dict)
     _kdtree: cKDTree | None = field(default=None, init=False, repr=False, compare=False)
+    _kdtree_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
 
     def assign(self, data: "Spaces | np.ndarray") -> Assignment:
         """Segments of customers given as Spaces, or as a matrix already in `self.space`."""
@@ -139,8 +141,10 @@ class SegmentModel:
         return Assignment(seg, dist, None, node)
 
     def _tree(self) -> cKDTree:
-        if self._kdtree is None:
-            self._kdtree = cKDTree(self.prototypes)
+        # built once, on first use; batches are scored on several threads
+        with self._kdtree_lock:
+            if self._kdtree is None:
+                self._kdtree = cKDTree(self.prototypes)
         return self._kdtree
 
     def _assign_gaussian(self, X: np.ndarray) -> Assignment:

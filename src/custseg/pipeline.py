@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from typing import Iterator
 
 import numpy as np
@@ -174,8 +175,6 @@ def ordered_parallel_map(fn, items, workers: int) -> Iterator:
 def scoring_threads() -> int:
     """Threads that score batches side by side (NumPy and SciPy release the GIL in the
     heavy parts); env CUSTSEG_SCORE_THREADS overrides the default of one per core, up to 4."""
-    import os
-
     value = os.environ.get("CUSTSEG_SCORE_THREADS")
     if value:
         if not value.isdigit() or int(value) < 1:
@@ -191,9 +190,6 @@ def score_customers(config_relation, features_relation, preprocessing_relation, 
     settings = read_settings(config_relation)
     pre = load_preprocessor(preprocessing_relation)
     models = load_models(models_relation)
-    for m in models.values():
-        if m.radius is not None:
-            m._tree()               # build shared k-d trees once, before the threads start
     needed = ["customer_id", *pre.source_columns]
     reader = features_relation.project(", ".join(f'"{c}"' for c in needed)).to_arrow_reader(settings.assign_batch_rows)
     schema = score_schema()

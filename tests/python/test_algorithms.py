@@ -95,6 +95,23 @@ def test_density_sends_far_customers_to_noise(blobs):
     assert model.has_noise and model.space == "reduced"
 
 
+def test_density_model_scores_the_same_from_several_threads(blobs):
+    """int_customer_scores assigns batches on a thread pool: the shared k-d tree is built
+    once, and threaded assignment equals sequential assignment."""
+    from custseg.pipeline import ordered_parallel_map
+
+    spaces, _, evr = blobs
+    fitted = fit_algorithm("density", spaces, SETTINGS, evr).model
+    model = SegmentModel.from_json(fitted.to_json())          # fresh, no tree yet
+    chunks = [spaces.rows(slice(i, i + 250)) for i in range(0, len(spaces), 250)]
+    threaded = list(ordered_parallel_map(lambda c: model.labels(c), chunks, workers=4))
+    tree = model._kdtree
+    assert tree is not None
+    np.testing.assert_array_equal(np.concatenate(threaded), fitted.labels(spaces))
+    model.labels(chunks[0])
+    assert model._kdtree is tree
+
+
 def test_nearest_prototype_matches_brute_force():
     rng = np.random.default_rng(5)
     X, P = rng.normal(size=(5000, 7)), rng.normal(size=(300, 7))
