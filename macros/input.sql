@@ -62,16 +62,105 @@
 {% macro customer_input_relation() %}
   {% set path = segmentation_settings().customers_path %}
   {% if path is none %}
-    {{ return({'sql': ref('raw_customers') | string, 'label': "seed 'raw_customers' (seeds/raw_customers.csv)", 'path': none}) }}
+    {{ return({'sql': ref('raw_customers') | string, 'label': "seed 'raw_customers' (seeds/raw_customers.csv)", 'path': none, 'is_csv': false}) }}
   {% endif %}
   {% set lower = path.lower() %}
   {% if lower.endswith('.parquet') or lower.endswith('.pq') %}
     {% set reader = 'read_parquet(' ~ sql_string(path) ~ ')' %}
   {% else %}
-    {# All text: a value that is not a number becomes a rejected row, not a failed read. #}
-    {% set reader = 'read_csv(' ~ sql_string(path) ~ ', header = true, all_varchar = true, auto_detect = true)' %}
+    {# Lines that cannot be parsed are skipped here and picked up by the pre-hook's scan
+       (customer_input_line_check_hooks), so they become rejected rows, not a failed read. #}
+    {% set reader = csv_reader(path, 'ignore_errors = true') %}
   {% endif %}
-  {{ return({'sql': reader, 'label': "file '" ~ path ~ "'", 'path': path}) }}
+  {{ return({'sql': reader, 'label': "file '" ~ path ~ "'", 'path': path, 'is_csv': reader.startswith('read_csv')}) }}
+{% endmacro %}
+
+{#
+  How a CSV input is read. All text: a value that is not a number becomes a rejected row,
+  not a failed read. A line that does not parse (too few or too many fields, a broken
+  quote, invalid UTF-8) is handled by the `extra` options of the caller: skipped by the
+  model's read, recorded by the pre-hook's.
+#}
+{% macro csv_reader(path, extra) %}
+  {{ return('read_csv(' ~ sql_string(path) ~ ', header = true, all_varchar = true, auto_detect = true, ' ~ extra ~ ')') }}
+{% endmacro %}
+
+{#
+  Pre-hooks of stg_customers for a CSV input: one scan of the file that records every line
+  DuckDB cannot parse (store_rejects) in session temp tables, and counts the lines it can.
+  stg_customers appends the unparseable lines as rejected rows (reason malformed_line), so
+  no input line is lost. Empty for the seed and for Parquet. The scan is rendered when the
+  hook runs (the columns are known only then).
+#}
+{% macro customer_input_line_check_hooks() %}
+  {% if not customer_input_relation().is_csv %}
+    {{ return([]) }}
+  {% endif %}
+  {{ return([
+    'drop table if exists temp.main.custseg_input_line_errors',
+    'drop table if exists temp.main.custseg_input_scans',
+    '{{ customer_input_line_scan() }}',
+  ]) }}
+{% endmacro %}
+
+{# The pre-hook's scan: counts the readable rows and records the others. #}
+{% macro customer_input_line_scan() %}
+  {{ return('create or replace temp table custseg_input_readable as '
+      ~ customer_input_count_query("store_rejects = true, rejects_table = 'custseg_input_line_errors', rejects_scan = 'custseg_input_scans'")) }}
+{% endmacro %}
+
+{#
+  A query counting the input rows that can be read (`readable_rows`). It reads exactly the
+  columns stg_customers reads: DuckDB checks a CSV field's encoding only when its column is
+  read, so a count that read no column would also count lines stg_customers cannot read.
+  `csv_options`: how a CSV is read (skip bad lines, or record them).
+#}
+{% macro customer_input_count_query(csv_options='ignore_errors = true') %}
+  {% set input = resolve_customer_input() %}
+  {% set relation = customer_input_relation() %}
+  {% set read = [quote_identifier(input.columns.customer_id.source)] %}
+  {% for c in customer_numeric_columns() if input.columns[c.name] is not none %}
+    {% do read.append(quote_identifier(input.columns[c.name].source)) %}
+  {% endfor %}
+  {% for source in input.categoricals.values() %}
+    {% do read.append(quote_identifier(source)) %}
+  {% endfor %}
+  {% set source_sql = csv_reader(relation.path, csv_options) if relation.is_csv else relation.sql %}
+  {# count(concat_ws(...)): concat_ws is never NULL, so this counts every row, and it cannot
+     be computed without reading each column (a plain count(*) could skip them all). #}
+  {{ return('select count(concat_ws(\'|\', ' ~ read | map('string') | join(', ') ~ ')) as readable_rows from ' ~ source_sql) }}
+{% endmacro %}
+
+{#
+  The unparseable lines recorded by the pre-hook, one row per line, numbered after the
+  readable rows: source_row_number, line_customer_id (the first field, a best guess),
+  reject_detail (file, line, what DuckDB found, the line itself, cut at 200 characters).
+#}
+{% macro customer_input_malformed_lines() %}
+    select
+        (select readable_rows from custseg_input_readable)
+            + row_number() over (order by errors.file_id, errors.line) as source_row_number,
+        nullif(trim(split_part(errors.csv_line, coalesce(scans.delimiter, ','), 1)), '') as line_customer_id,
+        'line ' || cast(errors.line as varchar) || coalesce(' of ' || scans.file_path, '')
+            || ' could not be read (' || lower(cast(errors.error_type as varchar)) || ': ' || errors.error_message
+            || '): ' || left(errors.csv_line, 200) as reject_detail
+    from (
+        select
+            scan_id,
+            file_id,
+            line,
+            -- one row per field too many or too few: keep the one with the true field count
+            max_by(error_type, column_idx) as error_type,
+            case when max_by(error_type, column_idx) = 'MISSING COLUMNS'
+                 then min_by(error_message, column_idx)
+                 else max_by(error_message, column_idx) end as error_message,
+            any_value(csv_line) as csv_line
+        from custseg_input_line_errors
+        group by scan_id, file_id, line
+    ) as errors
+    left join custseg_input_scans as scans
+        on scans.scan_id = errors.scan_id
+        and scans.file_id = errors.file_id
 {% endmacro %}
 
 {#

@@ -2,6 +2,7 @@
   One row per rejected input row, with why. Together with customer_features this accounts
   for every input row: input rows = sum(customer_features.source_row_count) + rows here.
 
+    reading         a CSV line that could not be parsed (malformed_line)
     validation      the row broke a rule in staging (reasons listed in reject_reasons)
     deduplication   another record for the same customer id was kept
     outliers        outlier_method = reject and a value was above its cap
@@ -25,7 +26,7 @@ invalid_rows as (
     select
         source_row_number,
         customer_id,
-        'validation' as reject_stage,
+        case when reject_reasons = 'malformed_line' then 'reading' else 'validation' end as reject_stage,
         reject_reasons,
         reject_detail,
         {%- for c in numeric %}

@@ -3,9 +3,14 @@
   Nothing is dropped here: a row that breaks a rule keeps its place with the reasons in
   `reject_reasons` (codes) and `reject_detail` (which value, which rule), and
   rejected_customers picks it up.
+  A CSV line that does not parse (too few or too many fields, a broken quote, invalid
+  UTF-8) is appended as a row of its own, numbered after the readable rows, with reason
+  malformed_line (see customer_input_line_check_hooks in macros/input.sql).
 -#}
+{{ config(pre_hook=customer_input_line_check_hooks()) }}
 {%- set settings = segmentation_settings() -%}
 {%- set input = resolve_customer_input() -%}
+{%- set is_csv_input = customer_input_relation().is_csv -%}
 {%- set numeric = customer_numeric_columns() -%}
 {%- set required_values = customer_columns_required_values() -%}
 
@@ -138,3 +143,22 @@ select
     {{ row_hash(['customer_id'] + (numeric | map(attribute='name') | list) + (input.categoricals.keys() | list)) }}
         as record_hash
 from validated
+{%- if is_csv_input %}
+
+union all
+
+select
+    source_row_number,
+    line_customer_id as customer_id,
+    {%- for c in numeric %}
+    cast(null as double) as {{ c.name }},
+    {%- endfor %}
+    {%- for name in input.categoricals %}
+    cast(null as varchar) as {{ name }},
+    {%- endfor %}
+    'malformed_line' as reject_reasons,
+    reject_detail,
+    false as is_valid,
+    {{ row_hash(['source_row_number', 'reject_detail']) }} as record_hash
+from ({{ customer_input_malformed_lines() }}) as malformed_lines
+{%- endif %}

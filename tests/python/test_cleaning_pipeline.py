@@ -131,11 +131,26 @@ def test_garbage_rows_are_rejected_not_fatal(tmp_path):
     )
     path = tmp_path / "garbage.csv"
     pd.concat([frame, garbage]).to_csv(path, index=False)
+    # Lines that do not parse as CSV: too few fields, too many, bytes that are not UTF-8.
+    with path.open("ab") as f:
+        f.write(b"just some text\n")
+        f.write(b"G4,1,1,1,1,1,1,1,1,1,1,1,1,1000,1,1,1,12,extra,fields\n")
+        f.write(b"G5,1,1,1,1,1,1,1,1,1,1,1,1,1000,1,1,1,\xe9t\xe9\n")
     run = run_dbt(CLEANING, tmp_path, vars={"customers_path": str(path)})
     assert_ok(run)
     rejected = {row[0]: (row[1], row[2]) for row in run.query(
         "select coalesce(customer_id, '<none>'), reject_reasons, reject_detail from rejected_customers"
     )}
+    data_lines = 204 + 3
+    assert rejected["just some text"][0] == "malformed_line"
+    assert f"line {data_lines - 1} of {path}" in rejected["just some text"][1]
+    assert "Found: 1)" in rejected["just some text"][1]
+    assert rejected["G4"][0] == "malformed_line" and "Found: 20" in rejected["G4"][1]
+    assert rejected["G5"][0] == "malformed_line" and "invalid encoding" in rejected["G5"][1]
+    # the unparseable lines are numbered after the readable rows
+    assert sorted(row[0] for row in run.query(
+        "select source_row_number from stg_customers where reject_reasons = 'malformed_line'"
+    )) == [205, 206, 207]
     assert rejected["G1"][0] == "non_numeric_value" and "balance='lots'" in rejected["G1"][1]
     assert rejected["G2"][0] == ("frequency_out_of_range,invalid_credit_limit,invalid_tenure,"
                                  "negative_amount,non_integer_count")
@@ -143,7 +158,7 @@ def test_garbage_rows_are_rejected_not_fatal(tmp_path):
     # inf is unreadable; 'NaN' counts as missing (imputed), a missing purchases_trx rejects
     assert rejected["G3"][0] == "missing_required_value,non_numeric_value"
     input_rows, clean_rows, rejected_rows = conservation(run)
-    assert (input_rows, clean_rows + rejected_rows) == (204, 204)
+    assert (input_rows, clean_rows + rejected_rows) == (data_lines, data_lines)
 
 
 def test_column_map_and_categoricals_on_parquet(tmp_path):

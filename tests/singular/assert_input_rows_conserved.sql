@@ -1,10 +1,16 @@
 {#-
   Conservation: every input row is either a clean customer (an exact duplicate counts in
   its kept row's source_row_count) or a row of rejected_customers. Returns a row when the
-  counts do not add up.
+  counts do not add up. Input rows are counted by a scan of their own; for a CSV, the lines
+  that could not be parsed are the malformed_line rows of stg_customers (DuckDB's record
+  of the lines it skipped).
 -#}
 with input_rows as (
-    select count(*) as n from {{ customer_input_relation().sql }}
+    select readable_rows
+        {%- if customer_input_relation().is_csv %}
+        + (select count(*) from {{ ref('stg_customers') }} where reject_reasons = 'malformed_line')
+        {%- endif %} as n
+    from ({{ customer_input_count_query() }}) as readable
 ),
 clean as (
     select coalesce(sum(source_row_count), 0) as n from {{ ref('customer_features') }}
