@@ -110,14 +110,17 @@
 {% endmacro %}
 
 {#
-  A query counting the input rows that can be read (`readable_rows`). It reads exactly the
-  columns stg_customers reads: DuckDB checks a CSV field's encoding only when its column is
+  A query counting the input rows that can be read (`readable_rows`). For a CSV it reads
+  exactly the columns stg_customers reads: DuckDB checks a CSV field's encoding only when its column is
   read, so a count that read no column would also count lines stg_customers cannot read.
   `csv_options`: how a CSV is read (skip bad lines, or record them).
 #}
 {% macro customer_input_count_query(csv_options='ignore_errors = true') %}
-  {% set input = resolve_customer_input() %}
   {% set relation = customer_input_relation() %}
+  {% if not relation.is_csv %}
+    {{ return('select count(*) as readable_rows from ' ~ relation.sql) }}
+  {% endif %}
+  {% set input = resolve_customer_input() %}
   {% set read = [quote_identifier(input.columns.customer_id.source)] %}
   {% for c in customer_numeric_columns() if input.columns[c.name] is not none %}
     {% do read.append(quote_identifier(input.columns[c.name].source)) %}
@@ -125,10 +128,10 @@
   {% for source in input.categoricals.values() %}
     {% do read.append(quote_identifier(source)) %}
   {% endfor %}
-  {% set source_sql = csv_reader(relation.path, csv_options) if relation.is_csv else relation.sql %}
   {# count(concat_ws(...)): concat_ws is never NULL, so this counts every row, and it cannot
      be computed without reading each column (a plain count(*) could skip them all). #}
-  {{ return('select count(concat_ws(\'|\', ' ~ read | map('string') | join(', ') ~ ')) as readable_rows from ' ~ source_sql) }}
+  {{ return('select count(concat_ws(\'|\', ' ~ read | map('string') | join(', ') ~ ')) as readable_rows from '
+      ~ csv_reader(relation.path, csv_options)) }}
 {% endmacro %}
 
 {#
