@@ -45,7 +45,7 @@ from sklearn.mixture import GaussianMixture
 from sklearn.neighbors import NearestNeighbors
 
 from .catalogue import ALGORITHMS, NOISE_SEGMENT
-from .metrics import choose_k, elbow_index, quality, resampling_stability, within_sum_of_squares
+from .metrics import choose_k, elbow_index, quality, resampling_stability, scan_qualities, within_sum_of_squares
 from .settings import Settings
 
 #: Upper bound on the cells of one distance block (rows x prototypes) while assigning:
@@ -236,11 +236,14 @@ def _k_range(settings: Settings, n: int) -> list[int]:
     return list(range(settings.k_min, top + 1))
 
 
-def _candidate(k: int, criterion: str, value: float, X_eval: np.ndarray, labels: np.ndarray,
-               settings: Settings) -> dict:
-    q = quality(X_eval, labels, settings.silhouette_sample_size)
-    return {"k": k, "criterion": criterion, "criterion_value": float(value), "silhouette": q.silhouette,
-            "davies_bouldin": q.davies_bouldin, "calinski_harabasz": q.calinski_harabasz}
+def _candidates(scan: list[tuple[int, str, float, np.ndarray]], X_eval: np.ndarray,
+                settings: Settings) -> list[dict]:
+    """The rows of a k scan: for each (k, criterion, criterion value, labels of the
+    evaluation sample), the quality measures of those labels."""
+    qualities = scan_qualities(X_eval, [labels for *_, labels in scan], settings.silhouette_sample_size)
+    return [{"k": k, "criterion": criterion, "criterion_value": float(value), "silhouette": q.silhouette,
+             "davies_bouldin": q.davies_bouldin, "calinski_harabasz": q.calinski_harabasz}
+            for (k, criterion, value, _), q in zip(scan, qualities)]
 
 
 def compact_linkage(Z: np.ndarray, n: int, leaves: int = 30) -> dict:
@@ -294,11 +297,12 @@ class FitResult:
 
 def _fit_kmeans(S: Spaces, S_eval: Spaces, s: Settings):
     X, X_eval = S.full, S_eval.full
-    candidates = []
+    scan = []
     for k in _k_range(s, len(X_eval)):
         # The k scan runs on the evaluation sample; the chosen k is refitted on the fit sample.
         km = KMeans(n_clusters=k, n_init=4, random_state=s.random_state).fit(X_eval)
-        candidates.append(_candidate(k, "inertia", km.inertia_, X_eval, km.labels_, s))
+        scan.append((k, "inertia", km.inertia_, km.labels_))
+    candidates = _candidates(scan, X_eval, s)
     chosen = s.kmeans_k or choose_k(candidates)
     km = KMeans(n_clusters=chosen, n_init=4, random_state=s.random_state).fit(X)
     model = centroid_model("kmeans", X, km.labels_, km.cluster_centers_)
@@ -320,12 +324,12 @@ def _fit_hierarchical(S: Spaces, S_eval: Spaces, s: Settings):
     base = S.head(s.hierarchical_sample_size)
     Xh = base.full
     Z = linkage(Xh, method="ward")
-    candidates = []
+    scan = []
     for k in _k_range(s, len(Xh)):
         labels = _ward_labels(Z, k)
         model_k = centroid_model("hierarchical", Xh, labels)
-        candidates.append(_candidate(k, "within_ss", within_sum_of_squares(Xh, labels), S_eval.full,
-                                     model_k.labels(S_eval), s))
+        scan.append((k, "within_ss", within_sum_of_squares(Xh, labels), model_k.labels(S_eval)))
+    candidates = _candidates(scan, S_eval.full, s)
     chosen = s.hierarchical_k or choose_k(candidates)
     model = centroid_model("hierarchical", Xh, _ward_labels(Z, chosen))
     model.extras["dendrogram"] = compact_linkage(Z, len(Xh))
@@ -387,11 +391,11 @@ def _fit_som(S: Spaces, S_eval: Spaces, s: Settings, explained_variance=None):
     hits = np.bincount(node_fit, minlength=rows * cols)
     node_eval, _ = nearest_prototype(X_eval, weights)
     Zn = linkage(weights, method="ward")
-    candidates = []
+    scan = []
     for k in range(s.k_min, max(s.k_min, min(s.k_max, rows * cols - 1)) + 1):
         seg = _som_node_segments(k, Zn, hits)
-        candidates.append(_candidate(k, "within_ss", within_sum_of_squares(X_eval, seg[node_eval]), X_eval,
-                                     seg[node_eval], s))
+        scan.append((k, "within_ss", within_sum_of_squares(X_eval, seg[node_eval]), seg[node_eval]))
+    candidates = _candidates(scan, X_eval, s)
     chosen = choose_k(candidates)
     seg = _som_node_segments(chosen, Zn, hits)
     model = SegmentModel("som", int(seg.max()), prototypes=weights, prototype_segments=seg)
@@ -476,10 +480,11 @@ def _gmm(k: int, seed: int) -> GaussianMixture:
 
 def _fit_gmm(S: Spaces, S_eval: Spaces, s: Settings):
     scan = S.head(s.evaluation_sample_size)
-    candidates = []
+    k_scan = []
     for k in _k_range(s, len(scan)):
         gm = _gmm(k, s.random_state).fit(scan.reduced)
-        candidates.append(_candidate(k, "bic", gm.bic(scan.reduced), S_eval.full, gm.predict(S_eval.reduced), s))
+        k_scan.append((k, "bic", gm.bic(scan.reduced), gm.predict(S_eval.reduced)))
+    candidates = _candidates(k_scan, S_eval.full, s)
     chosen = s.gmm_k or choose_k(candidates)
     model = _gaussian_model(_gmm(chosen, s.random_state).fit(S.reduced), S.reduced)
 

@@ -63,31 +63,48 @@ def choose_k(candidates: Sequence[dict], tolerance: float = SILHOUETTE_TOLERANCE
 BLOCK_CELLS = 1_000_000
 
 
-def silhouette_values(X: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Exact per-customer silhouette values, (b - a) / max(a, b), computed block by block
-    with matrix products, so distances are never held for more than one block of rows.
-    Customers alone in their segment get 0, as in scikit-learn."""
+def silhouette_values_many(X: np.ndarray, labelings: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """Exact per-customer silhouette values, (b - a) / max(a, b), of several labelings of
+    the same customers (the candidate k of a scan). The pairwise distances are computed
+    once, block by block with matrix products, and shared by every labeling, so they are
+    never held for more than one block of rows. Customers alone in their segment get 0, as
+    in scikit-learn."""
     X = np.asarray(X, dtype=np.float64)
-    _, codes, counts = np.unique(labels, return_inverse=True, return_counts=True)
-    n, k = len(X), len(counts)
-    onehot = np.zeros((n, k))
-    onehot[np.arange(n), codes] = 1.0
+    n = len(X)
+    encoded = []  # (codes, counts, first column in the stacked one-hot matrix)
+    width = 0
+    for labels in labelings:
+        _, codes, counts = np.unique(np.asarray(labels), return_inverse=True, return_counts=True)
+        encoded.append((codes, counts, width))
+        width += len(counts)
+    onehot = np.zeros((n, width))
+    for codes, _, first in encoded:
+        onehot[np.arange(n), first + codes] = 1.0
     sq = np.einsum("ij,ij->i", X, X)
-    sums = np.empty((n, k))
+    sums_all = np.empty((n, width))
     block_rows = max(32, BLOCK_CELLS // max(1, n))
     for start in range(0, n, block_rows):
         block = slice(start, start + block_rows)
         d2 = sq[block, None] + sq[None, :] - 2.0 * (X[block] @ X.T)
-        sums[block] = np.sqrt(np.maximum(d2, 0.0)) @ onehot
-    own_count = counts[codes]
-    a = sums[np.arange(n), codes] / np.maximum(own_count - 1, 1)
-    mean_other = sums / counts[None, :]
-    mean_other[np.arange(n), codes] = np.inf
-    b = mean_other.min(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        values = (b - a) / np.maximum(a, b)
-    values[(own_count == 1) | ~np.isfinite(values)] = 0.0
-    return values
+        sums_all[block] = np.sqrt(np.maximum(d2, 0.0)) @ onehot
+    results = []
+    for codes, counts, first in encoded:
+        sums = sums_all[:, first:first + len(counts)]
+        own_count = counts[codes]
+        a = sums[np.arange(n), codes] / np.maximum(own_count - 1, 1)
+        mean_other = sums / counts[None, :]
+        mean_other[np.arange(n), codes] = np.inf
+        b = mean_other.min(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            values = (b - a) / np.maximum(a, b)
+        values[(own_count == 1) | ~np.isfinite(values)] = 0.0
+        results.append(values)
+    return results
+
+
+def silhouette_values(X: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Exact per-customer silhouette values of one labeling (see silhouette_values_many)."""
+    return silhouette_values_many(X, [labels])[0]
 
 
 def silhouette(X: np.ndarray, labels: np.ndarray) -> float:
@@ -122,6 +139,26 @@ def quality(X: np.ndarray, labels: np.ndarray, silhouette_rows: int, exclude_noi
         float(calinski_harabasz_score(Xk, lk)),
         int(len(lk)),
     )
+
+
+def scan_qualities(X: np.ndarray, labelings: Sequence[np.ndarray], silhouette_rows: int) -> list[Quality]:
+    """quality() of each labeling of the same customers (the candidates of a k scan), with
+    the silhouettes' pairwise distances computed once for all of them."""
+    from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score
+
+    head = slice(0, silhouette_rows)
+    labelings = [np.asarray(labels) for labels in labelings]
+    scored = [i for i, labels in enumerate(labelings) if len(np.unique(labels[head])) > 1]
+    silhouettes = dict(zip(scored, (float(v.mean()) for v in silhouette_values_many(
+        X[head], [labelings[i][head] for i in scored])))) if scored else {}
+    results = []
+    for i, labels in enumerate(labelings):
+        if len(np.unique(labels)) < 2 or len(labels) < 3:
+            results.append(Quality(None, None, None, int(len(labels))))
+            continue
+        results.append(Quality(silhouettes.get(i), float(davies_bouldin_score(X, labels)),
+                               float(calinski_harabasz_score(X, labels)), int(len(labels))))
+    return results
 
 
 def within_sum_of_squares(X: np.ndarray, labels: np.ndarray) -> float:
