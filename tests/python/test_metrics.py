@@ -8,13 +8,28 @@ from sklearn.cluster import KMeans
 from sklearn.datasets import make_blobs
 from sklearn.metrics import silhouette_samples
 
-from custseg.metrics import choose_k, elbow_index, quality, resampling_stability, silhouette_values
+from custseg.metrics import (choose_k, elbow_index, quality, resampling_stability, scan_qualities,
+                             silhouette_values, silhouette_values_many)
 
 
 def test_silhouette_matches_scikit_learn_exactly():
     X, y = make_blobs(1500, n_features=5, centers=4, random_state=1)
     y[0] = 9  # a segment of one customer scores 0
     np.testing.assert_allclose(silhouette_values(X, y), silhouette_samples(X, y), atol=1e-9)
+
+
+def test_a_k_scan_shares_distances_and_matches_one_by_one():
+    X, y = make_blobs(1200, n_features=4, centers=5, random_state=2)
+    labelings = [KMeans(k, n_init=2, random_state=0).fit_predict(X) for k in (2, 3, 5, 8)]
+    for labels, values in zip(labelings, silhouette_values_many(X, labelings)):
+        np.testing.assert_allclose(values, silhouette_samples(X, labels), atol=1e-9)
+    constant = np.ones(len(X), dtype=int)
+    scanned = scan_qualities(X, [*labelings, constant], 800)
+    for labels, q in zip(labelings, scanned):
+        single = quality(X, labels, 800)
+        assert q.silhouette == pytest.approx(single.silhouette, abs=1e-12)
+        assert (q.davies_bouldin, q.calinski_harabasz) == (single.davies_bouldin, single.calinski_harabasz)
+    assert scanned[-1].silhouette is None and scanned[-1].davies_bouldin is None
 
 
 def test_elbow_of_decreasing_and_increasing_curves():
