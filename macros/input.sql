@@ -192,7 +192,7 @@
     {% set found = run_query('select count(*) from glob(' ~ sql_string(input.path) ~ ')').columns[0].values()[0] %}
     {% if found == 0 %}
       {{ exceptions.raise_compiler_error(
-          "customers_path: no file matches '" ~ input.path ~ "' (relative paths are read from the directory dbt runs in, the project root). Check the path.") }}
+          "customers_path: no file matches '" ~ input.path ~ "' (a relative path is read from the directory dbt was started in, which need not be the project directory). Check the path, or give an absolute one.") }}
     {% endif %}
   {% endif %}
 

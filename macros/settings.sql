@@ -1,9 +1,9 @@
 {#-
   The pipeline's configuration: every `vars:` entry of dbt_project.yml, validated.
 
-  segmentation_settings() is called by stg_customers at parse time, so a bad value stops
-  the run once, before anything is built, with a message naming the var, the value and
-  what is allowed. The resolved settings are stored in the `segmentation_config` table,
+  segmentation_settings() is called by the models at parse time, so a bad value stops the
+  run once, before anything is built, with a message naming the var, the value and what is
+  allowed (dbt heads it with whichever model it was parsing). The resolved settings are stored in the `segmentation_config` table,
   which is how the Python models read them.
 -#}
 
@@ -111,6 +111,10 @@
   {% for f in features %}
     {% if not _is_identifier(f) %}
       {{ _settings_error('model_features', features, "plain column names; '" ~ f ~ "' is not") }}
+    {% endif %}
+    {% if f | lower not in profile_features() %}
+      {{ _settings_error('model_features', features, "numeric customer_features columns (" ~ (profile_features() | join(', '))
+          ~ "); '" ~ f ~ "' is not one (categorical attributes go in categorical_columns)") }}
     {% endif %}
   {% endfor %}
 

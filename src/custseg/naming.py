@@ -25,6 +25,8 @@ from .catalogue import NOISE_SEGMENT, PROFILE_FEATURES
 MIN_ARCHETYPE_SCORE = 0.35
 MAINSTREAM_EFFECT = 0.25
 MAINSTREAM_NAME = "Mainstream customers"
+MAINSTREAM_DESCRIPTION = (f"Close to the average customer on every measure (each within {MAINSTREAM_EFFECT} "
+                          "standard deviations of the population mean).")
 NOISE_NAME = "Unclustered (noise)"
 NOISE_DESCRIPTION = ("Customers in sparse regions that no dense segment reaches; "
                      "look at them one by one rather than as a group.")
@@ -217,7 +219,8 @@ def name_segments(segments: pd.DataFrame) -> pd.DataFrame:
         traits = _traits(effect_r.loc[seg], index_r.loc[seg], 3, signature.get(names.get(seg)))
         descriptions[seg] = _describe(traits)
         if names.get(seg) == MAINSTREAM_NAME:
-            descriptions[seg] = "Close to the average customer on every measure; " + descriptions[seg][0].lower() + descriptions[seg][1:]
+            # Its largest differences are too small to call high or low.
+            descriptions[seg] = MAINSTREAM_DESCRIPTION
         if seg not in names:
             candidate = ", ".join(t[1] for t in traits[:2]).replace(", High", ", high").replace(", Low", ", low")
             if candidate in used:

@@ -211,6 +211,7 @@ def test_absent_optional_columns_skip_their_features(tmp_path):
         ({"column_map": {"bal": "BALANCES"}}, "'BALANCES' is not one"),
         ({"categorical_columns": ["card-type"]}, "'card-type' is not"),
         ({"customers_path": "data/customers.xlsx"}, "expected a file ending in .csv"),
+        ({"model_features": ["balance", "foo"]}, "'foo' is not one (categorical attributes go in categorical_columns)"),
     ],
 )
 def test_bad_vars_fail_at_parse_with_a_clear_message(tmp_path, vars, message):

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from custseg.catalogue import PROFILE_FEATURES
-from custseg.naming import NOISE_NAME, name_all, name_segments, population_stats
+from custseg.naming import MAINSTREAM_DESCRIPTION, NOISE_NAME, name_all, name_segments, population_stats
 
 
 def profiles(rows: list[dict], sd: float = 1.0) -> pd.DataFrame:
@@ -52,6 +52,17 @@ def test_descriptions_quote_multiples_of_the_average():
     ])
     named = name_segments(table).set_index("segment_id")
     assert named.loc[1, "segment_description"].startswith("High credit utilization (3.1x average)")
+
+
+def test_a_mainstream_segment_is_not_described_as_high_or_low():
+    table = profiles([
+        {"segment_id": 1, "customers": 900, "credit_utilization": 10.1},
+        {"segment_id": 2, "customers": 100, "cash_advance": 12.0},
+    ])
+    named = name_segments(table).set_index("segment_id")
+    assert named.loc[1, "segment_name"] == "Mainstream customers"
+    assert named.loc[1, "segment_description"] == MAINSTREAM_DESCRIPTION
+    assert "x average" not in MAINSTREAM_DESCRIPTION
 
 
 def test_larger_segments_choose_first_and_names_stay_unique():

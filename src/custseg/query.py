@@ -1,0 +1,57 @@
+"""Query the project's DuckDB file read-only from the command line, without a DuckDB CLI:
+
+    .venv/bin/python -m custseg.query "select * from segment_profiles limit 5"
+    .venv/bin/python -m custseg.query --parquet customer_features.parquet "select * from customer_features"
+
+Read-only, so it never blocks a BI tool that has the file open (but, as with any DuckDB
+reader, it cannot open the file while a build is writing it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import duckdb
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Run one SQL query on the DuckDB file, read-only.")
+    parser.add_argument("sql", help="the query, e.g. \"select * from segment_metrics\"")
+    parser.add_argument("--database", type=Path,
+                        default=Path(os.environ.get("DBT_DUCKDB_PATH", "customer_segmentation.duckdb")),
+                        help="DuckDB file (default: $DBT_DUCKDB_PATH or customer_segmentation.duckdb)")
+    parser.add_argument("--max-rows", type=int, default=40, help="rows to print (default 40)")
+    parser.add_argument("--parquet", type=Path, help="write the whole result to this Parquet file instead")
+    args = parser.parse_args(argv)
+    if not args.database.exists():
+        print(f"query: no database at {args.database}; run `make build` first, or pass --database", file=sys.stderr)
+        return 1
+    try:
+        con = duckdb.connect(str(args.database), read_only=True)
+    except duckdb.IOException as err:
+        print(f"query: cannot open {args.database} read-only ({err}); is a build writing it?", file=sys.stderr)
+        return 1
+    try:
+        relation = con.sql(args.sql)
+        if relation is None:
+            print("query: the statement returned no rows (this tool is read-only)", file=sys.stderr)
+            return 1
+        if args.parquet:
+            relation.write_parquet(str(args.parquet))
+            rows = con.execute("select count(*) from read_parquet(?)", [str(args.parquet)]).fetchone()[0]
+            print(f"wrote {rows:,} rows to {args.parquet.resolve()}")
+        else:
+            relation.show(max_rows=args.max_rows, max_width=200)
+    except duckdb.Error as err:
+        print(f"query: {err}", file=sys.stderr)
+        return 1
+    finally:
+        con.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
