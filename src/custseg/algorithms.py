@@ -53,6 +53,10 @@ from .settings import Settings
 DISTANCE_BLOCK_CELLS = 1_000_000
 #: Core customers kept as density prototypes (a deterministic random subsample).
 MAX_DENSITY_PROTOTYPES = 4_000
+#: A DBSCAN cluster with fewer than this share of the fitted customers is not a segment a
+#: marketer can act on (and, in few dimensions, DBSCAN finds dozens of such specks): its
+#: customers join the noise.
+MIN_DENSITY_SEGMENT_SHARE = 0.01
 #: Up to this many dimensions, nearest-prototype search uses a k-d tree.
 KD_TREE_MAX_DIMENSIONS = 12
 
@@ -419,9 +423,17 @@ def _fit_som(S: Spaces, S_eval: Spaces, s: Settings, explained_variance=None):
     return model, candidates, params, refit, S.head(s.evaluation_sample_size)
 
 
+def density_min_segment_size(n: int, min_samples: int) -> int:
+    """Smallest DBSCAN cluster kept as a segment: MIN_DENSITY_SEGMENT_SHARE of the fitted
+    customers (and at least min_samples); smaller clusters join the noise."""
+    return max(min_samples, int(math.ceil(MIN_DENSITY_SEGMENT_SHARE * n)))
+
+
 def _density_model(Zd: np.ndarray, eps: float, min_samples: int, seed: int) -> SegmentModel:
     db = DBSCAN(eps=eps, min_samples=min_samples).fit(Zd)
-    labels = db.labels_
+    labels = db.labels_.copy()
+    ids, counts = np.unique(labels[labels >= 0], return_counts=True)
+    labels[np.isin(labels, ids[counts < density_min_segment_size(len(Zd), min_samples)])] = -1
     cluster_ids = np.unique(labels[labels >= 0])
     if cluster_ids.size == 0:
         # Everyone is noise: a negative radius sends every customer to the noise segment.
@@ -458,6 +470,8 @@ def _fit_density(S: Spaces, S_eval: Spaces, s: Settings):
     params = {"eps": eps, "min_samples": min_samples, "space": f"PCA, {Zd.shape[1]} components",
               "eps_rule": "elbow of the sorted k-distance curve", "min_samples_rule": "2 x dimensions",
               "sample_size": len(Zd), "prototypes": int(len(model.prototypes)),
+              "min_segment_size": density_min_segment_size(len(Zd), min_samples),
+              "min_segment_rule": f"clusters under {MIN_DENSITY_SEGMENT_SHARE:.0%} of the sample join the noise",
               "assignment": "nearest core customer within eps, else noise (segment 0)"}
     return model, [], params, refit, base
 
