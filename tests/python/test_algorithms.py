@@ -95,6 +95,25 @@ def test_density_sends_far_customers_to_noise(blobs):
     assert model.has_noise and model.space == "reduced"
 
 
+def test_density_clusters_under_one_percent_join_the_noise():
+    # Three groups of 1,000 and a tight speck of 20 (0.66%) far from them: DBSCAN finds
+    # the speck as a cluster, the segmentation sends it to noise.
+    centres = 6.0 * np.eye(4)[:3]
+    X, y = make_blobs(3000, n_features=4, centers=centres, cluster_std=0.5, random_state=3)
+    speck = np.random.default_rng(0).normal(loc=20.0, scale=0.05, size=(20, 4))
+    X = np.vstack([X, speck])
+    order = np.random.default_rng(1).permutation(len(X))
+    X = X[order]
+    is_speck = order >= 3000
+    settings = Settings(k_min=2, k_max=5, density_sample_size=len(X), silhouette_sample_size=1000,
+                        evaluation_sample_size=len(X), stability_resamples=0, random_state=7)
+    result = fit_algorithm("density", Spaces(X, X), settings)
+    labels = result.model.labels(Spaces(X, X))
+    assert result.model.n_segments == 3
+    assert (labels[is_speck] == 0).all()
+    assert result.parameters["min_segment_size"] == 31
+
+
 def test_density_model_scores_the_same_from_several_threads(blobs):
     """int_customer_scores assigns batches on a thread pool: the shared k-d tree is built
     once, and threaded assignment equals sequential assignment."""
