@@ -65,14 +65,15 @@
     {{ return({'sql': ref('raw_customers') | string, 'label': "seed 'raw_customers' (seeds/raw_customers.csv)", 'path': none, 'is_csv': false}) }}
   {% endif %}
   {% set lower = path.lower() %}
-  {% if lower.endswith('.parquet') or lower.endswith('.pq') %}
-    {% set reader = 'read_parquet(' ~ sql_string(path) ~ ')' %}
-  {% else %}
+  {% set is_csv = not (lower.endswith('.parquet') or lower.endswith('.pq')) %}
+  {% if is_csv %}
     {# Lines that cannot be parsed are skipped here and picked up by the pre-hook's scan
        (customer_input_line_check_hooks), so they become rejected rows, not a failed read. #}
     {% set reader = csv_reader(path, 'ignore_errors = true') %}
+  {% else %}
+    {% set reader = 'read_parquet(' ~ sql_string(path) ~ ')' %}
   {% endif %}
-  {{ return({'sql': reader, 'label': "file '" ~ path ~ "'", 'path': path, 'is_csv': reader.startswith('read_csv')}) }}
+  {{ return({'sql': reader, 'label': "file '" ~ path ~ "'", 'path': path, 'is_csv': is_csv}) }}
 {% endmacro %}
 
 {#
@@ -111,9 +112,9 @@
 
 {#
   A query counting the input rows that can be read (`readable_rows`). For a CSV it reads
-  exactly the columns stg_customers reads: DuckDB checks a CSV field's encoding only when its column is
-  read, so a count that read no column would also count lines stg_customers cannot read.
-  `csv_options`: how a CSV is read (skip bad lines, or record them).
+  exactly the columns stg_customers reads: DuckDB checks a CSV field's encoding only when
+  its column is read, so a count that read no column would also count lines stg_customers
+  cannot read. `csv_options`: how a CSV is read (skip bad lines, or record them).
 #}
 {% macro customer_input_count_query(csv_options='ignore_errors = true') %}
   {% set relation = customer_input_relation() %}

@@ -3,8 +3,8 @@
 
   segmentation_settings() is called by the models at parse time, so a bad value stops the
   run once, before anything is built, with a message naming the var, the value and what is
-  allowed (dbt heads it with whichever model it was parsing). The resolved settings are stored in the `segmentation_config` table,
-  which is how the Python models read them.
+  allowed (dbt heads it with whichever model it was parsing). The resolved settings are
+  stored in the `segmentation_config` table, which is how the Python models read them.
 -#}
 
 {% macro _settings_error(name, value, expected) %}

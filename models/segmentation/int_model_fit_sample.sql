@@ -1,8 +1,7 @@
 {#-
   The customers the models are fitted on: the `fit_sample_size` clean customers with the
   smallest hash of (id, random_state), as a fraction in [0, 1) (everyone when there are
-  fewer), ordered by
-  sample_rank. The hash makes the sample pseudo-random, independent of input order and
+  fewer), ordered by sample_rank. The hash makes the sample pseudo-random, independent of input order and
   identical between runs; any prefix of it (used for the Ward, DBSCAN and evaluation
   samples) is itself a random sample.
 

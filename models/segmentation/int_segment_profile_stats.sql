@@ -6,8 +6,8 @@
   of up to `profile_median_sample_size` customers (default 50,000); for larger segments they
   come from a deterministic sample of about that many of the segment's customers (chosen by
   a hash of the id), because an exact median holds every value in memory: 10 million
-  customers x 5 algorithms x 28 features would need ~11 GB. The CTEs are marked not materialized on DuckDB
-  (each is re-read rather than held in memory).
+  customers x 5 algorithms x 28 features would need ~11 GB. The CTEs are marked not
+  materialized on DuckDB (each is re-read rather than held in memory).
 -#}
 {%- set settings = segmentation_settings() -%}
 {%- set features = profile_features() -%}

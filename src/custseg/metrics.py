@@ -124,27 +124,18 @@ def quality(X: np.ndarray, labels: np.ndarray, silhouette_rows: int, exclude_noi
     """Silhouette (on the first `silhouette_rows` customers, which callers pass in random
     order), Davies-Bouldin and Calinski-Harabasz on all the given customers; with
     `exclude_noise`, customers in the noise segment (0) are left out."""
-    from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score  # here: the report needs none of it
-
     labels = np.asarray(labels)
-    keep = labels != NOISE_SEGMENT if exclude_noise else np.ones(len(labels), dtype=bool)
-    Xk, lk = X[keep], labels[keep]
-    if len(np.unique(lk)) < 2 or len(lk) < 3:
-        return Quality(None, None, None, int(keep.sum()))
-    head = slice(0, silhouette_rows)
-    sil = silhouette(Xk[head], lk[head]) if len(np.unique(lk[head])) > 1 else None
-    return Quality(
-        sil,
-        float(davies_bouldin_score(Xk, lk)),
-        float(calinski_harabasz_score(Xk, lk)),
-        int(len(lk)),
-    )
+    if exclude_noise:
+        keep = labels != NOISE_SEGMENT
+        X, labels = X[keep], labels[keep]
+    return scan_qualities(X, [labels], silhouette_rows)[0]
 
 
 def scan_qualities(X: np.ndarray, labelings: Sequence[np.ndarray], silhouette_rows: int) -> list[Quality]:
     """quality() of each labeling of the same customers (the candidates of a k scan), with
-    the silhouettes' pairwise distances computed once for all of them."""
-    from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score
+    the silhouettes' pairwise distances computed once for all of them. A labeling with
+    fewer than two segments has no measures."""
+    from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score  # here: the report needs none of it
 
     head = slice(0, silhouette_rows)
     labelings = [np.asarray(labels) for labels in labelings]
