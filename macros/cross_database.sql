@@ -93,3 +93,65 @@
 {% macro default__is_nan(expression) %}isnan({{ expression }}){% endmacro %}
 {% macro spark__is_nan(expression) %}isnan({{ expression }}){% endmacro %}
 {% macro snowflake__is_nan(expression) %}({{ expression }} = 'NaN'::float){% endmacro %}
+
+{# True when a text is a plain number (digits, optional sign, point and exponent; no '1_000'). #}
+{% macro text_is_number(expression, pattern) %}
+  {{ return(adapter.dispatch('text_is_number', 'customer_segmentation')(expression, pattern)) }}
+{% endmacro %}
+{% macro default__text_is_number(expression, pattern) %}regexp_full_match({{ expression }}, {{ sql_string(pattern) }}){% endmacro %}
+{% macro spark__text_is_number(expression, pattern) %}({{ expression }} rlike {{ sql_string(pattern) }}){% endmacro %}
+{% macro snowflake__text_is_number(expression, pattern) %}regexp_like({{ expression }}, {{ sql_string(pattern) }}){% endmacro %}
+
+{# Parse a text as a timestamp with a strftime format (%Y %m %d %H %M %S %y); NULL when it does not fit. #}
+{% macro parse_timestamp(expression, format) %}
+  {{ return(adapter.dispatch('parse_timestamp', 'customer_segmentation')(expression, format)) }}
+{% endmacro %}
+{% macro default__parse_timestamp(expression, format) %}try_strptime({{ expression }}, {{ sql_string(format) }}){% endmacro %}
+{% macro spark__parse_timestamp(expression, format) %}try_to_timestamp({{ expression }}, {{ sql_string(java_date_format(format)) }}){% endmacro %}
+{% macro snowflake__parse_timestamp(expression, format) %}try_to_timestamp({{ expression }}, {{ sql_string(java_date_format(format) | replace('yyyy', 'YYYY') | replace('dd', 'DD') | replace('HH', 'HH24') | replace('mm', 'MI') | replace('ss', 'SS')) }}){% endmacro %}
+
+{% macro java_date_format(format) %}
+  {{ return(format | replace('%Y', 'yyyy') | replace('%y', 'yy') | replace('%m', 'M') | replace('%d', 'd')
+                   | replace('%H', 'H') | replace('%M', 'm') | replace('%S', 's') | replace('T', "'T'")) }}
+{% endmacro %}
+
+{# Whole days from one timestamp to another. #}
+{% macro days_between(start, finish) %}
+  {{ return(adapter.dispatch('days_between', 'customer_segmentation')(start, finish)) }}
+{% endmacro %}
+{% macro default__days_between(start, finish) %}date_diff('day', cast({{ start }} as date), cast({{ finish }} as date)){% endmacro %}
+{% macro spark__days_between(start, finish) %}datediff(cast({{ finish }} as date), cast({{ start }} as date)){% endmacro %}
+{% macro snowflake__days_between(start, finish) %}datediff('day', {{ start }}, {{ finish }}){% endmacro %}
+
+{# The n-th (1-based) field of a line whose fields are separated by runs of spaces or tabs. #}
+{% macro whitespace_field(line, n) %}
+  {{ return(adapter.dispatch('whitespace_field', 'customer_segmentation')(line, n)) }}
+{% endmacro %}
+{% macro default__whitespace_field(line, n) %}string_split_regex(trim({{ line }}), '\s+')[{{ n }}]{% endmacro %}
+{% macro spark__whitespace_field(line, n) %}element_at(split(trim({{ line }}), '\\s+'), {{ n }}){% endmacro %}
+
+{# Fields in a line whose fields are separated by runs of spaces or tabs. #}
+{% macro whitespace_field_count(line) %}
+  {{ return(adapter.dispatch('whitespace_field_count', 'customer_segmentation')(line)) }}
+{% endmacro %}
+{% macro default__whitespace_field_count(line) %}len(string_split_regex(trim({{ line }}), '\s+')){% endmacro %}
+{% macro spark__whitespace_field_count(line) %}size(split(trim({{ line }}), '\\s+')){% endmacro %}
+
+{# Physical lines a text spans beyond its first: its line breaks, less the lines inside it that are blank
+   (an independent line count skips blank lines). #}
+{% macro extra_lines(expression) %}
+  {{ return(adapter.dispatch('extra_lines', 'customer_segmentation')(expression)) }}
+{% endmacro %}
+{% macro default__extra_lines(expression) %}(length({{ expression }}) - length(replace({{ expression }}, chr(10), ''))
+    - len(list_filter(string_split({{ expression }}, chr(10))[2:-2], lambda x: trim(x, ' ' || chr(9) || chr(13)) = ''))){% endmacro %}
+{#- Snowflake: line breaks only (blank lines inside a quoted value are not subtracted). -#}
+{% macro snowflake__extra_lines(expression) %}(length({{ expression }}) - length(replace({{ expression }}, chr(10), ''))){% endmacro %}
+{% macro spark__extra_lines(expression) %}(length({{ expression }}) - length(replace({{ expression }}, chr(10), ''))
+    - size(filter(slice(split({{ expression }}, chr(10)), 2, greatest(size(split({{ expression }}, chr(10))) - 2, 0)), x -> trim(x) = ''))){% endmacro %}
+
+{# Stop the query with a message (one line) when the condition holds; NULL otherwise. #}
+{% macro fail_when(condition, message) %}
+  {{ return(adapter.dispatch('fail_when', 'customer_segmentation')(condition, message)) }}
+{% endmacro %}
+{% macro default__fail_when(condition, message) %}case when {{ condition }} then error({{ message }}) end{% endmacro %}
+{% macro spark__fail_when(condition, message) %}case when {{ condition }} then raise_error({{ message }}) end{% endmacro %}

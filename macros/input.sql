@@ -1,48 +1,16 @@
 {#-
-  The input contract and how the input is found.
+  The input and its contract.
 
-  customer_input_columns(): the canonical columns (CC GENERAL schema), their kind and
-  whether the input must have them. Required columns are the ones the core features
-  need; an absent optional column becomes NULL and the features that need it are NULL.
+  customer_input(): what stg_customers reads and what each column is. The answer comes
+  from custseg.inputs (Python, through the custseg_resolve_input function the dbt-duckdb
+  plugin custseg.dbt_plugin registers): the file's format, encoding, delimiter and header,
+  an independent count of its lines, and per column its role (id, feature, profile,
+  categorical, ignored, dropped), kind, rules and the reason. A problem the user can fix
+  stops the build with the one line Python wrote. While dbt parses the project nothing is
+  read and the contract is empty.
 
-  resolve_customer_input(): which relation to read (the seed, or the file named by the
-  `customers_path` var), and which input column feeds each canonical column (by name,
-  case-insensitive, or through `column_map`). Fails with one line naming the missing
-  column and the file.
+  Everything here reads files, so it is DuckDB-specific (see README, "Beyond one machine").
 -#}
-
-{% macro customer_input_columns() %}
-  {{ return([
-    {'name': 'customer_id',                      'source': 'CUST_ID',                          'kind': 'id',        'required': true},
-    {'name': 'balance',                          'source': 'BALANCE',                          'kind': 'amount',    'required': true},
-    {'name': 'balance_frequency',                'source': 'BALANCE_FREQUENCY',                'kind': 'frequency', 'required': false},
-    {'name': 'purchases',                        'source': 'PURCHASES',                        'kind': 'amount',    'required': true},
-    {'name': 'oneoff_purchases',                 'source': 'ONEOFF_PURCHASES',                 'kind': 'amount',    'required': false},
-    {'name': 'installments_purchases',           'source': 'INSTALLMENTS_PURCHASES',           'kind': 'amount',    'required': false},
-    {'name': 'cash_advance',                     'source': 'CASH_ADVANCE',                     'kind': 'amount',    'required': false},
-    {'name': 'purchases_frequency',              'source': 'PURCHASES_FREQUENCY',              'kind': 'frequency', 'required': false},
-    {'name': 'oneoff_purchases_frequency',       'source': 'ONEOFF_PURCHASES_FREQUENCY',       'kind': 'frequency', 'required': false},
-    {'name': 'purchases_installments_frequency', 'source': 'PURCHASES_INSTALLMENTS_FREQUENCY', 'kind': 'frequency', 'required': false},
-    {'name': 'cash_advance_frequency',           'source': 'CASH_ADVANCE_FREQUENCY',           'kind': 'frequency', 'required': false},
-    {'name': 'cash_advance_trx',                 'source': 'CASH_ADVANCE_TRX',                 'kind': 'count',     'required': false},
-    {'name': 'purchases_trx',                    'source': 'PURCHASES_TRX',                    'kind': 'count',     'required': true},
-    {'name': 'credit_limit',                     'source': 'CREDIT_LIMIT',                     'kind': 'limit',     'required': true},
-    {'name': 'payments',                         'source': 'PAYMENTS',                         'kind': 'amount',    'required': false},
-    {'name': 'minimum_payments',                 'source': 'MINIMUM_PAYMENTS',                 'kind': 'amount',    'required': false},
-    {'name': 'prc_full_payment',                 'source': 'PRC_FULL_PAYMENT',                 'kind': 'frequency', 'required': false},
-    {'name': 'tenure',                           'source': 'TENURE',                           'kind': 'months',    'required': false},
-  ]) }}
-{% endmacro %}
-
-{# Numeric canonical columns (everything but the id). #}
-{% macro customer_numeric_columns() %}
-  {{ return(customer_input_columns() | rejectattr('kind', 'equalto', 'id') | list) }}
-{% endmacro %}
-
-{# Columns whose missing values reject the row (the rest are imputed). #}
-{% macro customer_columns_required_values() %}
-  {{ return(['balance', 'purchases', 'purchases_trx']) }}
-{% endmacro %}
 
 {% macro quote_identifier(name) %}
   {{ return(adapter.dispatch('quote_identifier', 'customer_segmentation')(name)) }}
@@ -55,48 +23,63 @@
 {% endmacro %}
 
 {% macro sql_string(value) %}
-  {{ return("'" ~ (value | replace("'", "''")) ~ "'") }}
+  {{ return("'" ~ (value | string | replace("'", "''")) ~ "'") }}
 {% endmacro %}
 
-{# The FROM-clause expression that reads the raw input, and a label for messages. #}
-{% macro customer_input_relation() %}
-  {% set path = segmentation_settings().customers_path %}
-  {% if path is none %}
-    {{ return({'sql': ref('raw_customers') | string, 'label': "seed 'raw_customers' (seeds/raw_customers.csv)", 'path': none, 'is_csv': false}) }}
+{% macro _input_request(role) %}
+  {% set settings = segmentation_settings() %}
+  {% if model is defined and model is mapping and model.get('resource_type') == 'unit_test' %}
+    {# Unit tests pin the logic on the embedded sample's columns, whatever input the build reads. #}
+    {% set settings = dict(settings, customers_path=none, transactions_path=none, column_map={}, id_column=none,
+                           feature_columns=none, categorical_columns=none, ignore_columns=[], input_options=none) %}
   {% endif %}
-  {% set lower = path.lower() %}
-  {% set is_csv = not (lower.endswith('.parquet') or lower.endswith('.pq')) %}
-  {% if is_csv %}
-    {# Lines that cannot be parsed are skipped here and picked up by the pre-hook's scan
-       (customer_input_line_check_hooks), so they become rejected rows, not a failed read. #}
-    {% set reader = csv_reader(path, 'ignore_errors = true') %}
-  {% else %}
-    {% set reader = 'read_parquet(' ~ sql_string(path) ~ ')' %}
-  {% endif %}
-  {{ return({'sql': reader, 'label': "file '" ~ path ~ "'", 'path': path, 'is_csv': is_csv}) }}
+  {{ return({
+      'settings': settings,
+      'role': role,
+      'seed_path': invocation_args_dict.get('project_dir', '.') ~ '/seeds/raw_customers.csv',
+      'seed_label': "seed 'raw_customers' (seeds/raw_customers.csv)",
+      'cache_dir': invocation_args_dict.get('project_dir', '.') ~ '/' ~ env_var('DBT_TARGET_PATH', 'target') ~ '/custseg_input',
+  }) }}
 {% endmacro %}
 
 {#
-  How a CSV input is read. All text: a value that is not a number becomes a rejected row,
-  not a failed read. A line that does not parse (too few or too many fields, a broken
-  quote, invalid UTF-8) is handled by the `extra` options of the caller: skipped by the
-  model's read, recorded by the pre-hook's.
+  {'contract': {...}, 'relation': FROM expression of a file (None for the seed, which
+  stg_customers refs itself), 'label': ..., 'is_csv': bool, 'source': {...}}
 #}
-{% macro csv_reader(path, extra) %}
-  {{ return('read_csv(' ~ sql_string(path) ~ ', header = true, all_varchar = true, auto_detect = true, ' ~ extra ~ ')') }}
+{% macro customer_input() %}
+  {% if not execute %}
+    {{ return({'contract': {'columns': [], 'derived': [], 'warnings': [], 'source': {}}, 'relation': none,
+               'label': 'the input', 'is_csv': false, 'source': {'whitespace': false, 'kind': 'table', 'columns': []}}) }}
+  {% endif %}
+  {% set request = _input_request('customers') %}
+  {% set answer = fromjson(run_query('select custseg_resolve_input(' ~ sql_string(tojson(request)) ~ ')').columns[0].values()[0]) %}
+  {% if answer.get('error') %}
+    {{ exceptions.raise_compiler_error(answer.error) }}
+  {% endif %}
+  {% set contract = answer.contract %}
+  {% set source = contract.source %}
+  {{ return({'contract': contract, 'relation': source.read_sql, 'label': source.label, 'is_csv': source.kind == 'csv',
+             'source': source}) }}
+{% endmacro %}
+
+{# Contract columns with one of the given roles, in input order. #}
+{% macro contract_columns(contract, roles) %}
+  {{ return(contract.columns | selectattr('role', 'in', roles) | list) }}
+{% endmacro %}
+
+{# Names of the numeric columns of stg_customers (features and profiled measures). #}
+{% macro measure_columns(contract) %}
+  {{ return(contract_columns(contract, ['feature', 'profile'])) }}
 {% endmacro %}
 
 {#
   Pre-hooks of stg_customers for a CSV input: one scan of the file that records every line
-  DuckDB cannot parse (store_rejects) in session temp tables, and counts the lines it can.
-  stg_customers appends the unparseable lines as rejected rows (reason malformed_line), so
-  no input line is lost. Empty for the seed and for Parquet. The scan is rendered when the
-  hook runs (the columns are known only then).
+  DuckDB cannot parse (store_rejects) in session temp tables. stg_customers appends those
+  lines as rejected rows (reason malformed_line), so no input line is lost. Empty for the
+  seed and for Parquet. The hook only calls a macro; the SQL it runs is built when the hook
+  runs, and nothing in it is rendered again.
 #}
 {% macro customer_input_line_check_hooks() %}
-  {% if not customer_input_relation().is_csv %}
-    {{ return([]) }}
-  {% endif %}
   {{ return([
     'drop table if exists temp.main.custseg_input_line_errors',
     'drop table if exists temp.main.custseg_input_scans',
@@ -104,35 +87,13 @@
   ]) }}
 {% endmacro %}
 
-{# The pre-hook's scan: counts the readable rows and records the others. #}
 {% macro customer_input_line_scan() %}
-  {{ return('create or replace temp table custseg_input_readable as '
-      ~ customer_input_count_query("store_rejects = true, rejects_table = 'custseg_input_line_errors', rejects_scan = 'custseg_input_scans'")) }}
-{% endmacro %}
-
-{#
-  A query counting the input rows that can be read (`readable_rows`). For a CSV it reads
-  exactly the columns stg_customers reads: DuckDB checks a CSV field's encoding only when
-  its column is read, so a count that read no column would also count lines stg_customers
-  cannot read. `csv_options`: how a CSV is read (skip bad lines, or record them).
-#}
-{% macro customer_input_count_query(csv_options='ignore_errors = true') %}
-  {% set relation = customer_input_relation() %}
-  {% if not relation.is_csv %}
-    {{ return('select count(*) as readable_rows from ' ~ relation.sql) }}
+  {% set input = customer_input() %}
+  {% if not input.is_csv %}
+    {{ return('select 1') }}
   {% endif %}
-  {% set input = resolve_customer_input() %}
-  {% set read = [quote_identifier(input.columns.customer_id.source)] %}
-  {% for c in customer_numeric_columns() if input.columns[c.name] is not none %}
-    {% do read.append(quote_identifier(input.columns[c.name].source)) %}
-  {% endfor %}
-  {% for source in input.categoricals.values() %}
-    {% do read.append(quote_identifier(source)) %}
-  {% endfor %}
-  {# count(concat_ws(...)): concat_ws is never NULL, so this counts every row, and it cannot
-     be computed without reading each column (a plain count(*) could skip them all). #}
-  {{ return('select count(concat_ws(\'|\', ' ~ read | map('string') | join(', ') ~ ')) as readable_rows from '
-      ~ csv_reader(relation.path, csv_options)) }}
+  {{ return('create or replace temp table custseg_input_readable as select count(*) as readable_rows from '
+      ~ input.source.scan_sql) }}
 {% endmacro %}
 
 {#
@@ -168,82 +129,19 @@
 {% endmacro %}
 
 {#
-  Resolve which input column feeds each canonical column. Returns
-    {'relation': <FROM expression>, 'label': ..., 'columns': {canonical: {'source': name, 'type': type} or none},
-     'categoricals': {name: source_name}}
-  At parse time (execute = false) nothing is queried and every column resolves to itself.
+  The text of one input column, as read: a quoted column, or for a file whose fields are
+  separated by runs of spaces (delimiter whitespace) the n-th field of its line.
 #}
-{% macro resolve_customer_input() %}
-  {% set settings = segmentation_settings() %}
-  {% set input = customer_input_relation() %}
-  {% set canonical = customer_input_columns() %}
-  {% set resolved = {'relation': input.sql, 'label': input.label, 'columns': {}, 'categoricals': {}} %}
-
-  {% if not execute %}
-    {% for c in canonical %}
-      {% do resolved.columns.update({c.name: {'source': c.source, 'type': 'VARCHAR'}}) %}
-    {% endfor %}
-    {% for name in settings.categorical_columns %}
-      {% do resolved.categoricals.update({name: name}) %}
-    {% endfor %}
-    {{ return(resolved) }}
+{% macro input_field(input, column) %}
+  {% if input.source.whitespace %}
+    {{ return("nullif(" ~ whitespace_field('line', column.position) ~ ", '')") }}
   {% endif %}
+  {{ return(quote_identifier(column.source_column)) }}
+{% endmacro %}
 
-  {% if input.path is not none %}
-    {% set found = run_query('select count(*) from glob(' ~ sql_string(input.path) ~ ')').columns[0].values()[0] %}
-    {% if found == 0 %}
-      {{ exceptions.raise_compiler_error(
-          "customers_path: no file matches '" ~ input.path ~ "' (a relative path is read from the directory dbt was started in, which need not be the project directory). Check the path, or give an absolute one.") }}
-    {% endif %}
-  {% endif %}
-
-  {% set described = run_query('describe select * from ' ~ input.sql ~ ' limit 0') %}
-  {% set input_columns = {} %}
-  {% for row in described.rows %}
-    {% set key = row[0].lower() %}
-    {% if key in input_columns %}
-      {{ exceptions.raise_compiler_error(
-          "Input " ~ input.label ~ " has two columns named '" ~ row[0] ~ "' (ignoring case); rename one.") }}
-    {% endif %}
-    {% do input_columns.update({key: {'source': row[0], 'type': row[1]}}) %}
-  {% endfor %}
-  {% set found_names = described.rows | map(attribute=0) | join(', ') %}
-
-  {# column_map: {source column: canonical name} #}
-  {% set mapped_to = {} %}
-  {% for source_name, target in settings.column_map.items() %}
-    {% if source_name.lower() not in input_columns %}
-      {{ exceptions.raise_compiler_error(
-          "column_map maps '" ~ source_name ~ "', but input " ~ input.label ~ " has no such column (found: " ~ found_names ~ ").") }}
-    {% endif %}
-    {% do mapped_to.update({target: input_columns[source_name.lower()]}) %}
-  {% endfor %}
-  {% set mapped_sources = settings.column_map.keys() | map('lower') | list %}
-
-  {% for c in canonical %}
-    {% if c.name in mapped_to %}
-      {% set match = mapped_to[c.name] %}
-    {% elif c.source.lower() in input_columns and c.source.lower() not in mapped_sources %}
-      {% set match = input_columns[c.source.lower()] %}
-    {% elif c.name in input_columns and c.name not in mapped_sources %}
-      {% set match = input_columns[c.name] %}
-    {% else %}
-      {% set match = none %}
-    {% endif %}
-    {% if match is none and c.required %}
-      {{ exceptions.raise_compiler_error(
-          "Input " ~ input.label ~ " has no required column " ~ c.source ~ " (found: " ~ found_names
-          ~ "). Add it, or map your column onto it with --vars '{column_map: {your_column: " ~ c.source ~ "}}'.") }}
-    {% endif %}
-    {% do resolved.columns.update({c.name: match}) %}
-  {% endfor %}
-
-  {% for name in settings.categorical_columns %}
-    {% if name not in input_columns %}
-      {{ exceptions.raise_compiler_error(
-          "categorical_columns names '" ~ name ~ "', but input " ~ input.label ~ " has no such column (found: " ~ found_names ~ ").") }}
-    {% endif %}
-    {% do resolved.categoricals.update({name: input_columns[name].source}) %}
-  {% endfor %}
-  {{ return(resolved) }}
+{# True when a text means "no value": NULL, or a missing token ('', NA, N/A, null, -, ...) of the contract. #}
+{% macro is_missing_text(text, tokens) %}
+  {%- set listed = [] -%}
+  {%- for t in tokens %}{% do listed.append(sql_string(t)) %}{% endfor -%}
+  {{ return('(' ~ text ~ ' is null or lower(trim(' ~ text ~ ')) in (' ~ (listed | join(', ')) ~ '))') }}
 {% endmacro %}

@@ -1,18 +1,37 @@
-{#- Lists shared by the segmentation SQL models (kept in step with src/custseg/catalogue.py). -#}
+{#- Lists shared by the segmentation SQL models. -#}
 
+{#- The learned algorithms, in the order tables list them: the same names as the Python
+    registry (custseg.algorithms.REGISTRY; a test keeps the two in step). Each has a model
+    <name>_model. -#}
 {% macro segmentation_algorithms() %}
   {{ return(['kmeans', 'hierarchical', 'som', 'density', 'gmm']) }}
 {% endmacro %}
 
-{# customer_features columns summarised per segment in segment_profiles. #}
-{% macro profile_features() %}
-  {{ return([
-    'balance', 'balance_frequency', 'purchases', 'oneoff_purchases', 'installments_purchases',
-    'cash_advance', 'purchases_frequency', 'oneoff_purchases_frequency',
-    'purchases_installments_frequency', 'cash_advance_frequency', 'cash_advance_trx',
-    'purchases_trx', 'credit_limit', 'payments', 'minimum_payments', 'prc_full_payment', 'tenure',
-    'credit_utilization', 'total_transactions', 'payment_to_minimum_ratio', 'avg_purchase_amount',
-    'avg_cash_advance_amount', 'cash_advance_share', 'oneoff_purchase_share',
-    'installment_purchase_share', 'purchases_to_limit_ratio', 'monthly_purchases', 'monthly_cash_advance',
-  ]) }}
+{#- The measures profiled per segment: the input's features and profiled measures, then the
+    engineered features whose inputs exist. Each: name, kind, label, derived (bool),
+    operation and inputs (derived only). -#}
+{% macro profile_features(contract) %}
+  {% set out = [] %}
+  {% for c in contract.columns if c.role in ('feature', 'profile') %}
+    {% do out.append({'name': c.name, 'kind': c.kind, 'label': c.label, 'derived': false, 'input_column': c.input_column}) %}
+  {% endfor %}
+  {% for d in contract.derived %}
+    {% do out.append({'name': d.name, 'kind': d.kind, 'label': d.label, 'derived': true, 'operation': d.operation,
+                      'inputs': d.inputs, 'input_column': d.name}) %}
+  {% endfor %}
+  {{ return(out) }}
+{% endmacro %}
+
+{#- SQL for an engineered feature from the columns named by `column` (a format string with
+    {} for the input name), e.g. the capped inputs. -#}
+{% macro derived_feature_sql(feature, column='{}') %}
+  {% set args = [] %}
+  {% for i in feature.inputs %}{% do args.append(column.replace('{}', i)) %}{% endfor %}
+  {% if feature.operation == 'ratio' %}
+    {{ return(safe_divide(args[0], args[1])) }}
+  {% elif feature.operation == 'sum' %}
+    {{ return('(' ~ (args | join(' + ')) ~ ')') }}
+  {% else %}
+    {{ return(safe_divide(args[0], '(' ~ (args | join(' + ')) ~ ')')) }}
+  {% endif %}
 {% endmacro %}

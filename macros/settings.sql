@@ -1,11 +1,29 @@
 {#-
-  The pipeline's configuration: every `vars:` entry of dbt_project.yml, validated.
+  The pipeline's configuration: every `vars:` entry of dbt_project.yml, validated as data.
 
-  segmentation_settings() is called by the models at parse time, so a bad value stops the
-  run once, before anything is built, with a message naming the var, the value and what is
-  allowed (dbt heads it with whichever model it was parsing). The resolved settings are
-  stored in the `segmentation_config` table, which is how the Python models read them.
+  segmentation_settings() is called by the models when dbt parses the project, so a bad
+  value stops the run once, before anything is built, with one line naming the var, the
+  value and what is allowed. The resolved settings are stored in `segmentation_config`.
+
+  Values given with --vars are read as they were given (invocation_args_dict), never
+  through var(): dbt renders a string var as Jinja when var() reads it, so a value such as
+  "{{ run_query(...) }}" would run. Only the project's own defaults (dbt_project.yml) go
+  through var(). Paths are checked to be paths, column names are data (quoted wherever
+  they reach SQL), and a var this project does not know is refused, so a typo is not
+  silently ignored.
 -#}
+
+{% macro setting_names() %}
+  {{ return([
+    'customers_path', 'transactions_path', 'column_map', 'id_column', 'feature_columns', 'categorical_columns',
+    'ignore_columns', 'input_options', 'as_of',
+    'outlier_method', 'outlier_upper_quantile', 'max_rejected_share', 'warn_rejected_share',
+    'random_state', 'segment_mode', 'model_version', 'primary_algorithm', 'k_min', 'k_max', 'kmeans_k',
+    'hierarchical_k', 'gmm_k', 'som_grid', 'fit_sample_size', 'hierarchical_sample_size', 'density_sample_size',
+    'silhouette_sample_size', 'evaluation_sample_size', 'stability_resamples', 'assign_batch_rows',
+    'profile_median_sample_size', 'report_max_points',
+  ]) }}
+{% endmacro %}
 
 {% macro _settings_error(name, value, expected) %}
   {{ exceptions.raise_compiler_error(
@@ -13,12 +31,47 @@
       ~ ". Set it in dbt_project.yml or with --vars '{" ~ name ~ ": ...}'.") }}
 {% endmacro %}
 
-{% macro _is_identifier(value) %}
-  {{ return(value is string and modules.re.match('^[A-Za-z_][A-Za-z0-9_]{0,62}$', value) is not none) }}
+{# The value of a var: as given on the command line when it was, else the project default. #}
+{% macro raw_var(name) %}
+  {% if model is defined and model is mapping and model.get('resource_type') == 'unit_test' %}
+    {# a unit test's own var overrides (YAML of this project) #}
+    {{ return(var(name, none)) }}
+  {% endif %}
+  {% set cli = invocation_args_dict.get('vars') %}
+  {% if cli is string %}{% set cli = fromyaml(cli) %}{% endif %}
+  {% if cli is mapping and name in cli %}{{ return(cli[name]) }}{% endif %}
+  {{ return(var(name, none)) }}
+{% endmacro %}
+
+{% macro _check_no_unknown_vars() %}
+  {% set cli = invocation_args_dict.get('vars') %}
+  {% if cli is string %}{% set cli = fromyaml(cli) %}{% endif %}
+  {% if cli is mapping %}
+    {% set known = setting_names() %}
+    {% for key in cli %}
+      {% if key == 'model_features' %}
+        {{ exceptions.raise_compiler_error(
+            "The var 'model_features' was renamed 'feature_columns' (a list of input columns, or a map {column: kind}); "
+            ~ "see README, 'Bring your own customers'.") }}
+      {% endif %}
+      {% if key not in known %}
+        {% set close = [] %}
+        {% for k in known if (k[:4] == (key ~ '')[:4]) %}{% do close.append(k) %}{% endfor %}
+        {{ exceptions.raise_compiler_error(
+            "Unknown var '" ~ key ~ "'" ~ ((" (did you mean " ~ (close | join(' or ')) ~ "?)") if close else "")
+            ~ "; the vars are listed in dbt_project.yml.") }}
+      {% endif %}
+    {% endfor %}
+  {% endif %}
+{% endmacro %}
+
+{% macro _is_name(value) %}
+  {{ return(value is string and (value | trim) != '' and (value | length) <= 200
+            and modules.re.search('[\\x00-\\x1f]', value) is none) }}
 {% endmacro %}
 
 {% macro _int_setting(name, min_value, max_value=none, allow_null=false) %}
-  {% set value = var(name) %}
+  {% set value = raw_var(name) %}
   {% if value is none and allow_null %}{{ return(none) }}{% endif %}
   {% if value is not number or value is sameas true or value is sameas false or value != (value | int) %}
     {{ _settings_error(name, value, "an integer" ~ (" or null" if allow_null else "")) }}
@@ -29,102 +82,125 @@
   {{ return(value | int) }}
 {% endmacro %}
 
+{% macro _number_setting(name, low, high, expected) %}
+  {% set value = raw_var(name) %}
+  {% if value is not number or value is sameas true or value is sameas false or value <= low or value >= high %}
+    {{ _settings_error(name, value, expected) }}
+  {% endif %}
+  {{ return(value) }}
+{% endmacro %}
+
 {% macro _choice_setting(name, choices) %}
-  {% set value = var(name) %}
+  {% set value = raw_var(name) %}
   {% if value not in choices %}
     {{ _settings_error(name, value, "one of " ~ (choices | join(', '))) }}
   {% endif %}
   {{ return(value) }}
 {% endmacro %}
 
-{% macro segmentation_settings() %}
-  {% set canonical = customer_input_columns() %}
-  {% set known = {} %}
-  {% for c in canonical %}
-    {% do known.update({c.name: c.name, c.source.lower(): c.name}) %}
+{% macro _path_setting(name) %}
+  {% set path = raw_var(name) %}
+  {% if path is none %}{{ return(none) }}{% endif %}
+  {% if path is not string or (path | trim) == '' or modules.re.search('[\\x00-\\x1f]', path) is not none %}
+    {{ _settings_error(name, path, "a path to a CSV or Parquet file (or a glob), or null") }}
+  {% endif %}
+  {% if '{{' in path or '{%' in path or '{#' in path %}
+    {{ _settings_error(name, path, "a file path (text, not a template: settings are data)") }}
+  {% endif %}
+  {{ return(path) }}
+{% endmacro %}
+
+{% macro _names_setting(name, allow_null=false) %}
+  {% set value = raw_var(name) %}
+  {% if value is none %}{{ return(none if allow_null else []) }}{% endif %}
+  {% if value is string or value is mapping or value is not iterable %}
+    {{ _settings_error(name, value, "a list of column names, e.g. [card_type, income_band]" ~ (", or null to infer" if allow_null else "")) }}
+  {% endif %}
+  {% set seen = [] %}
+  {% for c in value %}
+    {% if not _is_name(c) %}
+      {{ _settings_error(name, value, "column names as text; " ~ (c | tojson) ~ " is not one") }}
+    {% endif %}
+    {% if c.lower() in seen %}
+      {{ _settings_error(name, value, "each column once; '" ~ c ~ "' is listed twice") }}
+    {% endif %}
+    {% do seen.append(c.lower()) %}
   {% endfor %}
+  {{ return(value | list) }}
+{% endmacro %}
+
+{% macro segmentation_settings() %}
+  {% do _check_no_unknown_vars() %}
 
   {# --- input -------------------------------------------------------------- #}
-  {% set path = var('customers_path') %}
-  {% if path is not none %}
-    {% if path is not string or (path | trim) == '' or '\n' in path or '\r' in path or '\x00' in path %}
-      {{ _settings_error('customers_path', path, "a path to a CSV or Parquet file, or null for the embedded sample") }}
-    {% endif %}
-    {% set lower = path.lower() %}
-    {% if not (lower.endswith('.csv') or lower.endswith('.csv.gz') or lower.endswith('.tsv')
-               or lower.endswith('.txt') or lower.endswith('.parquet') or lower.endswith('.pq')) %}
-      {{ _settings_error('customers_path', path, "a file ending in .csv, .csv.gz, .tsv, .txt, .parquet or .pq") }}
-    {% endif %}
+  {% set customers_path = _path_setting('customers_path') %}
+  {% set transactions_path = _path_setting('transactions_path') %}
+  {% if customers_path is not none and transactions_path is not none %}
+    {{ exceptions.raise_compiler_error(
+        "Set customers_path or transactions_path, not both: one input is segmented per build.") }}
   {% endif %}
 
-  {% set column_map = var('column_map') %}
+  {% set column_map = raw_var('column_map') %}
   {% if column_map is none %}{% set column_map = {} %}{% endif %}
   {% if column_map is not mapping %}
-    {{ _settings_error('column_map', column_map, "a mapping {your_column: CANONICAL_COLUMN}") }}
+    {{ _settings_error('column_map', column_map, "a mapping {your_column: new_name}") }}
   {% endif %}
-  {% set resolved_map = {} %}
   {% for source_name, target in column_map.items() %}
-    {% if not _is_identifier(source_name) %}
-      {{ _settings_error('column_map', column_map, "keys that are plain column names (letters, digits, _); '" ~ source_name ~ "' is not") }}
-    {% endif %}
-    {% if target is not string or target.lower() not in known %}
-      {{ _settings_error('column_map', column_map, "values among the canonical columns "
-          ~ (canonical | map(attribute='source') | join(', ')) ~ "; '" ~ target ~ "' is not one") }}
-    {% endif %}
-    {% do resolved_map.update({source_name: known[target.lower()]}) %}
-  {% endfor %}
-  {% set targets = resolved_map.values() | list %}
-  {% for t in targets %}
-    {% if targets.count(t) > 1 %}
-      {{ _settings_error('column_map', column_map, "each canonical column mapped at most once; " ~ t ~ " is mapped twice") }}
+    {% if not _is_name(source_name) or not _is_name(target) %}
+      {{ _settings_error('column_map', column_map, "column names as text on both sides") }}
     {% endif %}
   {% endfor %}
 
-  {% set categoricals = var('categorical_columns') %}
-  {% if categoricals is none %}{% set categoricals = [] %}{% endif %}
-  {% if categoricals is string or categoricals is mapping or categoricals is not iterable %}
-    {{ _settings_error('categorical_columns', categoricals, "a list of column names, e.g. [card_type, income_band]") }}
+  {% set id_column = raw_var('id_column') %}
+  {% if id_column is not none and not _is_name(id_column) %}
+    {{ _settings_error('id_column', id_column, "a column name, or null to use CUST_ID or infer the id") }}
   {% endif %}
-  {% set categorical_names = [] %}
-  {% for c in categoricals %}
-    {% if not _is_identifier(c) %}
-      {{ _settings_error('categorical_columns', categoricals, "plain column names (letters, digits, _); '" ~ c ~ "' is not") }}
+
+  {% set feature_columns = raw_var('feature_columns') %}
+  {% if feature_columns is mapping %}
+    {% for c, kind in feature_columns.items() %}
+      {% if not _is_name(c) or (kind is not none and (kind is not string or kind not in feature_kind_names())) %}
+        {{ _settings_error('feature_columns', feature_columns, "a map {column: kind} with kinds among "
+            ~ (feature_kind_names() | join(', ')) ~ " (or null to infer the kind)") }}
+      {% endif %}
+    {% endfor %}
+  {% elif feature_columns is not none %}
+    {% set feature_columns = _names_setting('feature_columns', allow_null=true) %}
+    {% if (feature_columns | length) < 2 %}
+      {{ _settings_error('feature_columns', feature_columns, "at least two columns (or null to infer them)") }}
     {% endif %}
-    {% if c.lower() in known or c.lower() in categorical_names %}
-      {{ _settings_error('categorical_columns', categoricals, "names that are not canonical columns and not repeated; '" ~ c ~ "' is") }}
+  {% endif %}
+
+  {% set input_options = raw_var('input_options') %}
+  {% if input_options is not none and input_options is not mapping %}
+    {{ _settings_error('input_options', input_options, "a mapping such as {header: false, delimiter: whitespace, column_names: [...]}") }}
+  {% endif %}
+
+  {% set as_of = raw_var('as_of') %}
+  {% if as_of is not none %}
+    {% set as_of = as_of | string %}
+    {% if modules.re.match('^[0-9]{4}-[0-9]{2}-[0-9]{2}$', as_of) is none %}
+      {{ _settings_error('as_of', as_of, "a date YYYY-MM-DD, or null for the latest date in the data") }}
     {% endif %}
-    {% do categorical_names.append(c.lower()) %}
-  {% endfor %}
+  {% endif %}
 
   {# --- cleaning ----------------------------------------------------------- #}
   {% set outlier_method = _choice_setting('outlier_method', ['cap', 'reject', 'none']) %}
-  {% set q = var('outlier_upper_quantile') %}
-  {% if q is not number or q is sameas true or q is sameas false or q <= 0.5 or q >= 1 %}
-    {{ _settings_error('outlier_upper_quantile', q, "a number strictly between 0.5 and 1, e.g. 0.995") }}
+  {% set q = _number_setting('outlier_upper_quantile', 0.5, 1, "a number strictly between 0.5 and 1, e.g. 0.995") %}
+  {% set max_rejected = _number_setting('max_rejected_share', 0, 1.000001, "a share above 0 and at most 1, e.g. 0.10") %}
+  {% set warn_rejected = _number_setting('warn_rejected_share', -0.000001, 1.000001, "a share from 0 to 1, e.g. 0.01") %}
+  {% if warn_rejected > max_rejected %}
+    {{ _settings_error('warn_rejected_share', warn_rejected, "at most max_rejected_share (" ~ max_rejected ~ ")") }}
   {% endif %}
 
   {# --- modelling ---------------------------------------------------------- #}
-  {% set features = var('model_features') %}
-  {% if features is string or features is mapping or features is not iterable or (features | length) < 2 %}
-    {{ _settings_error('model_features', features, "a list of at least two customer_features columns") }}
-  {% endif %}
-  {% for f in features %}
-    {% if not _is_identifier(f) %}
-      {{ _settings_error('model_features', features, "plain column names; '" ~ f ~ "' is not") }}
-    {% endif %}
-    {% if f | lower not in profile_features() %}
-      {{ _settings_error('model_features', features, "numeric customer_features columns (" ~ (profile_features() | join(', '))
-          ~ "); '" ~ f ~ "' is not one (categorical attributes go in categorical_columns)") }}
-    {% endif %}
-  {% endfor %}
-
   {% set k_min = _int_setting('k_min', 2, 50) %}
   {% set k_max = _int_setting('k_max', 2, 50) %}
   {% if k_max < k_min %}
     {{ _settings_error('k_max', k_max, "at least k_min (" ~ k_min ~ ")") }}
   {% endif %}
 
-  {% set som_grid = var('som_grid') %}
+  {% set som_grid = raw_var('som_grid') %}
   {% if som_grid is not none %}
     {% if som_grid is string or som_grid is mapping or som_grid is not iterable or (som_grid | length) != 2 %}
       {{ _settings_error('som_grid', som_grid, "[rows, cols] with 2 to 50 nodes each, or null") }}
@@ -138,14 +214,23 @@
   {% endif %}
 
   {% set settings = {
-      'customers_path': path,
-      'column_map': resolved_map,
-      'categorical_columns': categorical_names,
+      'customers_path': customers_path,
+      'transactions_path': transactions_path,
+      'column_map': column_map,
+      'id_column': id_column,
+      'feature_columns': feature_columns,
+      'categorical_columns': _names_setting('categorical_columns', allow_null=true),
+      'ignore_columns': _names_setting('ignore_columns'),
+      'input_options': input_options,
+      'as_of': as_of,
       'outlier_method': outlier_method,
       'outlier_upper_quantile': q,
+      'max_rejected_share': max_rejected,
+      'warn_rejected_share': warn_rejected,
       'random_state': _int_setting('random_state', 0, 4294967295),
-      'model_features': features | map('lower') | list,
-      'primary_algorithm': _choice_setting('primary_algorithm', ['kmeans', 'hierarchical', 'som', 'density', 'gmm']),
+      'segment_mode': _choice_setting('segment_mode', ['refit', 'score', 'auto']),
+      'model_version': _int_setting('model_version', 1, none, allow_null=true),
+      'primary_algorithm': _choice_setting('primary_algorithm', segmentation_algorithms()),
       'k_min': k_min,
       'k_max': k_max,
       'kmeans_k': _int_setting('kmeans_k', 2, 50, allow_null=true),
@@ -163,4 +248,10 @@
       'report_max_points': _int_setting('report_max_points', 100, 200000),
   } %}
   {{ return(settings) }}
+{% endmacro %}
+
+{# The kinds a feature can be declared with (feature_kinds seed; kept in step by a test). #}
+{% macro feature_kind_names() %}
+  {{ return(['amount', 'net_amount', 'limit', 'count', 'ratio', 'share', 'percent', 'duration', 'age', 'year',
+             'score', 'flag', 'number', 'category']) }}
 {% endmacro %}

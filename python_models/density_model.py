@@ -3,11 +3,11 @@
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    from custseg.pipeline import fit_model
+    from custseg.pipeline import RunContext, fit_model
 
     return fit_model(
         "density",
-        config_relation=dbt.ref("segmentation_config"),
+        RunContext.from_dbt(dbt),
         sample_relation=dbt.ref("int_model_fit_sample"),
         preprocessing_relation=dbt.ref("segment_preprocessing"),
     )

@@ -1,12 +1,12 @@
-"""Scores every customer with every fitted model, streaming Arrow batches back to DuckDB."""
+"""Scores every customer with every fitted model (one row per customer and algorithm), streaming Arrow batches."""
 
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    from custseg.pipeline import score_customers
+    from custseg.pipeline import RunContext, score_customers
 
     return score_customers(
-        config_relation=dbt.ref("segmentation_config"),
+        RunContext.from_dbt(dbt),
         features_relation=dbt.ref("customer_features"),
         preprocessing_relation=dbt.ref("segment_preprocessing"),
         models_relation=dbt.ref("int_segment_models"),

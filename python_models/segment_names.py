@@ -3,6 +3,6 @@
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    from custseg.pipeline import name_segments
+    from custseg.pipeline import RunContext, name_segments
 
-    return name_segments(profile_stats_relation=dbt.ref("int_segment_profile_stats"))
+    return name_segments(RunContext.from_dbt(dbt), feature_stats_relation=dbt.ref("int_segment_feature_stats"))

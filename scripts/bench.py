@@ -44,16 +44,21 @@ CHUNK_ROWS = 250_000   # customers generated, written and read back per batch
 
 # Stages of the build, from the model names in run_results.json.
 STAGES = {
-    "load and clean (SQL)": ["stg_customers", "int_customers__deduplicated", "int_customers__imputed",
-                             "int_customers__outliers", "rejected_customers", "raw_customers"],
+    "load and clean (SQL)": ["stg_customers", "int_customers__deduplicated", "int_cleaning_parameters",
+                             "int_customers__imputed", "int_customers__outliers", "rejected_customers",
+                             "raw_customers", "input_summary"],
     "features (SQL)": ["customer_features"],
-    "fit sample + preprocessing": ["segmentation_config", "int_model_fit_sample", "segment_preprocessing"],
+    "fit sample + preprocessing": ["segmentation_config", "input_columns", "int_model_fit_sample",
+                                   "segment_preprocessing"],
     "fit models (Python)": ["kmeans_model", "hierarchical_model", "som_model", "density_model", "gmm_model",
                             "int_segment_models"],
-    "score every customer (Python)": ["int_customer_scores"],
-    "profiles and marts (SQL)": ["int_segment_profile_stats", "segment_names", "customer_segments",
-                                 "segment_assignments", "segment_profiles", "segment_metrics",
-                                 "segment_k_selection", "som_nodes"],
+    "score every customer (Python)": ["int_customer_scores", "int_customer_pca"],
+    "profiles and marts (SQL)": ["int_segment_feature_stats", "segment_names", "customer_segments",
+                                 "segment_assignments", "segment_profiles", "segment_feature_profiles",
+                                 "segment_category_profiles", "segment_metrics", "segment_k_selection",
+                                 "som_nodes", "segment_models"],
+    "report models": ["report_data_quality", "report_feature_distributions", "report_correlations",
+                      "report_points", "report_silhouette"],
 }
 
 
@@ -298,8 +303,9 @@ def full_fit_ari(database: Path, seed: int) -> dict:
         model = SegmentModel.from_json(model_json)
         columns = ", ".join(f'f."{c}"' for c in pre.source_columns)
         reader = con.sql(
-            f"select s.kmeans_segment_id, {columns} from customer_features f "
-            "join int_customer_scores s using (customer_id) order by customer_id"
+            f"select s.segment_id, {columns} from customer_features f "
+            "join int_customer_scores s on s.customer_id = f.customer_id and s.algorithm = 'kmeans' "
+            "order by f.customer_id"
         ).to_arrow_reader(CHUNK_ROWS)
         parts, ours = [], []
         for batch in reader:

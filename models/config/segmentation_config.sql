@@ -1,12 +1,29 @@
 {#-
-  One row: the validated configuration of this run (every var, defaults filled in) and the
-  input that was read. The Python models read their settings from here; BI users can see
-  what produced the tables.
+  One row: the configuration this run used. Every var of dbt_project.yml, validated and
+  with defaults filled in (macros/settings.sql), as JSON; the input that was read and its
+  contract (which columns became features with which kind, which are categorical, ignored
+  or dropped, and why), as JSON. The build log says the same (see input_columns).
 -#}
 {%- set settings = segmentation_settings() -%}
+{%- set input = customer_input() -%}
+{%- set contract = input.contract -%}
+{%- if execute and model.unique_id in selected_resources %}
+  {%- set by_role = {} %}
+  {%- for c in contract.columns %}
+    {%- do by_role.setdefault(c.role, []).append(c.input_column ~ ((' (' ~ c.kind ~ ')') if c.kind and c.role in ('feature', 'profile') else '')) %}
+  {%- endfor %}
+  {%- do log('Input ' ~ input.label ~ ': ' ~ (contract.columns | length) ~ ' columns.', info=true) %}
+  {%- for role in ['id', 'feature', 'profile', 'categorical', 'ignored', 'dropped'] if role in by_role %}
+    {%- do log('  ' ~ role ~ ': ' ~ (by_role[role] | join(', ')), info=true) %}
+  {%- endfor %}
+  {%- for w in contract.warnings %}
+    {%- do log('  warning: ' ~ w, info=true) %}
+  {%- endfor %}
+{%- endif %}
 
 select
     {{ sql_string(tojson(settings)) }} as settings_json,
-    {{ sql_string(customer_input_relation().label) }} as input_label,
+    {{ sql_string(tojson(contract)) }} as contract_json,
+    {{ sql_string(input.label) }} as input_label,
     {{ sql_string(invocation_id) }} as dbt_invocation_id,
     cast({{ sql_string(run_started_at.strftime('%Y-%m-%d %H:%M:%S')) }} as timestamp) as run_started_at

@@ -6,8 +6,10 @@
     validation      the row broke a rule in staging (reasons listed in reject_reasons)
     deduplication   another record for the same customer id was kept
     outliers        outlier_method = reject and a value was above its cap
+
+  The measures are kept as typed (NULL where unreadable); reject_detail quotes the text.
 -#}
-{%- set numeric = customer_numeric_columns() -%}
+{%- set measures = measure_columns(customer_input().contract) -%}
 
 with staged as (
 
@@ -28,8 +30,8 @@ invalid_rows as (
         customer_id,
         case when reject_reasons = 'malformed_line' then 'reading' else 'validation' end as reject_stage,
         reject_reasons,
-        reject_detail,
-        {%- for c in numeric %}
+        reject_detail{{ ',' if measures }}
+        {%- for c in measures %}
         {{ c.name }}{{ ',' if not loop.last }}
         {%- endfor %}
     from staged
@@ -46,8 +48,8 @@ conflict_losers as (
         'conflicting_duplicate_id' as reject_reasons,
         'customer ' || staged.customer_id || ' has ' || cast(losing.records_for_customer as varchar)
             || ' different records; kept the most complete, latest one (input row '
-            || cast(kept.last_source_row_number as varchar) || ')' as reject_detail,
-        {%- for c in numeric %}
+            || cast(kept.last_source_row_number as varchar) || ')' as reject_detail{{ ',' if measures }}
+        {%- for c in measures %}
         staged.{{ c.name }}{{ ',' if not loop.last }}
         {%- endfor %}
     from staged
@@ -69,8 +71,8 @@ outlier_rows as (
         staged.customer_id,
         'outliers' as reject_stage,
         'extreme_outlier' as reject_reasons,
-        'above the outlier cap: ' || outliers.outlier_columns as reject_detail,
-        {%- for c in numeric %}
+        'above the outlier cap: ' || outliers.outlier_columns as reject_detail{{ ',' if measures }}
+        {%- for c in measures %}
         staged.{{ c.name }}{{ ',' if not loop.last }}
         {%- endfor %}
     from staged
@@ -98,8 +100,8 @@ select
     reject_stage,
     reject_reasons,
     {{ dbt.split_part('reject_reasons', "','", 1) }} as primary_reject_reason,
-    reject_detail,
-    {%- for c in numeric %}
+    reject_detail{{ ',' if measures }}
+    {%- for c in measures %}
     {{ c.name }}{{ ',' if not loop.last }}
     {%- endfor %}
 from unioned

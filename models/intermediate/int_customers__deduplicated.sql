@@ -8,9 +8,9 @@
     append newer snapshots). `record_rank` = 1 is kept; the others go to
     rejected_customers with reason `conflicting_duplicate_id`.
 -#}
-{%- set settings = segmentation_settings() -%}
-{%- set numeric = customer_numeric_columns() -%}
-{%- set value_columns = (numeric | map(attribute='name') | list) + settings.categorical_columns -%}
+{%- set contract = customer_input().contract -%}
+{%- set measures = measure_columns(contract) | map(attribute='name') | list -%}
+{%- set value_columns = measures + (contract_columns(contract, ['categorical', 'ignored']) | map(attribute='name') | list) -%}
 
 with valid_rows as (
 
@@ -54,10 +54,10 @@ with_values as (
         records.source_row_count,
         records.first_source_row_number,
         records.last_source_row_number,
-        {% for col in numeric | map(attribute='name') -%}
-        (case when valid_rows.{{ col }} is null then 0 else 1 end){{ ' +' if not loop.last }}
+        {% for col in measures -%}
+        (case when valid_rows.{{ col }} is null then 0 else 1 end) +
         {% endfor -%}
-            as non_missing_values,
+        0 as non_missing_values,
         conflicting_ids.customer_id is not null as has_conflict
     from records
     inner join valid_rows

@@ -1,22 +1,21 @@
 {#-
-  One row per kept customer record, with missing values filled in by a fixed rule and
-  `imputed_columns` naming what was filled:
+  One row per kept customer record, with missing values filled in by the rule of the
+  column's kind (int_cleaning_parameters) and `imputed_columns` naming what was filled:
 
-  * minimum_payments: 0 when the customer made no payments (payments = 0: nothing was
-    paid, so no minimum was paid; this is where the gaps sit in real exports), otherwise
-    the median of the observed minimum payments;
-  * every other optional numeric column: the median of its observed values (rounded for
-    counts and months);
-  * categorical attributes: 'unknown'.
+  * numeric measures: the median of the observed values (rounded for counts, years and
+    flags); a rule of the catalogue may say otherwise: MINIMUM_PAYMENTS is 0 when PAYMENTS
+    is 0 (nothing was paid, so no minimum was paid; this is where the gaps sit in real
+    exports), the median otherwise;
+  * categorical attributes: 'unknown';
+  * ignored columns: untouched.
 
-  balance, purchases and purchases_trx are never imputed: a row missing one of them was
-  rejected in staging. A column absent from the input stays NULL and is not reported as
-  imputed.
+  A required value (CC GENERAL's balance, purchases, purchases_trx) is never imputed: a row
+  missing one was rejected in staging. A column with no observed value stays NULL.
 -#}
-{%- set settings = segmentation_settings() -%}
-{%- set numeric = customer_numeric_columns() -%}
-{%- set required_values = customer_columns_required_values() -%}
-{%- set imputable = numeric | rejectattr('name', 'in', required_values) | list -%}
+{%- set contract = customer_input().contract -%}
+{%- set measures = measure_columns(contract) -%}
+{%- set categoricals = contract_columns(contract, ['categorical']) -%}
+{%- set ignored = contract_columns(contract, ['ignored']) -%}
 
 with kept as (
 
@@ -25,26 +24,23 @@ with kept as (
 
 ),
 
-medians as (
+fills as (
 
     select
-        {%- for c in imputable %}
-        {%- if c.kind in ('count', 'months') %}
-        round({{ median(c.name) }}) as {{ c.name }}__median{{ ',' if not loop.last }}
-        {%- else %}
-        {{ median(c.name) }} as {{ c.name }}__median{{ ',' if not loop.last }}
-        {%- endif %}
+        {%- for c in measures %}
+        max(case when column_name = {{ sql_string(c.name) }} then fill_value end) as {{ c.name }}__fill,
         {%- endfor %}
-    from kept
+        count(*) as parameters
+    from {{ ref('int_cleaning_parameters') }}
 
 ),
 
 {%- set imputed_flags = [] %}
-{%- for c in imputable %}
-  {%- do imputed_flags.append("case when kept." ~ c.name ~ " is null and medians." ~ c.name ~ "__median is not null then '" ~ c.name ~ "' end") %}
+{%- for c in measures %}
+  {%- do imputed_flags.append("case when kept." ~ c.name ~ " is null and fills." ~ c.name ~ "__fill is not null then '" ~ c.name ~ "' end") %}
 {%- endfor %}
-{%- for name in settings.categorical_columns %}
-  {%- do imputed_flags.append("case when kept." ~ name ~ " is null then '" ~ name ~ "' end") %}
+{%- for c in categoricals %}
+  {%- do imputed_flags.append("case when kept." ~ c.name ~ " is null then '" ~ c.name ~ "' end") %}
 {%- endfor %}
 
 imputed as (
@@ -52,27 +48,28 @@ imputed as (
     select
         kept.customer_id,
         kept.record_hash,
-        {%- for c in numeric %}
-        {%- if c.name == 'minimum_payments' %}
+        {%- for c in measures %}
+        {%- if c.impute == 'zero_when_zero' and c.impute_from in (measures | map(attribute='name') | list) %}
         case
-            when kept.minimum_payments is not null then kept.minimum_payments
-            when medians.minimum_payments__median is null then null
-            when kept.payments = 0 then 0
-            else medians.minimum_payments__median
-        end as minimum_payments,
-        {%- elif c in imputable %}
-        coalesce(kept.{{ c.name }}, medians.{{ c.name }}__median) as {{ c.name }},
+            when kept.{{ c.name }} is not null then kept.{{ c.name }}
+            when fills.{{ c.name }}__fill is null then null
+            when kept.{{ c.impute_from }} = 0 then 0
+            else fills.{{ c.name }}__fill
+        end as {{ c.name }},
         {%- else %}
-        kept.{{ c.name }},
+        coalesce(kept.{{ c.name }}, fills.{{ c.name }}__fill) as {{ c.name }},
         {%- endif %}
         {%- endfor %}
-        {%- for name in settings.categorical_columns %}
-        coalesce(kept.{{ name }}, 'unknown') as {{ name }},
+        {%- for c in categoricals %}
+        coalesce(kept.{{ c.name }}, 'unknown') as {{ c.name }},
+        {%- endfor %}
+        {%- for c in ignored %}
+        kept.{{ c.name }},
         {%- endfor %}
         kept.source_row_count,
-        {{ concat_non_null(imputed_flags) }} as imputed_columns
+        {{ concat_non_null(imputed_flags) if imputed_flags else "''" }} as imputed_columns
     from kept
-    cross join medians
+    cross join fills
 
 )
 

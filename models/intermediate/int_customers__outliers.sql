@@ -1,17 +1,15 @@
 {#-
-  One row per kept customer record, with the outlier rule applied to amounts and counts.
-
-  The cap of each amount / count column is its `outlier_upper_quantile` (default 0.995)
-  over the kept customers (rounded for counts). `outlier_columns` names the columns whose
-  value was above their cap. Then, by `outlier_method`:
-    cap    (default) values above the cap are replaced by the cap (winsorizing);
+  One row per kept customer record, with its outliers named: `outlier_columns` lists the
+  columns whose value is above the column's cap (int_cleaning_parameters: the
+  `outlier_upper_quantile` of the kept customers, for the kinds that are capped). Values are
+  not changed here; what happens to an outlier depends on `outlier_method`:
+    cap    (default) the models see the value capped (in the model space only);
     reject the whole customer goes to rejected_customers (reason `extreme_outlier`);
-    none   values are kept as they are (the columns are still reported).
+    none   nothing is capped or reported.
 -#}
 {%- set settings = segmentation_settings() -%}
-{%- set numeric = customer_numeric_columns() -%}
-{%- set capped = numeric | selectattr('kind', 'in', ['amount', 'count', 'limit']) | list -%}
-{%- set method = settings.outlier_method -%}
+{%- set contract = customer_input().contract -%}
+{%- set capped = measure_columns(contract) | selectattr('is_capped') | list -%}
 
 with customers as (
 
@@ -23,13 +21,10 @@ caps as (
 
     select
         {%- for c in capped %}
-        {%- if c.kind == 'count' %}
-        round({{ quantile_cont(c.name, settings.outlier_upper_quantile) }}) as {{ c.name }}__cap{{ ',' if not loop.last }}
-        {%- else %}
-        {{ quantile_cont(c.name, settings.outlier_upper_quantile) }} as {{ c.name }}__cap{{ ',' if not loop.last }}
-        {%- endif %}
+        max(case when column_name = {{ sql_string(c.name) }} then cap_value end) as {{ c.name }}__cap,
         {%- endfor %}
-    from customers
+        count(*) as parameters
+    from {{ ref('int_cleaning_parameters') }}
 
 ),
 
@@ -41,21 +36,8 @@ caps as (
 flagged as (
 
     select
-        customers.customer_id,
-        customers.record_hash,
-        {%- for c in numeric %}
-        {%- if c in capped and method == 'cap' %}
-        case when customers.{{ c.name }} > caps.{{ c.name }}__cap then caps.{{ c.name }}__cap else customers.{{ c.name }} end as {{ c.name }},
-        {%- else %}
-        customers.{{ c.name }},
-        {%- endif %}
-        {%- endfor %}
-        {%- for name in settings.categorical_columns %}
-        customers.{{ name }},
-        {%- endfor %}
-        customers.source_row_count,
-        customers.imputed_columns,
-        {{ concat_non_null(flags) }} as outlier_columns
+        customers.*,
+        {{ concat_non_null(flags) if flags and settings.outlier_method != 'none' else "''" }} as outlier_columns
     from customers
     cross join caps
 
@@ -63,5 +45,5 @@ flagged as (
 
 select
     *,
-    {{ "outlier_columns <> ''" if method == 'reject' else 'false' }} as is_outlier_rejected
+    {{ "outlier_columns <> ''" if settings.outlier_method == 'reject' else 'false' }} as is_outlier_rejected
 from flagged

@@ -8,27 +8,31 @@
 with scores as (
 
     select * from {{ ref('int_customer_scores') }}
+    where algorithm = {{ sql_string(primary) }}
 
 ),
 
 names as (
 
     select * from {{ ref('segment_names') }}
-    where algorithm = '{{ primary }}'
+    where algorithm = {{ sql_string(primary) }}
 
 )
 
 select
+    cast({{ sql_string(current_run_id()) }} as varchar) as run_id,
     cast(scores.customer_id as varchar) as customer_id,
-    cast('{{ primary }}' as varchar) as algorithm,
-    cast(scores.{{ primary }}_segment_id as integer) as segment_id,
+    cast(scores.algorithm as varchar) as algorithm,
+    cast(scores.segment_id as integer) as segment_id,
     cast(names.segment_name as varchar) as segment_name,
     cast(names.segment_description as varchar) as segment_description,
-    cast(scores.{{ primary }}_distance as double) as distance_to_centre,
-    cast({{ 'scores.gmm_probability' if primary == 'gmm' else 'null' }} as double) as membership_probability,
-    cast(scores.pca_1 as double) as pca_1,
-    cast(scores.pca_2 as double) as pca_2,
-    cast(scores.pca_3 as double) as pca_3
+    cast(scores.distance_to_centre as double) as distance_to_centre,
+    cast(scores.membership_probability as double) as membership_probability,
+    cast(pca.pca_1 as double) as pca_1,
+    cast(pca.pca_2 as double) as pca_2,
+    cast(pca.pca_3 as double) as pca_3
 from scores
+inner join {{ ref('int_customer_pca') }} as pca
+    on scores.customer_id = pca.customer_id
 left join names
-    on scores.{{ primary }}_segment_id = names.segment_id
+    on scores.segment_id = names.segment_id

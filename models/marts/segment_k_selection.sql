@@ -20,6 +20,7 @@ with candidates as (
 )
 
 select
+    cast({{ sql_string(current_run_id()) }} as varchar) as run_id,
     cast(algorithm as varchar) as algorithm,
     cast(candidate.k as integer) as k,
     cast(candidate.criterion as varchar) as criterion,

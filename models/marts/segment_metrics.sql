@@ -14,12 +14,6 @@ with models as (
 
 ),
 
-config as (
-
-    select run_started_at from {{ ref('segmentation_config') }}
-
-),
-
 scores as (
 
     select * from {{ ref('int_customer_scores') }}
@@ -28,20 +22,19 @@ scores as (
 
 whole_population as (
 
-    {%- for algorithm in segmentation_algorithms() %}
     select
-        '{{ algorithm }}' as algorithm,
+        algorithm,
         count(*) as customers,
-        count(distinct {{ algorithm }}_segment_id) filter (where {{ algorithm }}_segment_id <> 0) as segments_used,
-        avg(case when {{ algorithm }}_segment_id = 0 then 1.0 else 0.0 end) as noise_share,
-        sum({{ algorithm }}_distance * {{ algorithm }}_distance) as sum_squared_distance
+        count(distinct case when segment_id <> 0 then segment_id end) as segments_used,
+        avg(case when segment_id = 0 then 1.0 else 0.0 end) as noise_share,
+        sum(distance_to_centre * distance_to_centre) as sum_squared_distance
     from scores
-    {% if not loop.last %}union all{% endif %}
-    {%- endfor %}
+    group by algorithm
 
 )
 
 select
+    cast({{ sql_string(current_run_id()) }} as varchar) as run_id,
     cast(models.algorithm as varchar) as algorithm,
     cast(models.algorithm_label as varchar) as algorithm_label,
     cast(models.algorithm = '{{ primary }}' as boolean) as is_primary,
@@ -61,10 +54,9 @@ select
     cast(least(models.evaluation_sample_size, {{ settings.silhouette_sample_size }}) as bigint) as silhouette_sample_size,
     cast(models.fit_seconds as double) as fit_seconds,
     cast(models.evaluation_seconds as double) as evaluation_seconds,
-    cast(config.run_started_at as timestamp) as run_started_at,
+    cast({{ sql_string(run_started_at.strftime('%Y-%m-%d %H:%M:%S')) }} as timestamp) as run_started_at,
     cast(models.fitted_at as timestamp) as fitted_at,
     cast(models.parameters_json as varchar) as parameters_json
 from models
 inner join whole_population
     on models.algorithm = whole_population.algorithm
-cross join config

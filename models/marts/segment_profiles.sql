@@ -1,52 +1,39 @@
 {#-
-  One row per algorithm and segment: size, share, and for every profile feature the mean,
-  the median and the index (segment mean / population mean: 2.0 = twice the average
-  customer), with the segment's readable name and one-line description.
+  One row per algorithm and segment: its readable name and one-line description, size and
+  share. The columns are the same whatever the input; the measures per segment are in
+  segment_feature_profiles (one row per feature) and the categorical attributes in
+  segment_category_profiles.
 -#}
-{%- set features = profile_features() -%}
+{%- set primary = segmentation_settings().primary_algorithm -%}
 
-with stats as (
+with sizes as (
 
-    select * from {{ ref('int_segment_profile_stats') }}
-
-),
-
-names as (
-
-    select * from {{ ref('segment_names') }}
+    select distinct algorithm, segment_id, customers
+    from {{ ref('int_segment_feature_stats') }}
 
 ),
 
-population as (
+totals as (
 
-    select
-        algorithm,
-        sum(customers) as population_customers,
-        {%- for f in features %}
-        sum(customers * {{ f }}_mean) / sum(customers) as {{ f }}_population_mean{{ ',' if not loop.last }}
-        {%- endfor %}
-    from stats
+    select algorithm, sum(customers) as population_customers
+    from sizes
     group by algorithm
 
 )
 
 select
-    cast(stats.algorithm as varchar) as algorithm,
-    cast(stats.segment_id as integer) as segment_id,
+    cast({{ sql_string(current_run_id()) }} as varchar) as run_id,
+    cast(sizes.algorithm as varchar) as algorithm,
+    cast(sizes.algorithm = {{ sql_string(primary) }} as boolean) as is_primary,
+    cast(sizes.segment_id as integer) as segment_id,
     cast(names.segment_name as varchar) as segment_name,
     cast(names.segment_description as varchar) as segment_description,
-    cast(stats.segment_id = 0 as boolean) as is_noise,
-    cast(stats.customers as bigint) as customers,
-    cast(stats.customers / population.population_customers as double) as share,
-    {%- for f in features %}
-    cast(stats.{{ f }}_mean as double) as {{ f }}_mean,
-    cast(stats.{{ f }}_median as double) as {{ f }}_median,
-    cast({{ safe_divide('stats.' ~ f ~ '_mean', 'population.' ~ f ~ '_population_mean', 'null') }} as double)
-        as {{ f }}_index{{ ',' if not loop.last }}
-    {%- endfor %}
-from stats
-inner join population
-    on stats.algorithm = population.algorithm
-left join names
-    on stats.algorithm = names.algorithm
-    and stats.segment_id = names.segment_id
+    cast(sizes.segment_id = 0 as boolean) as is_noise,
+    cast(sizes.customers as bigint) as customers,
+    cast(sizes.customers / totals.population_customers as double) as share
+from sizes
+inner join totals
+    on sizes.algorithm = totals.algorithm
+left join {{ ref('segment_names') }} as names
+    on sizes.algorithm = names.algorithm
+    and sizes.segment_id = names.segment_id

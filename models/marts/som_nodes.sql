@@ -30,11 +30,13 @@ hits as (
 
     select som_node_id, count(*) as customers
     from {{ ref('int_customer_scores') }}
+    where algorithm = 'som'
     group by som_node_id
 
 )
 
 select
+    cast({{ sql_string(current_run_id()) }} as varchar) as run_id,
     cast(nodes.som_node_id as integer) as som_node_id,
     cast((nodes.som_node_id - 1) // nodes.m.extras.grid.cols as integer) as grid_row,
     cast((nodes.som_node_id - 1) % nodes.m.extras.grid.cols as integer) as grid_col,

@@ -15,11 +15,18 @@
 {%- set n = settings.fit_sample_size -%}
 {%- set key = hash_fraction(['customer_id', settings.random_state]) -%}
 
-with threshold as (
+with checks as (
+
+    -- the input checks (rejected share, enough customers and features) pass before any fit
+    select clean_customers from {{ ref('input_summary') }}
+
+),
+
+threshold as (
 
     select
-        (1.2 * {{ n }} + 10 * sqrt({{ n }}) + 100) / count(*) as max_key
-    from {{ ref('customer_features') }}
+        (1.2 * {{ n }} + 10 * sqrt({{ n }}) + 100) / greatest(max(checks.clean_customers), 1) as max_key
+    from checks
 
 ),
 

@@ -1,33 +1,43 @@
 {#-
-  One row per input row: renamed to snake_case, typed, and validated.
-  Nothing is dropped here: a row that breaks a rule keeps its place with the reasons in
-  `reject_reasons` (codes) and `reject_detail` (which value, which rule), and
-  rejected_customers picks it up.
+  One row per input row: the columns of the input contract (macros/input.sql) renamed,
+  typed and validated. Nothing is dropped here: a row that breaks a rule keeps its place
+  with the reasons in `reject_reasons` (codes) and `reject_detail` (which value, which
+  rule), and rejected_customers picks it up.
+
+  * the id: trimmed text;
+  * features and profiled measures: numbers as the contract's kind says (text that means
+    no value, such as '', NA, N/A, null or '-', is missing and imputed later; other text
+    that is not a plain number is `non_numeric_value`); date columns become days before
+    the latest date of the column (or `as_of`);
+  * categorical attributes: trimmed text, missing tokens as NULL;
+  * ignored columns: carried as they are, as text.
+
   A CSV line that does not parse (too few or too many fields, a broken quote, invalid
   UTF-8) is appended as a row of its own, numbered after the readable rows, with reason
-  malformed_line (see customer_input_line_check_hooks in macros/input.sql).
+  malformed_line. `line_span` is how many physical lines a row took (a quoted value may
+  hold line breaks); the conservation test compares its sum with an independent count.
 -#}
 {{ config(pre_hook=customer_input_line_check_hooks()) }}
 {%- set settings = segmentation_settings() -%}
-{%- set input = resolve_customer_input() -%}
-{%- set is_csv_input = customer_input_relation().is_csv -%}
-{%- set numeric = customer_numeric_columns() -%}
-{%- set required_values = customer_columns_required_values() -%}
-
-{#- How each numeric column is read: text (CSV) is trimmed and parsed, typed columns (Parquet)
-    are cast, absent optional columns are NULL. -#}
-{%- set is_text = {} -%}
-{%- for c in numeric -%}
-  {%- set col = input.columns[c.name] -%}
-  {%- do is_text.update({c.name: (col is not none and col.type == 'VARCHAR')}) -%}
-{%- endfor -%}
+{%- set input = customer_input() -%}
+{%- set seed = ref('raw_customers') -%}
+{%- set contract = input.contract -%}
+{%- set id_column = (contract_columns(contract, ['id']) or [none])[0] -%}
+{%- set measures = measure_columns(contract) -%}
+{%- set categoricals = contract_columns(contract, ['categorical']) -%}
+{%- set ignored = contract_columns(contract, ['ignored']) -%}
+{%- set tokens = contract.get('missing_tokens', ['']) -%}
+{%- set pattern = contract.get('number_pattern', '') -%}
+{%- set text_source = input.source.get('kind') in ('csv', 'table') -%}
+{%- set all_fields = [] -%}
+{%- for c in contract.columns -%}{%- do all_fields.append(input_field(input, c)) -%}{%- endfor -%}
 
 with source_rows as (
 
     select
         *,
         row_number() over () as source_row_number
-    from {{ input.relation }}
+    from {{ input.relation or seed }}
 
 ),
 
@@ -35,25 +45,46 @@ parsed as (
 
     select
         source_row_number,
-        {%- set id_col = input.columns['customer_id'] %}
-        nullif(trim(cast({{ quote_identifier(id_col.source) }} as varchar)), '') as customer_id,
-        {%- for name, source in input.categoricals.items() %}
-        nullif(trim(cast({{ quote_identifier(source) }} as varchar)), '') as {{ name }},
-        {%- endfor %}
-        {%- for c in numeric %}
-        {%- set col = input.columns[c.name] %}
-        {%- if col is none %}
-        cast(null as double) as {{ c.name }}__parsed,
-        false as {{ c.name }}__present
-        {%- elif is_text[c.name] %}
-        {%- set text = "nullif(trim(" ~ quote_identifier(col.source) ~ "), '')" %}
-        {{ text }} as {{ c.name }}__text,
-        {{ try_to_double(text) }} as {{ c.name }}__parsed,
-        ({{ text }} is not null and lower({{ text }}) <> 'nan') as {{ c.name }}__present
+        {%- if input.source.get('whitespace') %}
+        1 as line_span,
+        {{ whitespace_field_count('line') }} as field_count,
+        {%- elif input.is_csv and all_fields %}
+        1 + case when strpos(concat_ws(chr(31), {{ all_fields | join(', ') }}), chr(10)) > 0
+                 then {{ extra_lines('concat_ws(chr(31), ' ~ (all_fields | join(', ')) ~ ')') }} else 0 end as line_span,
+        cast(null as integer) as field_count,
         {%- else %}
-        {{ try_to_double(quote_identifier(col.source)) }} as {{ c.name }}__parsed,
-        ({{ quote_identifier(col.source) }} is not null
-            and not coalesce({{ is_nan(try_to_double(quote_identifier(col.source))) }}, false)) as {{ c.name }}__present
+        1 as line_span,
+        cast(null as integer) as field_count,
+        {%- endif %}
+        {%- if id_column is not none %}
+        nullif(trim(cast({{ input_field(input, id_column) }} as varchar)), '') as customer_id,
+        {%- else %}
+        cast(null as varchar) as customer_id,
+        {%- endif %}
+        {%- for c in categoricals %}
+        {%- set t = "cast(" ~ input_field(input, c) ~ " as varchar)" %}
+        case when {{ is_missing_text(t, tokens) }} then null else trim({{ t }}) end as {{ quote_identifier(c.name) }},
+        {%- endfor %}
+        {%- for c in ignored %}
+        cast({{ input_field(input, c) }} as varchar) as {{ quote_identifier(c.name) }},
+        {%- endfor %}
+        {%- for c in measures %}
+        {%- set field = input_field(input, c) %}
+        {%- if c.date_formats and c.date_formats != ['native'] %}
+        {%- set t = "trim(cast(" ~ field ~ " as varchar))" %}
+        case when {{ is_missing_text(t, tokens) }} then null else {{ t }} end as {{ c.name }}__text,
+        coalesce({% for f in c.date_formats %}{{ parse_timestamp(t, f) }}{{ ', ' if not loop.last }}{% endfor %}) as {{ c.name }}__time
+        {%- elif c.date_formats %}
+        cast({{ field }} as varchar) as {{ c.name }}__text,
+        cast({{ field }} as timestamp) as {{ c.name }}__time
+        {%- elif c.dtype in ('text',) or text_source %}
+        {%- set t = "trim(cast(" ~ field ~ " as varchar))" %}
+        case when {{ is_missing_text(t, tokens) }} then null else {{ t }} end as {{ c.name }}__text,
+        case when not {{ is_missing_text(t, tokens) }} and {{ text_is_number(t, pattern) }} then {{ try_to_double(t) }} end as {{ c.name }}__parsed
+        {%- else %}
+        case when {{ field }} is null or {{ is_nan(try_to_double(field)) }} then null
+             else cast({{ field }} as varchar) end as {{ c.name }}__text,
+        {{ try_to_double(field) }} as {{ c.name }}__parsed
         {%- endif %}{{ ',' if not loop.last }}
         {%- endfor %}
     from source_rows
@@ -64,54 +95,59 @@ typed as (
 
     select
         source_row_number,
+        line_span,
+        field_count,
         customer_id,
-        {%- for name in input.categoricals %}
-        {{ name }},
+        {%- for c in categoricals + ignored %}
+        {{ quote_identifier(c.name) }},
         {%- endfor %}
-        {%- for c in numeric %}
+        {%- for c in measures %}
+        {%- if c.date_formats %}
+        {%- set reference = ("cast(" ~ sql_string(settings.as_of) ~ " as timestamp)") if settings.as_of else ("max(" ~ c.name ~ "__time) over ()") %}
+        cast({{ days_between(c.name ~ '__time', reference) }} as double) as {{ c.name }},
+        ({{ c.name }}__text is not null and {{ c.name }}__time is null) as {{ c.name }}__unreadable,
+        {%- else %}
         {{ finite_or_null(c.name ~ '__parsed') }} as {{ c.name }},
-        ({{ c.name }}__present and {{ finite_or_null(c.name ~ '__parsed') }} is null) as {{ c.name }}__not_a_number,
-        {%- if is_text[c.name] %}
-        {{ c.name }}__text,
+        ({{ c.name }}__text is not null and {{ finite_or_null(c.name ~ '__parsed') }} is null) as {{ c.name }}__unreadable,
         {%- endif %}
-        {{ c.name }}__parsed{{ ',' if not loop.last }}
+        {{ c.name }}__text{{ ',' if not loop.last }}
         {%- endfor %}
     from parsed
 
 ),
 
-{#- Each rule yields a reason code (or NULL) and a sentence naming the value. The value is
-    quoted as read: the text itself for a CSV, the typed value cast to text otherwise. The
-    sentence is built only inside the CASE branch of a failing rule, so valid rows pay
-    nothing for it. -#}
+{#- Each rule yields a reason code (or NULL) and a sentence naming the value, built only
+    inside the CASE branch of a failing rule, so valid rows pay nothing for it. -#}
 {%- set codes = ["case when customer_id is null then 'missing_customer_id' end"] %}
 {%- set details = ["case when customer_id is null then 'customer id is missing' end"] %}
-{%- for c in numeric %}
+{%- if input.source.get('whitespace') %}
+  {%- set bad = "field_count <> " ~ (contract.columns | length) %}
+  {%- do codes.append("case when " ~ bad ~ " then 'malformed_line' end") %}
+  {%- do details.append("case when " ~ bad ~ " then 'line has ' || cast(field_count as varchar) || ' fields, not " ~ (contract.columns | length) ~ "' end") %}
+{%- endif %}
+{%- for c in measures %}
   {%- set v = c.name %}
-  {%- set shown = (v ~ "__text") if is_text[v] else ("cast(" ~ v ~ "__parsed as varchar)") %}
-  {%- set quoted = "'''' || " ~ shown ~ " || ''''" if is_text[v] else shown %}
-  {%- do validation_rule(codes, details, v ~ "__not_a_number", "non_numeric_value", v, "is not a number", quoted) %}
-  {%- if v in required_values %}
-    {%- do codes.append("case when " ~ v ~ " is null and not " ~ v ~ "__not_a_number then 'missing_required_value' end") %}
-    {%- do details.append("case when " ~ v ~ " is null and not " ~ v ~ "__not_a_number then '" ~ v ~ " is missing' end") %}
+  {%- set shown = "'''' || " ~ v ~ "__text || ''''" %}
+  {%- if c.date_formats %}
+    {%- do validation_rule(codes, details, v ~ "__unreadable", "unparseable_date", c.input_column, "is not a date in a known format", shown) %}
+  {%- else %}
+    {%- do validation_rule(codes, details, v ~ "__unreadable", "non_numeric_value", c.input_column, "is not a number", shown) %}
   {%- endif %}
-  {%- if c.kind in ('amount', 'count') %}
-    {%- do validation_rule(codes, details, v ~ " < 0", "negative_amount", v, "is negative", shown) %}
+  {%- if c.is_required %}
+    {%- do codes.append("case when " ~ v ~ "__text is null then 'missing_required_value' end") %}
+    {%- do details.append("case when " ~ v ~ "__text is null then '" ~ c.input_column | replace("'", "''") ~ " is missing' end") %}
   {%- endif %}
-  {%- if c.kind == 'count' %}
-    {%- do validation_rule(codes, details, v ~ " >= 0 and " ~ v ~ " <> floor(" ~ v ~ ")", "non_integer_count", v,
-                           "is not a whole number", shown) %}
+  {%- if c.min_value is not none and c.invalid_code %}
+    {%- set op = "<=" if c.min_is_exclusive else "<" %}
+    {%- set bound = (c.min_value | string) %}
+    {%- set rule = v ~ " " ~ op ~ " " ~ c.min_value ~ ((" or " ~ v ~ " > " ~ c.max_value) if c.max_value is not none else "") %}
+    {%- set message = "is " ~ ("not above " if c.min_is_exclusive else "below ") ~ c.min_value ~ ((" or above " ~ c.max_value) if c.max_value is not none else "") %}
+    {%- do validation_rule(codes, details, rule, c.invalid_code, c.input_column, message, shown) %}
+  {%- elif c.max_value is not none and c.invalid_code %}
+    {%- do validation_rule(codes, details, v ~ " > " ~ c.max_value, c.invalid_code, c.input_column, "is above " ~ c.max_value, shown) %}
   {%- endif %}
-  {%- if c.kind == 'frequency' %}
-    {%- do validation_rule(codes, details, v ~ " < 0 or " ~ v ~ " > 1", "frequency_out_of_range", v,
-                           "is outside [0, 1]", shown) %}
-  {%- endif %}
-  {%- if c.kind == 'limit' %}
-    {%- do validation_rule(codes, details, v ~ " <= 0", "invalid_credit_limit", v, "is not positive", shown) %}
-  {%- endif %}
-  {%- if c.kind == 'months' %}
-    {%- do validation_rule(codes, details, v ~ " < 1 or " ~ v ~ " > 600 or " ~ v ~ " <> floor(" ~ v ~ ")",
-                           "invalid_tenure", v, "is not a whole number of months from 1 to 600", shown) %}
+  {%- if c.is_integer and c.non_integer_code %}
+    {%- do validation_rule(codes, details, v ~ " <> floor(" ~ v ~ ")", c.non_integer_code, c.input_column, "is not a whole number", shown) %}
   {%- endif %}
 {%- endfor %}
 
@@ -127,12 +163,13 @@ validated as (
 
 select
     source_row_number,
+    line_span,
     customer_id,
-    {%- for c in numeric %}
+    {%- for c in measures %}
     {{ c.name }},
     {%- endfor %}
-    {%- for name in input.categoricals %}
-    {{ name }},
+    {%- for c in categoricals + ignored %}
+    {{ quote_identifier(c.name) }},
     {%- endfor %}
     {#- Distinct codes in a fixed (alphabetical) order, comma-separated; '' for a valid row. #}
     case when reject_codes_in_order = '' then ''
@@ -140,21 +177,23 @@ select
     end as reject_reasons,
     reject_detail,
     reject_codes_in_order = '' as is_valid,
-    {{ row_hash(['customer_id'] + (numeric | map(attribute='name') | list) + (input.categoricals.keys() | list)) }}
-        as record_hash
+    {%- set hashed = ['customer_id'] + (measures | map(attribute='name') | list) %}
+    {%- for c in categoricals + ignored %}{% do hashed.append(quote_identifier(c.name)) %}{% endfor %}
+    {{ row_hash(hashed) }} as record_hash
 from validated
-{%- if is_csv_input %}
+{%- if input.is_csv %}
 
 union all
 
 select
     source_row_number,
+    1 as line_span,
     line_customer_id as customer_id,
-    {%- for c in numeric %}
+    {%- for c in measures %}
     cast(null as double) as {{ c.name }},
     {%- endfor %}
-    {%- for name in input.categoricals %}
-    cast(null as varchar) as {{ name }},
+    {%- for c in categoricals + ignored %}
+    cast(null as varchar) as {{ quote_identifier(c.name) }},
     {%- endfor %}
     'malformed_line' as reject_reasons,
     reject_detail,

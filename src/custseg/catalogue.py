@@ -1,75 +1,141 @@
-"""What the columns of customer_features are, for the modelling code.
+"""The one catalogue of features and kinds, read by the SQL models and by Python alike.
 
-The kind of a feature decides its transform before scaling: amounts, counts and
-unbounded ratios are heavy-tailed with a mass at zero, so they get log1p; shares and
-frequencies live in [0, 1] and tenure in months, so they are used as they are.
+Two CSV files in `custseg/seeds/` hold it; dbt loads the same files as seeds
+(`feature_catalogue`, `feature_kinds`), which the SQL models read when they compile, and
+this module reads them from the package. Nothing here repeats them.
+
+* `feature_kinds.csv`: one row per kind (amount, count, share, ratio, duration, age, ...):
+  the valid range and the reject code for a value outside it, whether values are whole
+  numbers, whether outliers are capped, the transform before clustering, how descriptions
+  speak of it (multiples of the average, percentages or values) and how a missing value is
+  imputed.
+* `feature_catalogue.csv`: the features the product knows by name: the CC GENERAL preset
+  columns (any input column called like one gets its kind, role and rules), the engineered
+  features with the inputs they need and how they are computed (`ratio`, `sum`, `share`),
+  with labels and phrases for names and descriptions. Input columns the catalogue does not
+  know get their kind from `custseg.inputs`.
 """
 
 from __future__ import annotations
 
-AMOUNT = "amount"
-COUNT = "count"
-RATIO = "ratio"
-SHARE = "share"
-MONTHS = "months"
+import csv
+import functools
+from dataclasses import dataclass
+from importlib import resources
 
-#: customer_features columns usable as model or profile features, with their kind.
-FEATURE_KINDS: dict[str, str] = {
-    "balance": AMOUNT,
-    "balance_frequency": SHARE,
-    "purchases": AMOUNT,
-    "oneoff_purchases": AMOUNT,
-    "installments_purchases": AMOUNT,
-    "cash_advance": AMOUNT,
-    "purchases_frequency": SHARE,
-    "oneoff_purchases_frequency": SHARE,
-    "purchases_installments_frequency": SHARE,
-    "cash_advance_frequency": SHARE,
-    "cash_advance_trx": COUNT,
-    "purchases_trx": COUNT,
-    "credit_limit": AMOUNT,
-    "payments": AMOUNT,
-    "minimum_payments": AMOUNT,
-    "prc_full_payment": SHARE,
-    "tenure": MONTHS,
-    "credit_utilization": RATIO,
-    "total_transactions": COUNT,
-    "payment_to_minimum_ratio": RATIO,
-    "avg_purchase_amount": AMOUNT,
-    "avg_cash_advance_amount": AMOUNT,
-    "cash_advance_share": SHARE,
-    "oneoff_purchase_share": SHARE,
-    "installment_purchase_share": SHARE,
-    "purchases_to_limit_ratio": RATIO,
-    "monthly_purchases": AMOUNT,
-    "monthly_cash_advance": AMOUNT,
-}
-
-#: Kinds that are log1p-transformed before scaling.
-LOG_KINDS = frozenset({AMOUNT, COUNT, RATIO})
-
-#: Features summarised per segment in segment_profiles (same order as the SQL macro).
-PROFILE_FEATURES: tuple[str, ...] = tuple(FEATURE_KINDS)
-
-#: The model features used when none are configured: the 16 behavioural CC GENERAL
-#: measures (tenure is account age, not behaviour; it is profiled, not clustered on).
-DEFAULT_MODEL_FEATURES: tuple[str, ...] = (
-    "balance", "balance_frequency", "purchases", "oneoff_purchases", "installments_purchases",
-    "cash_advance", "purchases_frequency", "oneoff_purchases_frequency",
-    "purchases_installments_frequency", "cash_advance_frequency", "cash_advance_trx",
-    "purchases_trx", "credit_limit", "payments", "minimum_payments", "prc_full_payment",
-)
-
-#: Algorithms, in the order they appear in tables and the report.
-ALGORITHMS: tuple[str, ...] = ("kmeans", "hierarchical", "som", "density", "gmm")
-
-ALGORITHM_LABELS: dict[str, str] = {
-    "kmeans": "K-Means",
-    "hierarchical": "Hierarchical (Ward)",
-    "som": "Self-organizing map",
-    "density": "Density (DBSCAN)",
-    "gmm": "Gaussian mixture",
-}
-
-#: Segment id used for customers a density model leaves unclustered.
+#: Segment id of the customers a density model leaves unclustered.
 NOISE_SEGMENT = 0
+
+#: Roles a column of the input can have in the contract.
+ROLE_ID, ROLE_FEATURE, ROLE_PROFILE, ROLE_CATEGORICAL, ROLE_IGNORED, ROLE_DROPPED = (
+    "id", "feature", "profile", "categorical", "ignored", "dropped")
+
+
+@dataclass(frozen=True)
+class Kind:
+    """What a kind of measure means: its rules, transform and wording."""
+
+    kind: str
+    description: str
+    min_value: float | None
+    max_value: float | None
+    min_is_exclusive: bool
+    is_integer: bool
+    invalid_code: str | None
+    non_integer_code: str | None
+    is_capped: bool
+    transform: str        # log1p | signed_log1p | identity | auto | one_hot
+    scale: str            # ratio (multiples of the average) | share (percentages) | interval (values)
+    impute: str           # median | round_median | unknown
+    word_high: str
+    word_low: str
+
+
+@dataclass(frozen=True)
+class CatalogueFeature:
+    """A feature the product knows by name (a preset input column or an engineered one)."""
+
+    name: str
+    kind: str
+    role: str             # id | feature (clustered) | profile (profiled only)
+    operation: str        # input | ratio | sum | share
+    inputs: tuple[str, ...]
+    input_column: str | None
+    is_required: bool
+    min_value: float | None
+    max_value: float | None
+    is_integer: bool | None
+    invalid_code: str | None
+    impute_rule: str | None
+    label: str
+    phrase_high: str
+    phrase_low: str
+    description: str
+
+
+def _read_csv(name: str) -> list[dict[str, str]]:
+    with resources.files("custseg").joinpath("seeds", name).open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _number(text: str) -> float | None:
+    return float(text) if text.strip() else None
+
+
+def _flag(text: str) -> bool | None:
+    if not text.strip():
+        return None
+    if text.strip().lower() not in ("true", "false"):
+        raise ValueError(f"expected true or false, got {text!r}")
+    return text.strip().lower() == "true"
+
+
+@functools.cache
+def kinds() -> dict[str, Kind]:
+    """Every kind, by name (from feature_kinds.csv)."""
+    out = {}
+    for row in _read_csv("feature_kinds.csv"):
+        out[row["kind"]] = Kind(
+            kind=row["kind"], description=row["description"], min_value=_number(row["min_value"]),
+            max_value=_number(row["max_value"]), min_is_exclusive=bool(_flag(row["min_is_exclusive"])),
+            is_integer=bool(_flag(row["is_integer"])), invalid_code=row["invalid_code"] or None,
+            non_integer_code=row["non_integer_code"] or None, is_capped=bool(_flag(row["is_capped"])),
+            transform=row["transform"], scale=row["scale"], impute=row["impute"],
+            word_high=row["word_high"], word_low=row["word_low"])
+    return out
+
+
+@functools.cache
+def features() -> dict[str, CatalogueFeature]:
+    """Every catalogue feature, by name, in catalogue order (from feature_catalogue.csv)."""
+    out = {}
+    known = kinds()
+    for row in _read_csv("feature_catalogue.csv"):
+        if row["kind"] != "id" and row["kind"] not in known:
+            raise ValueError(f"feature_catalogue.csv: {row['name']} has unknown kind {row['kind']!r}")
+        out[row["name"]] = CatalogueFeature(
+            name=row["name"], kind=row["kind"], role=row["role"], operation=row["operation"],
+            inputs=tuple(row["inputs"].split()), input_column=row["input_column"] or None,
+            is_required=bool(_flag(row["is_required"])), min_value=_number(row["min_value"]),
+            max_value=_number(row["max_value"]), is_integer=_flag(row["is_integer"]),
+            invalid_code=row["invalid_code"] or None, impute_rule=row["impute_rule"] or None,
+            label=row["label"], phrase_high=row["phrase_high"], phrase_low=row["phrase_low"],
+            description=row["description"])
+    return out
+
+
+def preset_by_input_column() -> dict[str, CatalogueFeature]:
+    """Preset input columns by their input name, lower-cased (e.g. 'balance' -> balance)."""
+    return {f.input_column.lower(): f for f in features().values() if f.operation == "input" and f.input_column}
+
+
+def derived_features() -> list[CatalogueFeature]:
+    """Engineered features, in catalogue order (computed when all their inputs exist)."""
+    return [f for f in features().values() if f.operation in ("ratio", "sum", "share")]
+
+
+def kind_of(kind: str) -> Kind:
+    try:
+        return kinds()[kind]
+    except KeyError:
+        raise ValueError(f"unknown kind {kind!r}; kinds are {', '.join(kinds())}") from None

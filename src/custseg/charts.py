@@ -121,7 +121,7 @@ def distributions(histograms: dict[str, pd.DataFrame], boxes: pd.DataFrame, log_
         hist.ticklabel_format(axis="y", style="sci", scilimits=(0, 4))
         b = boxes.loc[feature]
         box_ax.bxp([{"med": b["q50"], "q1": b["q25"], "q3": b["q75"], "whislo": b["p01"], "whishi": b["p99"],
-                     "fliers": [], "label": ""}], vert=False, showfliers=False, widths=0.6,
+                     "fliers": [], "label": ""}], orientation="horizontal", showfliers=False, widths=0.6,
                    patch_artist=True, boxprops={"facecolor": "#c6d4e8"})
         box_ax.set_xlim(hist.get_xlim())
         box_ax.set_yticks([])
@@ -149,7 +149,8 @@ def correlation_heatmap(corr: pd.DataFrame):
     return fig
 
 
-def pair_plot(points: pd.DataFrame, features: list[str], segment_col: str, names: dict[int, str]):
+def pair_plot(points: pd.DataFrame, features: list[str], segment_col: str, names: dict[int, str],
+              log_features: set[str] = frozenset()):
     """Scatter matrix of a few features on the point sample, coloured by segment; the
     diagonal shows each feature's histogram. Points are rasterized to keep the SVG small."""
     n = len(features)
@@ -166,11 +167,11 @@ def pair_plot(points: pd.DataFrame, features: list[str], segment_col: str, names
                     ax.scatter(part[fx], part[fy], s=2, alpha=0.5, color=segment_color(seg, names.get(seg)), rasterized=True,
                                label=names.get(seg, str(seg)))
             if i == n - 1:
-                ax.set_xlabel(f"log1p({fx})")
+                ax.set_xlabel(f"log1p({fx})" if fx in log_features else fx)
             else:
                 ax.set_xticklabels([])
             if j == 0:
-                ax.set_ylabel(f"log1p({fy})")
+                ax.set_ylabel(f"log1p({fy})" if fy in log_features else fy)
             else:
                 ax.set_yticklabels([])
     handles, labels = axes[0, 1].get_legend_handles_labels()
@@ -251,26 +252,29 @@ def segment_sizes(profiles: pd.DataFrame, labels: dict[str, str]):
     return fig
 
 
-def profile_heatmap(profiles: pd.DataFrame, features: list[str], title: str):
-    """Segment by feature: log2 of (segment mean / population mean); red above, blue below."""
-    part = profiles.sort_values("segment_id")
-    index = part[[f"{f}_index" for f in features]].to_numpy(dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        logged = np.log2(np.clip(index, 1 / 16, 16))
-    logged = np.where(np.isfinite(logged), logged, 0.0)
-    fig, ax = plt.subplots(figsize=(max(8, 0.45 * len(features) + 3), 0.5 * len(part) + 2.2))
-    im = ax.imshow(logged, cmap="RdBu_r", norm=TwoSlopeNorm(0, -4, 4), aspect="auto")
-    ax.set_yticks(range(len(part)), part["segment_name"])
+def profile_heatmap(profiles: pd.DataFrame, title: str):
+    """Segment by measure: the effect size (how many population standard deviations the
+    segment's mean sits from the average; red above, blue below). Comparable across kinds
+    (amounts, shares, ages, ...). `profiles`: segment_feature_profiles rows of one
+    algorithm, with a `label` column."""
+    grid = profiles.pivot_table(index=["segment_id", "segment_name"], columns="label", values="effect_size",
+                                aggfunc="first", sort=False)
+    grid = grid.sort_index(level=0)
+    features = [c for c in grid.columns if grid[c].notna().any()]
+    values = grid[features].to_numpy(dtype=float)
+    fig, ax = plt.subplots(figsize=(max(8, 0.45 * len(features) + 3), 0.5 * len(grid) + 2.2))
+    shown = np.where(np.isfinite(values), np.clip(values, -2.5, 2.5), 0.0)
+    im = ax.imshow(shown, cmap="RdBu_r", norm=TwoSlopeNorm(0, -2.5, 2.5), aspect="auto")
+    ax.set_yticks(range(len(grid)), [name for _, name in grid.index])
     ax.set_xticks(range(len(features)), features, rotation=60, ha="right", fontsize=7.5)
-    for i in range(len(part)):
+    for i in range(len(grid)):
         for j in range(len(features)):
-            v = index[i, j]
+            v = values[i, j]
             if np.isfinite(v):
-                ax.text(j, i, f"{v:.1f}", ha="center", va="center", fontsize=6,
-                        color="white" if abs(logged[i, j]) > 2.5 else "black")
+                ax.text(j, i, f"{v:+.1f}", ha="center", va="center", fontsize=6,
+                        color="white" if abs(v) > 1.8 else "black")
     cbar = fig.colorbar(im, ax=ax, shrink=0.8)
-    cbar.set_ticks([-4, -2, -1, 0, 1, 2, 4])
-    cbar.set_ticklabels(["1/16x", "1/4x", "1/2x", "avg", "2x", "4x", "16x"])
+    cbar.set_label("standard deviations from the average")
     ax.set_title(title)
     ax.spines[:].set_visible(False)
     fig.tight_layout()

@@ -48,11 +48,15 @@ def choose_k(candidates: Sequence[dict], tolerance: float = SILHOUETTE_TOLERANCE
     Gaussian mixture); ties go to the smaller k. Silhouette rewards separated segments, the elbow rewards parsimony; the
     tolerance keeps a negligible silhouette gain from buying an extra segment.
     """
+    if not candidates:
+        raise ValueError("no candidate k to choose from")
     rows = [c for c in candidates if c.get("silhouette") is not None and np.isfinite(c["silhouette"])]
-    if not rows:
-        raise ValueError("no candidate k has a silhouette; cannot choose k")
     ks = [c["k"] for c in candidates]
     elbow_k = ks[elbow_index([c["criterion_value"] for c in candidates])]
+    if not rows:
+        # No candidate splits the customers into two segments or more on the silhouette
+        # sample (e.g. a handful of distinct customers): the elbow alone decides.
+        return elbow_k
     best = max(c["silhouette"] for c in rows)
     near = [c["k"] for c in rows if c["silhouette"] >= best - tolerance]
     return min(near, key=lambda k: (abs(k - elbow_k), k))

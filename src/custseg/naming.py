@@ -1,16 +1,27 @@
-"""Readable segment names and one-line descriptions, derived from segment profiles.
+"""Readable segment names and one-line descriptions, from the segment profiles.
 
-For every feature, a segment's effect is how far its mean sits from the population mean,
-in population standard deviations. Archetypes (Revolvers, Cash-advance users, Instalment
-buyers, ...) are weighted combinations of such effects. Within one algorithm, segments
-choose in order of size, largest first: each takes the best-scoring archetype not yet
-taken, if it fits (score >= MIN_ARCHETYPE_SCORE); a segment no free archetype fits is
-named by its two most distinctive traits, and a segment that differs from the population
-by less than MAINSTREAM_EFFECT on every feature is "Mainstream customers". The description
-lists the three most distinctive traits (and the archetype's defining trait when it is not
-among them) with the segment mean as a multiple of the population mean.
+For every profiled measure, a segment's effect is how far its mean sits from the population
+mean, in population standard deviations (on capped values, so a few extreme customers do
+not decide a name); its index is its raw mean over the population's. A measure is called
+high (or low) only when both say so and the effect is at least TRAIT_EFFECT: names and
+descriptions never contradict the numbers next to them.
 
-Names are unique within an algorithm; the same profile always gives the same name.
+* Archetypes (the CC GENERAL ones: Revolvers, Cash-advance users, ...; and purchase
+  behaviours for transaction logs) are weighted combinations of effects. An archetype is a
+  candidate only when the input has most of what it is about (ARCHETYPE_COVERAGE of its
+  weight, its defining measure included): no "Cash-advance users" without cash advances.
+  Within one algorithm, segments choose in order of size, each taking the best-scoring free
+  archetype that fits (score >= MIN_ARCHETYPE_SCORE).
+* Any other segment is named by its two most distinctive traits in the input's own words
+  ("Younger, high spending score"), built from the measure's label and kind.
+* A segment within MAINSTREAM_EFFECT of the population on every measure is "Mainstream
+  customers"; density noise is "Unclustered (noise)".
+
+Descriptions give the three most distinctive traits with their numbers: multiples of the
+average for amounts, counts, ratios and durations; percentages for shares; values for ages,
+years, scores and other measures. Names are unique within an algorithm; the same profile
+always gives the same name. A segment that keeps its id from the previous model version
+keeps its name (`previous_names`).
 """
 
 from __future__ import annotations
@@ -20,10 +31,17 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .catalogue import NOISE_SEGMENT, PROFILE_FEATURES
+from . import catalogue
+from .catalogue import NOISE_SEGMENT
 
 MIN_ARCHETYPE_SCORE = 0.35
+ARCHETYPE_COVERAGE = 0.6
 MAINSTREAM_EFFECT = 0.25
+TRAIT_EFFECT = 0.25
+#: A measure on a ratio scale is called high only from 1.1x the average up, low from 0.9x down;
+#: a share only 2 percentage points or more away from the average.
+TRAIT_INDEX = 0.10
+TRAIT_SHARE_POINTS = 0.02
 MAINSTREAM_NAME = "Mainstream customers"
 MAINSTREAM_DESCRIPTION = (f"Close to the average customer on every measure (each within {MAINSTREAM_EFFECT} "
                           "standard deviations of the population mean).")
@@ -35,10 +53,11 @@ NOISE_DESCRIPTION = ("Customers in sparse regions that no dense segment reaches;
 @dataclass(frozen=True)
 class Archetype:
     name: str
-    signature: dict[str, float]  # feature -> weight (+ wants high, - wants low)
+    signature: dict[str, float]  # measure -> weight (+ wants high, - wants low); the first is what it is about
 
 
 ARCHETYPES: tuple[Archetype, ...] = (
+    # credit-card behaviour (the CC GENERAL preset)
     Archetype("Revolvers", {"credit_utilization": 1.0, "balance": 1.0, "prc_full_payment": -1.0,
                             "payment_to_minimum_ratio": -0.5}),
     Archetype("Cash-advance users", {"cash_advance": 1.0, "cash_advance_frequency": 1.0,
@@ -63,48 +82,51 @@ ARCHETYPES: tuple[Archetype, ...] = (
                                        "cash_advance": -0.5}),
     Archetype("Maxed-out", {"credit_utilization": 1.5, "credit_limit": -1.0, "payment_to_minimum_ratio": -0.5}),
     Archetype("New customers", {"tenure": -1.5}),
+    # purchase behaviour (transaction logs)
+    Archetype("Loyal frequent buyers", {"frequency": 1.0, "recency_days": -1.0, "tenure_days": 0.5,
+                                        "monetary": 0.5}),
+    Archetype("Big occasional buyers", {"avg_order_value": 1.5, "frequency": -0.5, "monetary": 0.5}),
+    Archetype("Lapsed customers", {"recency_days": 1.5, "frequency": -0.5, "recent_spend_share": -0.5}),
+    Archetype("New customers", {"tenure_days": -1.5, "recency_days": -0.5}),
+    Archetype("Heavy returners", {"return_rate": 1.5}),
 )
 
-#: (phrase when high, phrase when low, short label) per feature.
-PHRASES: dict[str, tuple[str, str, str]] = {
-    "balance": ("large balances", "small balances", "balance"),
-    "balance_frequency": ("balance updated every month", "balance rarely updated", "balance activity"),
-    "purchases": ("high spend", "little spend", "spend"),
-    "oneoff_purchases": ("big one-off purchases", "few one-off purchases", "one-off spend"),
-    "installments_purchases": ("heavy instalment buying", "little instalment buying", "instalment spend"),
-    "cash_advance": ("large cash advances", "few cash advances", "cash advance"),
-    "purchases_frequency": ("buy often", "rarely buy", "purchase frequency"),
-    "oneoff_purchases_frequency": ("frequent one-off purchases", "rare one-off purchases", "one-off frequency"),
-    "purchases_installments_frequency": ("frequent instalment purchases", "rare instalment purchases",
-                                         "instalment frequency"),
-    "cash_advance_frequency": ("frequent cash advances", "rare cash advances", "cash-advance frequency"),
-    "cash_advance_trx": ("many cash-advance transactions", "few cash-advance transactions", "cash-advance count"),
-    "purchases_trx": ("many purchase transactions", "few purchase transactions", "purchase count"),
-    "credit_limit": ("high credit limits", "low credit limits", "limit"),
-    "payments": ("pay large amounts", "pay small amounts", "payments"),
-    "minimum_payments": ("high minimum payments", "low minimum payments", "minimum payments"),
-    "prc_full_payment": ("often pay in full", "rarely pay in full", "full payment"),
-    "tenure": ("long-standing accounts", "newer accounts", "tenure"),
-    "credit_utilization": ("high credit utilization", "low credit utilization", "utilization"),
-    "total_transactions": ("many transactions", "few transactions", "activity"),
-    "payment_to_minimum_ratio": ("pay well above the minimum", "pay close to the minimum", "payment ratio"),
-    "avg_purchase_amount": ("large average purchase", "small average purchase", "basket size"),
-    "avg_cash_advance_amount": ("large cash draws", "small cash draws", "cash draw size"),
-    "cash_advance_share": ("spend mostly as cash", "spend little as cash", "cash share"),
-    "oneoff_purchase_share": ("prefer one-off purchases", "avoid one-off purchases", "one-off share"),
-    "installment_purchase_share": ("prefer instalments", "avoid instalments", "instalment share"),
-    "purchases_to_limit_ratio": ("spend much of their limit", "spend little of their limit", "spend vs limit"),
-    "monthly_purchases": ("high monthly spend", "low monthly spend", "monthly spend"),
-    "monthly_cash_advance": ("high monthly cash advance", "low monthly cash advance", "monthly cash advance"),
-}
+
+@dataclass(frozen=True)
+class Measure:
+    """How a profiled measure is spoken of."""
+
+    name: str
+    kind: str
+    label: str
+    phrase_high: str
+    phrase_low: str
+    scale: str      # ratio | share | interval
 
 
-def population_stats(segments: pd.DataFrame, feature: str) -> tuple[float, float]:
-    """Population mean and standard deviation of a feature, pooled exactly from the
-    per-segment count, mean and (population) standard deviation."""
-    n = segments["customers"].to_numpy(dtype=float)
-    mean = segments[f"{feature}_mean"].to_numpy(dtype=float)
-    sd = segments[f"{feature}_stddev"].to_numpy(dtype=float)
+def measures(contract: dict | None) -> dict[str, Measure]:
+    """The profiled measures of an input contract (custseg.inputs), with their wording.
+    Without a contract, the catalogue's features (tests and notebooks)."""
+    out: dict[str, Measure] = {}
+    if contract is None:
+        for f in catalogue.features().values():
+            if f.kind != "id":
+                k = catalogue.kind_of(f.kind)
+                out[f.name] = Measure(f.name, f.kind, f.label, f.phrase_high, f.phrase_low, k.scale)
+        return out
+    for c in contract.get("columns", []):
+        if c["role"] in ("feature", "profile"):
+            out[c["name"]] = Measure(c["name"], c["kind"], c["label"], c.get("phrase_high") or f"high {c['label']}",
+                                     c.get("phrase_low") or f"low {c['label']}", c.get("scale", "interval"))
+    for d in contract.get("derived", []):
+        out[d["name"]] = Measure(d["name"], d["kind"], d["label"], d["phrase_high"], d["phrase_low"], d["scale"])
+    return out
+
+
+def population_stats(n: np.ndarray, mean: np.ndarray, sd: np.ndarray) -> tuple[float, float]:
+    """Population mean and standard deviation, pooled exactly from per-segment counts,
+    means and (population) standard deviations."""
+    n, mean, sd = (np.asarray(a, dtype=float) for a in (n, mean, sd))
     ok = np.isfinite(mean) & np.isfinite(sd) & (n > 0)
     if not ok.any():
         return float("nan"), float("nan")
@@ -115,136 +137,217 @@ def population_stats(segments: pd.DataFrame, feature: str) -> tuple[float, float
     return pop_mean, float(np.sqrt(max(pop_var, 0.0)))
 
 
-def effects(segments: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(effect sizes, index = segment mean / population mean), one row per segment."""
-    eff, idx = {}, {}
-    for feature in PROFILE_FEATURES:
-        if f"{feature}_mean" not in segments:
+@dataclass
+class Profile:
+    """One algorithm's segments: effects, indexes and means per measure (rows: segment ids)."""
+
+    segments: pd.DataFrame   # segment_id, customers
+    effect: pd.DataFrame
+    index: pd.DataFrame
+    mean: pd.DataFrame
+    population_mean: dict[str, float]
+
+
+def profile(stats: pd.DataFrame, known: dict[str, Measure]) -> Profile:
+    """Effects and indexes from the long stats of ONE algorithm (int_segment_feature_stats)."""
+    segments = (stats[["segment_id", "customers"]].drop_duplicates("segment_id").sort_values("segment_id")
+                .reset_index(drop=True))
+    ids = segments["segment_id"].to_numpy()
+    effect, index, mean, pop_means = {}, {}, {}, {}
+    for feature, part in stats.groupby("feature", sort=False):
+        if feature not in known:
             continue
-        pop_mean, pop_sd = population_stats(segments, feature)
-        if not np.isfinite(pop_mean):
+        part = part.set_index("segment_id").reindex(ids)
+        observed = part["observed"].to_numpy(dtype=float)
+        capped_pop, capped_sd = population_stats(observed, part["capped_mean"], part["capped_stddev"])
+        raw_pop, _ = population_stats(observed, part["mean_value"], part["stddev_value"])
+        if not np.isfinite(capped_pop):
             continue
-        means = segments[f"{feature}_mean"].to_numpy(dtype=float)
-        eff[feature] = (means - pop_mean) / pop_sd if pop_sd > 0 else np.zeros_like(means)
-        idx[feature] = means / pop_mean if pop_mean != 0 else np.full_like(means, np.nan)
-    index = segments["segment_id"].to_numpy()
-    return pd.DataFrame(eff, index=index), pd.DataFrame(idx, index=index)
+        m = part["capped_mean"].to_numpy(dtype=float)
+        effect[feature] = (m - capped_pop) / capped_sd if capped_sd > 0 else np.zeros_like(m)
+        raw = part["mean_value"].to_numpy(dtype=float)
+        index[feature] = raw / raw_pop if raw_pop not in (0.0,) and np.isfinite(raw_pop) else np.full_like(raw, np.nan)
+        mean[feature] = raw
+        pop_means[feature] = raw_pop
+    return Profile(segments, pd.DataFrame(effect, index=ids), pd.DataFrame(index, index=ids),
+                   pd.DataFrame(mean, index=ids), pop_means)
+
+
+def usable_archetypes(available) -> list[tuple[Archetype, dict[str, float]]]:
+    """Archetypes the input can speak of: their defining measure present and at least
+    ARCHETYPE_COVERAGE of their weight."""
+    out = []
+    for arch in ARCHETYPES:
+        usable = {f: w for f, w in arch.signature.items() if f in available}
+        total = sum(abs(w) for w in arch.signature.values())
+        defining = next(iter(arch.signature))
+        if defining in usable and sum(abs(w) for w in usable.values()) >= ARCHETYPE_COVERAGE * total:
+            out.append((arch, usable))
+    return out
 
 
 def archetype_scores(effect: pd.DataFrame) -> pd.DataFrame:
-    """Score of each archetype for each segment: the weighted mean of its signature effects
-    (features the input lacks are left out)."""
+    """Score of each usable archetype for each segment: the weighted mean of its signature
+    effects over the measures the input has."""
     scores = {}
-    for arch in ARCHETYPES:
-        usable = {f: w for f, w in arch.signature.items() if f in effect.columns}
-        if not usable:
-            scores[arch.name] = np.full(len(effect), -np.inf)
-            continue
+    for arch, usable in usable_archetypes(effect.columns):
         total = sum(abs(w) for w in usable.values())
         scores[arch.name] = sum(w * effect[f].to_numpy() for f, w in usable.items()) / total
     return pd.DataFrame(scores, index=effect.index)
 
 
-def _traits(effect_row: pd.Series, index_row: pd.Series, count: int,
-            must_include: str | None = None) -> list[tuple[str, str, str]]:
-    """The `count` most distinctive traits (plus `must_include` when it is not among them):
-    (phrase, short label with direction, multiple)."""
-    ranked = list(effect_row.abs().sort_values(ascending=False, kind="mergesort").index[:count])
-    if must_include is not None and must_include in effect_row.index and must_include not in ranked:
-        ranked.append(must_include)
-    out = []
+def _number(value: float) -> str:
+    if not np.isfinite(value):
+        return "n/a"
+    a = abs(value)
+    if a >= 1000:
+        return f"{value:,.0f}"
+    if a >= 10:
+        return f"{value:.0f}"
+    if a >= 1:
+        return f"{value:.1f}"
+    return f"{value:.2f}"
+
+
+@dataclass(frozen=True)
+class Trait:
+    feature: str
+    high: bool
+    phrase: str      # e.g. "large balances"
+    short: str       # e.g. "High balance" (for names)
+    numbers: str     # e.g. "2.3x average", "62% vs 31% on average"
+
+
+def trait(measure: Measure, effect: float, index: float, mean: float, population_mean: float) -> Trait | None:
+    """The trait a measure gives a segment, or None when it is not distinctive or when its
+    effect and its index disagree (then calling it high or low would contradict a number)."""
+    if not np.isfinite(effect) or abs(effect) < TRAIT_EFFECT:
+        return None
+    high = effect > 0
+    if measure.scale == "ratio":
+        if not np.isfinite(index) or population_mean <= 0 or (high and index < 1 + TRAIT_INDEX) \
+                or (not high and index > 1 - TRAIT_INDEX):
+            return None
+        numbers = "almost none" if index < 0.05 else f"{index:.1f}x average"
+    elif measure.scale == "share":
+        if not np.isfinite(mean) or (high and mean < population_mean + TRAIT_SHARE_POINTS) \
+                or (not high and mean > population_mean - TRAIT_SHARE_POINTS):
+            return None
+        numbers = f"{mean:.0%} vs {population_mean:.0%} on average"
+    else:
+        if not np.isfinite(mean) or (high and mean <= population_mean) or (not high and mean >= population_mean):
+            return None
+        numbers = f"{_number(mean)} vs {_number(population_mean)} on average"
+    phrase = measure.phrase_high if high else measure.phrase_low
+    phrase = measure.phrase_high if high else measure.phrase_low
+    if measure.kind == "age":
+        short = "Older" if high else "Younger"
+    elif measure.kind == "year" and measure.label == "birth year":
+        short = "Younger" if high else "Older"
+    else:
+        short = phrase[:1].upper() + phrase[1:]
+    return Trait(measure.name, high, phrase, short, numbers)
+
+
+def traits(p: Profile, segment: int, known: dict[str, Measure], count: int,
+           must_include: str | None = None) -> list[Trait]:
+    """The segment's most distinctive consistent traits, strongest first (plus the
+    archetype's defining measure when it is a trait but not among them)."""
+    row = p.effect.loc[segment]
+    ranked = row.abs().sort_values(ascending=False, kind="mergesort").index
+    out: list[Trait] = []
     for feature in ranked:
-        high = effect_row[feature] > 0
-        phrase_high, phrase_low, short = PHRASES.get(feature, (f"high {feature}", f"low {feature}", feature))
-        ratio = index_row.get(feature, np.nan)
-        if not np.isfinite(ratio):
-            multiple = ""
-        elif ratio < 0.05:
-            multiple = "almost none"
-        else:
-            multiple = f"{ratio:.1f}x average"
-        out.append((phrase_high if high else phrase_low, f"{'High' if high else 'Low'} {short}", multiple))
+        t = trait(known[feature], row[feature], p.index.loc[segment, feature], p.mean.loc[segment, feature],
+                  p.population_mean[feature])
+        if t is not None and len(out) < count:
+            out.append(t)
+    if must_include is not None and must_include in row.index and all(t.feature != must_include for t in out):
+        t = trait(known[must_include], row[must_include], p.index.loc[segment, must_include],
+                  p.mean.loc[segment, must_include], p.population_mean[must_include])
+        if t is not None:
+            out.append(t)
     return out
 
 
-def _defining_feature(archetype: Archetype, available) -> str | None:
-    """The archetype's heaviest signature feature the input has (the trait its name is about)."""
-    usable = [(abs(w), f) for f, w in archetype.signature.items() if f in available]
-    return max(usable)[1] if usable else None
-
-
-def _describe(traits: list[tuple[str, str, str]]) -> str:
-    parts = [f"{phrase} ({multiple})" if multiple else phrase for phrase, _, multiple in traits]
-    text = ", ".join(parts)
+def describe(found: list[Trait]) -> str:
+    text = ", ".join(f"{t.phrase} ({t.numbers})" for t in found)
     return text[:1].upper() + text[1:] + "."
 
 
-def name_segments(segments: pd.DataFrame) -> pd.DataFrame:
-    """Names for the segments of ONE algorithm.
+def trait_name(found: list[Trait]) -> str:
+    parts = [t.short for t in found]
+    return ", ".join([parts[0]] + [p[:1].lower() + p[1:] if not p.startswith(("Older", "Younger")) else p.lower()
+                                   for p in parts[1:]])
 
-    `segments`: one row per segment with segment_id, customers and, per profile feature,
-    `<feature>_mean` and `<feature>_stddev`. Returns segment_id, segment_name,
-    segment_description, archetype_score.
-    """
-    segments = segments.sort_values("segment_id").reset_index(drop=True)
-    is_noise = segments["segment_id"].to_numpy() == NOISE_SEGMENT
-    regular = segments[~is_noise].reset_index(drop=True)
-    effect, index = effects(segments)
-    effect_r, index_r = effect.loc[regular["segment_id"]], index.loc[regular["segment_id"]]
+
+def name_segments(stats: pd.DataFrame, contract: dict | None = None,
+                  previous_names: dict[int, str] | None = None) -> pd.DataFrame:
+    """Names for the segments of ONE algorithm, from its rows of int_segment_feature_stats.
+    Returns segment_id, segment_name, segment_description, archetype_score."""
+    known = measures(contract)
+    p = profile(stats, known)
+    previous_names = previous_names or {}
+    ids = p.segments["segment_id"].astype(int).tolist()
+    regular = [s for s in ids if s != NOISE_SEGMENT]
+    sizes = dict(zip(p.segments["segment_id"].astype(int), p.segments["customers"]))
     names: dict[int, str] = {}
     scores_out: dict[int, float] = {}
+    taken: set[str] = {previous_names[s] for s in regular if s in previous_names}
+    for s in regular:
+        if s in previous_names:
+            names[s] = previous_names[s]
+            scores_out[s] = float("nan")
 
-    if len(regular):
-        scores = archetype_scores(effect_r)
-        taken: set[str] = set()
-        by_size = regular.sort_values(["customers", "segment_id"], ascending=[False, True], kind="mergesort")
-        for seg in by_size["segment_id"].astype(int):
-            if effect_r.loc[seg].abs().max() < MAINSTREAM_EFFECT and MAINSTREAM_NAME not in taken:
-                names[seg] = MAINSTREAM_NAME
-                scores_out[seg] = float("nan")
-                taken.add(MAINSTREAM_NAME)
-                continue
-            ranked = scores.loc[seg].sort_values(ascending=False, kind="mergesort")
-            for archetype, score in ranked.items():
+    scores = archetype_scores(p.effect.loc[regular]) if regular and len(p.effect.columns) else pd.DataFrame()
+    by_size = sorted((s for s in regular if s not in names), key=lambda s: (-sizes[s], s))
+    for s in by_size:
+        if p.effect.loc[s].abs().max() < MAINSTREAM_EFFECT and MAINSTREAM_NAME not in taken:
+            names[s], scores_out[s] = MAINSTREAM_NAME, float("nan")
+            taken.add(MAINSTREAM_NAME)
+            continue
+        if s in scores.index:
+            for archetype, score in scores.loc[s].sort_values(ascending=False, kind="mergesort").items():
                 if archetype not in taken and np.isfinite(score) and score >= MIN_ARCHETYPE_SCORE:
-                    names[seg] = archetype
-                    scores_out[seg] = float(score)
+                    names[s], scores_out[s] = archetype, float(score)
                     taken.add(archetype)
                     break
 
+    defining = {a.name: next(iter(a.signature)) for a in ARCHETYPES}
     descriptions: dict[int, str] = {}
-    used = set(names.values())
-    signature = {a.name: _defining_feature(a, effect_r.columns) for a in ARCHETYPES}
-    for seg in regular["segment_id"].astype(int):
-        traits = _traits(effect_r.loc[seg], index_r.loc[seg], 3, signature.get(names.get(seg)))
-        descriptions[seg] = _describe(traits)
-        if names.get(seg) == MAINSTREAM_NAME:
-            # Its largest differences are too small to call high or low.
-            descriptions[seg] = MAINSTREAM_DESCRIPTION
-        if seg not in names:
-            candidate = ", ".join(t[1] for t in traits[:2]).replace(", High", ", high").replace(", Low", ", low")
-            if candidate in used:
-                candidate = ", ".join(t[1] for t in traits).replace(", High", ", high").replace(", Low", ", low")
-            if candidate in used:
-                candidate = f"{candidate} (segment {seg})"
-            names[seg] = candidate
-            scores_out[seg] = float("nan")
-        used.add(names[seg])
-
-    rows_out = []
-    for seg in segments["segment_id"].astype(int):
-        if seg == NOISE_SEGMENT:
-            rows_out.append((seg, NOISE_NAME, NOISE_DESCRIPTION, float("nan")))
+    for s in regular:
+        found = traits(p, s, known, 3, defining.get(names.get(s)))
+        if names.get(s) == MAINSTREAM_NAME or not found:
+            descriptions[s] = MAINSTREAM_DESCRIPTION if names.get(s) == MAINSTREAM_NAME or not found else ""
         else:
-            rows_out.append((seg, names[seg], descriptions[seg], scores_out[seg]))
-    return pd.DataFrame(rows_out, columns=["segment_id", "segment_name", "segment_description", "archetype_score"])
+            descriptions[s] = describe(found)
+        if s not in names:
+            candidate = trait_name(found[:2]) if found else MAINSTREAM_NAME
+            if candidate in taken and len(found) > 2:
+                candidate = trait_name(found[:3])
+            if candidate in taken:
+                candidate = f"{candidate} (segment {s})"
+            names[s], scores_out[s] = candidate, float("nan")
+            taken.add(candidate)
+            if not found:
+                descriptions[s] = MAINSTREAM_DESCRIPTION
+
+    rows = []
+    for s in ids:
+        if s == NOISE_SEGMENT:
+            rows.append((s, NOISE_NAME, NOISE_DESCRIPTION, float("nan")))
+        else:
+            rows.append((s, names[s], descriptions[s], scores_out[s]))
+    return pd.DataFrame(rows, columns=["segment_id", "segment_name", "segment_description", "archetype_score"])
 
 
-def name_all(profile_stats: pd.DataFrame) -> pd.DataFrame:
-    """Names for every algorithm's segments (input: one row per algorithm and segment)."""
+def name_all(stats: pd.DataFrame, contract: dict | None = None,
+             previous_names: dict[tuple[str, int], str] | None = None) -> pd.DataFrame:
+    """Names for every algorithm's segments (input: int_segment_feature_stats, long)."""
+    previous_names = previous_names or {}
     parts = []
-    for algorithm, group in profile_stats.groupby("algorithm", sort=True):
-        named = name_segments(group)
+    for algorithm, group in stats.groupby("algorithm", sort=True):
+        kept = {seg: name for (a, seg), name in previous_names.items() if a == algorithm}
+        named = name_segments(group, contract, kept)
         named.insert(0, "algorithm", algorithm)
         parts.append(named)
     if not parts:

@@ -1,8 +1,13 @@
 """Entry points of the dbt Python models (python_models/*.py stay a few lines each).
 
-Each function takes DuckDB relations (what `dbt.ref()` returns in dbt-duckdb) and
-returns what the model materializes: a pandas frame for small tables, an Arrow
-RecordBatchReader for the per-customer scores, which stream back to DuckDB batch by batch.
+Each function takes what `dbt.ref()` returns (a DuckDB relation in dbt-duckdb; see
+custseg.frames for other engines) and returns what the model materializes: a pandas frame
+for small tables, an Arrow RecordBatchReader for per-customer tables, which stream back to
+the database batch by batch.
+
+The settings, the input contract and the run id reach the Python models through the code
+dbt compiles for them (macros/python_context.sql), so the vars of the current invocation
+apply to every model it builds, whatever --select says.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+from dataclasses import dataclass
 from typing import Iterator
 
 import numpy as np
@@ -17,43 +23,51 @@ import pandas as pd
 import pyarrow as pa
 from threadpoolctl import threadpool_limits
 
-from .algorithms import FitResult, SegmentModel, Spaces, fit_algorithm
-from .catalogue import ALGORITHM_LABELS, ALGORITHMS
+from . import frames
+from .algorithms import ALGORITHM_LABELS, ALGORITHMS, FitResult, SegmentModel, Spaces, fit_algorithm
 from .naming import name_all
-from .preprocessing import Preprocessor
+from .preprocessing import FeatureSpec, Preprocessor
 from .settings import Settings
 
 
-def read_settings(config_relation) -> Settings:
-    """Settings from the one-row `segmentation_config` relation."""
-    rows = config_relation.project("settings_json").limit(1).fetchall()
-    if not rows:
-        raise ValueError("segmentation_config is empty; build it first (dbt build)")
-    return Settings.from_json(rows[0][0])
+@dataclass(frozen=True)
+class RunContext:
+    """What the current invocation says: validated settings, the input contract, the run id."""
+
+    settings: Settings
+    contract: dict
+    run_id: str
+
+    @classmethod
+    def from_dbt(cls, dbt) -> "RunContext":
+        raw = json.loads(getattr(dbt, "custseg_context"))
+        return cls(Settings.from_mapping(raw["settings"]), raw["contract"], raw["run_id"])
 
 
-def _sample_frame(sample_relation, settings: Settings) -> pd.DataFrame:
-    frame = sample_relation.order("sample_rank").df()
-    if len(frame) < max(10, settings.k_max + 1):
-        raise ValueError(
-            f"only {len(frame)} clean customers to fit on; need more than k_max + 1 = {settings.k_max + 1}. "
-            "Check rejected_customers for why rows were dropped."
-        )
+def _sample_frame(sample_relation) -> pd.DataFrame:
+    frame = frames.to_pandas(sample_relation, order_by="sample_rank")
+    if len(frame) < 10:
+        raise ValueError(f"only {len(frame)} clean customers to fit on; the input checks should have stopped "
+                         "the build before the models (see input_summary)")
     return frame
 
 
 # ------------------------------------------------------------------ preprocessing model
-def fit_preprocessing(config_relation, sample_relation) -> pd.DataFrame:
+def fit_preprocessing(ctx: RunContext, sample_relation, parameters_relation) -> pd.DataFrame:
     """segment_preprocessing: one row per model column (how to rebuild it, PCA loadings)."""
-    settings = read_settings(config_relation)
-    frame = _sample_frame(sample_relation, settings)
+    frame = _sample_frame(sample_relation)
+    params = frames.to_pandas(parameters_relation)
+    caps = dict(zip(params["column_name"], params["cap_value"].astype("float64")))
+    specs = FeatureSpec.from_contract(ctx.contract, {k: (None if pd.isna(v) else float(v)) for k, v in caps.items()})
     with threadpool_limits(limits=1):
-        pre = Preprocessor(settings.model_features, settings.categorical_columns).fit(frame)
-    return pre.to_frame()
+        pre = Preprocessor(specs).fit(frame)
+    out = pre.to_frame()
+    out.insert(0, "run_id", ctx.run_id)
+    return out
 
 
 def load_preprocessor(preprocessing_relation) -> Preprocessor:
-    return Preprocessor.from_frame(preprocessing_relation.df())
+    return Preprocessor.from_frame(frames.to_pandas(preprocessing_relation))
 
 
 def model_spaces(pre: Preprocessor, data) -> Spaces:
@@ -63,16 +77,17 @@ def model_spaces(pre: Preprocessor, data) -> Spaces:
 
 # ------------------------------------------------------------------ algorithm models
 MODEL_RECORD_COLUMNS = [
-    "algorithm", "algorithm_label", "fit_space", "n_segments", "has_noise_segment", "parameters_json",
+    "run_id", "algorithm", "algorithm_label", "fit_space", "n_segments", "has_noise_segment", "parameters_json",
     "model_json", "k_selection_json", "fit_sample_size", "evaluation_sample_size", "silhouette",
     "davies_bouldin", "calinski_harabasz", "stability_ari", "stability_resamples", "fit_seconds",
     "evaluation_seconds", "fitted_at",
 ]
 
 
-def model_record(algorithm: str, result: FitResult) -> pd.DataFrame:
+def model_record(algorithm: str, result: FitResult, run_id: str) -> pd.DataFrame:
     """The one-row table an algorithm model materializes."""
     row = {
+        "run_id": run_id,
         "algorithm": algorithm,
         "algorithm_label": ALGORITHM_LABELS[algorithm],
         "fit_space": result.model.space,
@@ -98,23 +113,22 @@ def model_record(algorithm: str, result: FitResult) -> pd.DataFrame:
     return frame
 
 
-def fit_model(algorithm: str, config_relation, sample_relation, preprocessing_relation) -> pd.DataFrame:
+def fit_model(algorithm: str, ctx: RunContext, sample_relation, preprocessing_relation) -> pd.DataFrame:
     """<algorithm>_model: fit on the fit sample, return the one-row model record.
 
-    The five algorithm models run side by side (one per dbt thread), so each keeps its
+    The algorithm models run side by side (one per dbt thread), so each keeps its
     numerical libraries to one thread: oversubscribing the cores made the build slower."""
-    settings = read_settings(config_relation)
-    frame = _sample_frame(sample_relation, settings)
+    frame = _sample_frame(sample_relation)
     pre = load_preprocessor(preprocessing_relation)
     with threadpool_limits(limits=1):
         spaces = model_spaces(pre, frame)
-        result = fit_algorithm(algorithm, spaces, settings, pre.explained_variance_ratio_)
-    return model_record(algorithm, result)
+        result = fit_algorithm(algorithm, spaces, ctx.settings, pre.explained_variance_ratio_)
+    return model_record(algorithm, result, ctx.run_id)
 
 
 def load_models(models_relation) -> dict[str, SegmentModel]:
-    rows = models_relation.project("algorithm, model_json").fetchall()
-    models = {algorithm: SegmentModel.from_json(text) for algorithm, text in rows}
+    rows = frames.to_pandas(models_relation, columns=["algorithm", "model_json"])
+    models = {a: SegmentModel.from_json(text) for a, text in zip(rows["algorithm"], rows["model_json"])}
     missing = [a for a in ALGORITHMS if a not in models]
     if missing:
         raise ValueError(f"fitted models missing for: {', '.join(missing)}")
@@ -122,35 +136,49 @@ def load_models(models_relation) -> dict[str, SegmentModel]:
 
 
 # ------------------------------------------------------------------ scoring every customer
-def score_schema() -> pa.Schema:
-    fields = [pa.field("customer_id", pa.string()), pa.field("pca_1", pa.float64()),
-              pa.field("pca_2", pa.float64()), pa.field("pca_3", pa.float64())]
-    for algorithm in ALGORITHMS:
-        fields += [pa.field(f"{algorithm}_segment_id", pa.int32()), pa.field(f"{algorithm}_distance", pa.float64())]
-        if algorithm == "som":
-            fields.append(pa.field("som_node_id", pa.int32()))
-        if algorithm == "gmm":
-            fields.append(pa.field("gmm_probability", pa.float64()))
-    return pa.schema(fields)
+SCORE_SCHEMA = pa.schema([
+    pa.field("customer_id", pa.string()),
+    pa.field("algorithm", pa.string()),
+    pa.field("segment_id", pa.int32()),
+    pa.field("distance_to_centre", pa.float64()),
+    pa.field("membership_probability", pa.float64()),
+    pa.field("som_node_id", pa.int32()),
+])
+
+PCA_SCHEMA = pa.schema([pa.field("customer_id", pa.string()), pa.field("pca_1", pa.float64()),
+                        pa.field("pca_2", pa.float64()), pa.field("pca_3", pa.float64())])
 
 
-def score_batch(batch: pa.RecordBatch, pre: Preprocessor, models: dict[str, SegmentModel],
-                schema: pa.Schema) -> pa.RecordBatch:
-    """Scores of one batch of customers: PCA view coordinates and every algorithm's segment."""
+def score_batch(batch: pa.RecordBatch, pre: Preprocessor, models: dict[str, SegmentModel]) -> pa.RecordBatch:
+    """One batch of customers in, their segments out: one row per customer and algorithm."""
     spaces = model_spaces(pre, batch)
-    view = pre.project(spaces.full)
-    columns = {"customer_id": batch.column("customer_id")}
-    for i in range(3):
-        columns[f"pca_{i + 1}"] = pa.array(view[:, i] if view.shape[1] > i else np.zeros(len(view)))
+    n = batch.num_rows
+    segment, distance, probability, node = [], [], [], []
     for algorithm in ALGORITHMS:
         assigned = models[algorithm].assign(spaces)
-        columns[f"{algorithm}_segment_id"] = pa.array(assigned.segment_id, pa.int32())
-        columns[f"{algorithm}_distance"] = pa.array(assigned.distance, pa.float64())
-        if algorithm == "som":
-            columns["som_node_id"] = pa.array(assigned.node + 1, pa.int32())  # 1-based node ids
-        if algorithm == "gmm":
-            columns["gmm_probability"] = pa.array(assigned.probability, pa.float64())
-    return pa.RecordBatch.from_arrays([columns[f.name] for f in schema], schema=schema)
+        segment.append(assigned.segment_id)
+        distance.append(assigned.distance)
+        probability.append(assigned.probability if assigned.probability is not None else np.full(n, np.nan))
+        node.append(assigned.node + 1 if assigned.node is not None else np.zeros(n, dtype=np.int32))
+    probability_all = np.concatenate(probability)
+    node_all = np.concatenate(node).astype(np.int32)
+    return pa.RecordBatch.from_arrays([
+        pa.concat_arrays([batch.column("customer_id").cast(pa.string())] * len(ALGORITHMS)),
+        pa.array(np.repeat(np.array(ALGORITHMS, dtype=object), n), pa.string()),
+        pa.array(np.concatenate(segment).astype(np.int32), pa.int32()),
+        pa.array(np.concatenate(distance), pa.float64()),
+        pa.array(probability_all, pa.float64(), mask=np.isnan(probability_all)),
+        pa.array(node_all, pa.int32(), mask=node_all == 0),
+    ], schema=SCORE_SCHEMA)
+
+
+def pca_batch(batch: pa.RecordBatch, pre: Preprocessor) -> pa.RecordBatch:
+    """The customers' coordinates in the first three principal components (the PCA views)."""
+    view = pre.project(pre.transform(batch))
+    cols = [batch.column("customer_id").cast(pa.string())]
+    for i in range(3):
+        cols.append(pa.array(view[:, i] if view.shape[1] > i else np.zeros(len(view)), pa.float64()))
+    return pa.RecordBatch.from_arrays(cols, schema=PCA_SCHEMA)
 
 
 def ordered_parallel_map(fn, items, workers: int) -> Iterator:
@@ -183,29 +211,61 @@ def scoring_threads() -> int:
     return max(1, min(4, os.cpu_count() or 1))
 
 
-def score_customers(config_relation, features_relation, preprocessing_relation, models_relation) -> pa.RecordBatchReader:
-    """int_customer_scores: every customer, streamed through the fitted models in Arrow
-    batches of `assign_batch_rows`, so memory stays flat however many customers there are.
-    Batches are scored on `scoring_threads()` threads, each with single-threaded BLAS."""
-    settings = read_settings(config_relation)
-    pre = load_preprocessor(preprocessing_relation)
-    models = load_models(models_relation)
-    needed = ["customer_id", *pre.source_columns]
-    reader = features_relation.project(", ".join(f'"{c}"' for c in needed)).to_arrow_reader(settings.assign_batch_rows)
-    schema = score_schema()
+def _stream(relation, columns: list[str], batch_rows: int, fn, schema: pa.Schema) -> pa.RecordBatchReader:
+    reader = frames.arrow_batches(relation, columns, batch_rows)
 
     def batches() -> Iterator[pa.RecordBatch]:
         with threadpool_limits(limits=1):
-            non_empty = (batch for batch in reader if batch.num_rows)
-            yield from ordered_parallel_map(lambda b: score_batch(b, pre, models, schema), non_empty,
-                                            scoring_threads())
+            yield from ordered_parallel_map(fn, (b for b in reader if b.num_rows), scoring_threads())
 
     return pa.RecordBatchReader.from_batches(schema, batches())
 
 
+def score_customers(ctx: RunContext, features_relation, preprocessing_relation,
+                    models_relation) -> pa.RecordBatchReader:
+    """int_customer_scores: every customer and algorithm, streamed through the fitted models
+    in Arrow batches of `assign_batch_rows`, so memory stays flat however many customers
+    there are. Batches are scored on `scoring_threads()` threads, single-threaded BLAS each."""
+    pre = load_preprocessor(preprocessing_relation)
+    models = load_models(models_relation)
+    return _stream(features_relation, ["customer_id", *pre.source_columns], ctx.settings.assign_batch_rows,
+                   lambda b: score_batch(b, pre, models), SCORE_SCHEMA)
+
+
+def customer_pca(ctx: RunContext, features_relation, preprocessing_relation) -> pa.RecordBatchReader:
+    """int_customer_pca: every customer's PCA coordinates, streamed like the scores."""
+    pre = load_preprocessor(preprocessing_relation)
+    return _stream(features_relation, ["customer_id", *pre.source_columns], ctx.settings.assign_batch_rows,
+                   lambda b: pca_batch(b, pre), PCA_SCHEMA)
+
+
 # ------------------------------------------------------------------ naming
-def name_segments(profile_stats_relation) -> pd.DataFrame:
+def name_segments(ctx: RunContext, feature_stats_relation) -> pd.DataFrame:
     """segment_names: one row per algorithm and segment."""
-    names = name_all(profile_stats_relation.df())
+    names = name_all(frames.to_pandas(feature_stats_relation), ctx.contract)
     names["segment_id"] = names["segment_id"].astype("int32")
+    names.insert(0, "run_id", ctx.run_id)
     return names
+
+
+# ------------------------------------------------------------------ report
+def silhouette_values(ctx: RunContext, sample_relation, preprocessing_relation, scores_relation) -> pd.DataFrame:
+    """report_silhouette: each customer's silhouette in its primary-algorithm segment, on the
+    customers segment_metrics averages over (the head of the fit sample; density noise left
+    out), so the report's silhouette plot and the metric agree."""
+    from .metrics import silhouette_values as values
+
+    s = ctx.settings
+    frame = _sample_frame(sample_relation).head(s.evaluation_sample_size)
+    scores = frames.to_pandas(scores_relation, columns=["customer_id", "algorithm", "segment_id"])
+    scores = scores[scores["algorithm"] == s.primary_algorithm][["customer_id", "segment_id"]]
+    frame = frame.merge(scores, on="customer_id", how="inner", sort=False)
+    if s.primary_algorithm == "density":
+        frame = frame[frame["segment_id"] != 0]
+    frame = frame.head(s.silhouette_sample_size)
+    pre = load_preprocessor(preprocessing_relation)
+    labels = frame["segment_id"].to_numpy()
+    with threadpool_limits(limits=1):
+        sil = values(pre.transform(frame), labels) if len(np.unique(labels)) > 1 else np.zeros(len(frame))
+    return pd.DataFrame({"run_id": ctx.run_id, "customer_id": frame["customer_id"].astype(str),
+                         "segment_id": labels.astype("int32"), "silhouette": sil.astype("float64")})

@@ -3,11 +3,16 @@
 Fitted once on the fit sample, stored as a table (one row per model column), and rebuilt
 from that table wherever customers are scored:
 
-1. keep the configured model features that have data (an input without an optional
-   column yields an all-NULL feature, which is dropped and reported);
-2. log1p the heavy-tailed kinds (amounts, counts, unbounded ratios; see catalogue);
-3. fill any remaining gap with the column's median on the fit sample;
-4. standardize (centre and scale from the fit sample);
+1. keep the clustered features that have data and vary (empty or constant ones are dropped
+   and reported);
+2. cap outliers at the column's cap (int_cleaning_parameters: a high quantile over every
+   kept customer), for the kinds that are capped; customer_features keeps the raw values;
+3. transform by kind (feature_kinds seed): log1p for amounts, counts and unbounded ratios
+   (heavy right tails with a mass at zero), a signed log1p for amounts that can be
+   negative, nothing for shares, ages, scores and the like; `auto` (a measure of no known
+   kind) takes log1p when it is non-negative and strongly skewed on the fit sample;
+4. fill any remaining gap with the column's median on the fit sample, then standardize
+   (centre and scale from the fit sample);
 5. one-hot encode categorical attributes (the most frequent categories, the rest as
    "other"), each indicator scaled by 1/sqrt(2) so that differing in one attribute adds 1
    to a squared distance, as one standard deviation of a numeric feature does;
@@ -26,7 +31,6 @@ from typing import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from .catalogue import FEATURE_KINDS, LOG_KINDS
 
 ONE_HOT_SCALE = 1.0 / math.sqrt(2.0)
 #: Share of variance the reduced (PCA) space keeps; it has between 2 and 10 components.
@@ -36,16 +40,46 @@ OTHER_CATEGORY = "__other__"
 
 
 @dataclass(frozen=True)
+class FeatureSpec:
+    """A clustered feature as the input contract describes it."""
+
+    name: str                  # the customer_features column
+    kind: str                  # feature_kinds: amount, count, share, ..., category
+    transform: str             # log1p | signed_log1p | identity | auto | one_hot
+    cap: float | None = None   # upper cap (None: not capped)
+    input_column: str = ""     # as the input spells it
+
+    @classmethod
+    def from_contract(cls, contract: dict, caps: Mapping[str, float | None] | None = None) -> list["FeatureSpec"]:
+        """The clustered columns of an input contract (custseg.inputs), with their caps."""
+        caps = caps or {}
+        specs = []
+        for c in contract.get("columns", []):
+            if c["role"] == "feature" or (c["role"] == "categorical" and c.get("kind") == "category"):
+                transform = "one_hot" if c["role"] == "categorical" else c["transform"]
+                specs.append(cls(c["name"], c.get("kind") or "category", transform,
+                                 caps.get(c["name"]) if c.get("is_capped") else None, c["input_column"]))
+        for d in contract.get("derived", []):
+            if d["role"] == "feature":
+                specs.append(cls(d["name"], d["kind"], d["transform"], caps.get(d["name"]) if d["is_capped"] else None,
+                                 d["name"]))
+        return specs
+
+
+@dataclass(frozen=True)
 class ModelColumn:
     """One column of the model matrix."""
 
     name: str             # e.g. "balance" or "card_type=gold"
     source: str           # the customer_features column it comes from
-    transform: str        # "log1p", "identity" or "one_hot"
+    transform: str        # "log1p", "signed_log1p", "identity" or "one_hot"
     category: str | None  # for one_hot: the category (OTHER_CATEGORY for the rest)
     fill_value: float     # value used where the (transformed) input is missing
     center: float
     scale: float
+    kind: str = ""
+    cap: float | None = None
+    input_column: str = ""
 
 
 def _as_float(values) -> np.ndarray:
@@ -65,11 +99,8 @@ def _column(data: Mapping[str, Iterable], name: str) -> np.ndarray:
     return np.asarray(col)
 
 
-def _transform_kind(feature: str, values: np.ndarray) -> str:
-    kind = FEATURE_KINDS.get(feature)
-    if kind is not None:
-        return "log1p" if kind in LOG_KINDS else "identity"
-    # A column the catalogue does not know: log1p when non-negative and strongly skewed.
+def resolve_auto_transform(values: np.ndarray) -> str:
+    """`auto`: log1p when the values are non-negative and strongly skewed, else identity."""
     finite = values[np.isfinite(values)]
     if finite.size and finite.min() >= 0:
         std = finite.std()
@@ -81,15 +112,8 @@ def _transform_kind(feature: str, values: np.ndarray) -> str:
 class Preprocessor:
     """Fit-once, apply-anywhere preprocessing of customer features into the model space."""
 
-    def __init__(
-        self,
-        features: Iterable[str],
-        categorical_columns: Iterable[str] = (),
-        max_categories: int = 20,
-        n_components: int = 3,
-    ):
-        self.features = tuple(features)
-        self.categorical_columns = tuple(categorical_columns)
+    def __init__(self, specs: Iterable[FeatureSpec], max_categories: int = 20, n_components: int = 3):
+        self.specs = tuple(specs)
         self.max_categories = max_categories
         self.n_components = n_components
         self.columns_: list[ModelColumn] = []
@@ -101,7 +125,7 @@ class Preprocessor:
 
     # -- fitting ----------------------------------------------------------------------
     def fit(self, frame: pd.DataFrame) -> "Preprocessor":
-        missing = [c for c in (*self.features, *self.categorical_columns) if c not in frame.columns]
+        missing = [s.name for s in self.specs if s.name not in frame.columns]
         if missing:
             raise ValueError(
                 f"model features not in customer_features: {', '.join(missing)} "
@@ -111,37 +135,41 @@ class Preprocessor:
             raise ValueError(f"need at least 10 customers to fit the preprocessing; got {len(frame)}")
         columns: list[ModelColumn] = []
         self.dropped_features_ = []
-        for feature in self.features:
-            raw = _as_float(frame[feature].to_numpy(dtype=np.float64, na_value=np.nan))
-            if not np.isfinite(raw).any():
-                self.dropped_features_.append(feature)
+        for spec in self.specs:
+            if spec.transform == "one_hot":
+                counts = frame[spec.name].astype("string").fillna("unknown").value_counts()
+                ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+                kept = [str(cat) for cat, _ in ordered[: self.max_categories]]
+                if len(ordered) > self.max_categories:
+                    kept.append(OTHER_CATEGORY)
+                if len(kept) < 2:
+                    self.dropped_features_.append(spec.name)
+                    continue
+                for cat in kept:  # 0/1 indicators scaled to 0/0.707
+                    columns.append(ModelColumn(f"{spec.name}={cat}", spec.name, "one_hot", cat, 0.0, 0.0,
+                                               1.0 / ONE_HOT_SCALE, spec.kind, None, spec.input_column))
                 continue
-            transform = _transform_kind(feature, raw)
-            values = self._apply_transform(raw, transform)
+            raw = _as_float(frame[spec.name].to_numpy(dtype=np.float64, na_value=np.nan))
+            if not np.isfinite(raw).any():
+                self.dropped_features_.append(spec.name)
+                continue
+            capped = self._cap(raw, spec.cap)
+            transform = resolve_auto_transform(capped) if spec.transform == "auto" else spec.transform
+            values = self._apply_transform(capped, transform)
             finite = values[np.isfinite(values)]
             fill = float(np.median(finite))
             values = np.where(np.isfinite(values), values, fill)
             center = float(values.mean())
             scale = float(values.std())
-            if not scale > 0:
-                self.dropped_features_.append(feature)  # constant: carries no information
+            if not scale > 1e-12 * max(1.0, abs(center)):
+                self.dropped_features_.append(spec.name)  # constant: carries no information
                 continue
-            columns.append(ModelColumn(feature, feature, transform, None, fill, center, scale))
-        for name in self.categorical_columns:
-            counts = frame[name].astype("string").fillna("unknown").value_counts()
-            ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-            kept = [str(cat) for cat, _ in ordered[: self.max_categories]]
-            if len(ordered) > self.max_categories:
-                kept.append(OTHER_CATEGORY)
-            if len(kept) < 2:
-                self.dropped_features_.append(name)
-                continue
-            for cat in kept:
-                columns.append(ModelColumn(f"{name}={cat}", name, "one_hot", cat, 0.0, 0.0, 1.0 / ONE_HOT_SCALE))  # 0/1 -> 0/0.707
+            columns.append(ModelColumn(spec.name, spec.name, transform, None, fill, center, scale, spec.kind,
+                                       spec.cap, spec.input_column))
         if len(columns) < 2:
             raise ValueError(
                 "fewer than two usable model features after dropping empty or constant ones "
-                f"(dropped: {', '.join(self.dropped_features_) or 'none'}); check model_features"
+                f"(dropped: {', '.join(self.dropped_features_) or 'none'}); check feature_columns"
             )
         self.columns_ = columns
         X = self.transform(frame)
@@ -159,10 +187,19 @@ class Preprocessor:
         return self
 
     @staticmethod
+    def _cap(values: np.ndarray, cap: float | None) -> np.ndarray:
+        if cap is None or not np.isfinite(cap):
+            return values
+        with np.errstate(invalid="ignore"):
+            return np.where(values > cap, cap, values)
+
+    @staticmethod
     def _apply_transform(values: np.ndarray, transform: str) -> np.ndarray:
-        if transform == "log1p":
-            with np.errstate(invalid="ignore"):
+        with np.errstate(invalid="ignore"):
+            if transform == "log1p":
                 return np.log1p(np.clip(values, 0.0, None))
+            if transform == "signed_log1p":
+                return np.sign(values) * np.log1p(np.abs(values))
         return values
 
     # -- applying -----------------------------------------------------------------------
@@ -198,7 +235,7 @@ class Preprocessor:
                 X[:, j] = (hit.astype(np.float64) - col.center) / col.scale
                 continue
             raw = _column(data, col.source)
-            values = self._apply_transform(np.asarray(raw, dtype=np.float64), col.transform)
+            values = self._apply_transform(self._cap(np.asarray(raw, dtype=np.float64), col.cap), col.transform)
             values = np.where(np.isfinite(values), values, col.fill_value)
             X[:, j] = (values - col.center) / col.scale
         return X
@@ -220,7 +257,10 @@ class Preprocessor:
                 "column_position": j + 1,
                 "column_name": col.name,
                 "source_column": col.source,
+                "input_column": col.input_column,
+                "kind": col.kind,
                 "transform": col.transform,
+                "cap_value": col.cap,
                 "category": col.category,
                 "fill_value": col.fill_value,
                 "center": col.center,
@@ -240,17 +280,20 @@ class Preprocessor:
     @classmethod
     def from_frame(cls, frame: pd.DataFrame) -> "Preprocessor":
         frame = frame.sort_values("column_position")
-        numeric = frame[frame["transform"] != "one_hot"]
-        categorical = list(dict.fromkeys(frame.loc[frame["transform"] == "one_hot", "source_column"]))
-        pre = cls(numeric["source_column"].tolist(), categorical)
+        pre = cls([])
         pre.columns_ = [
             ModelColumn(
                 r.column_name, r.source_column, r.transform,
                 None if pd.isna(r.category) else r.category,
-                float(r.fill_value), float(r.center), float(r.scale),
+                float(r.fill_value), float(r.center), float(r.scale), r.kind,
+                None if pd.isna(r.cap_value) else float(r.cap_value), r.input_column,
             )
             for r in frame.itertuples(index=False)
         ]
+        specs = {}
+        for c in pre.columns_:
+            specs.setdefault(c.source, FeatureSpec(c.source, c.kind, c.transform, c.cap, c.input_column))
+        pre.specs = tuple(specs.values())
         pre.pca_components_ = np.array([list(v) for v in frame["pca_loadings"]], dtype=float).T
         pre.pca_mean_ = frame["pca_mean"].to_numpy(dtype=float)
         pre.explained_variance_ratio_ = np.asarray(list(frame["explained_variance_ratios"].iloc[0]), dtype=float)

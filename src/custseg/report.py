@@ -27,51 +27,42 @@ import numpy as np
 import pandas as pd
 
 from . import charts
-from .catalogue import ALGORITHM_LABELS, FEATURE_KINDS, LOG_KINDS, NOISE_SEGMENT
-from .metrics import silhouette_values
-from .preprocessing import Preprocessor
+from .algorithms import ALGORITHM_LABELS
+from .catalogue import NOISE_SEGMENT
 from .settings import Settings
 
-KEY_FEATURES = ["balance", "purchases", "cash_advance", "credit_limit", "payments", "credit_utilization",
-                "purchases_frequency", "prc_full_payment"]
-PAIR_FEATURES = ["balance", "purchases", "cash_advance", "credit_limit"]
-CARD_NUMBERS = [("balance", "Balance", "{:,.0f}"), ("purchases", "Purchases", "{:,.0f}"),
-                ("cash_advance", "Cash advance", "{:,.0f}"), ("credit_limit", "Credit limit", "{:,.0f}"),
-                ("credit_utilization", "Utilization", "{:.0%}"), ("prc_full_payment", "Paid in full", "{:.0%}")]
-HISTOGRAM_BINS = 40
+#: Tables the report reads (the serving database holds them all).
+REPORT_TABLES = ["segmentation_config", "input_columns", "input_summary", "report_data_quality",
+                 "report_feature_distributions", "report_correlations", "report_points", "report_silhouette",
+                 "segment_profiles", "segment_feature_profiles", "segment_category_profiles", "segment_metrics",
+                 "segment_k_selection", "som_nodes", "segment_models"]
+CARD_FEATURES = 6
 
 
 class ReportError(RuntimeError):
     """A problem the user can act on (missing database, tables not built)."""
 
 
-def _log_feature(feature: str) -> bool:
-    return FEATURE_KINDS.get(feature) in LOG_KINDS
-
-
-def _expr(feature: str) -> str:
-    return f"ln(1 + greatest({feature}, 0))" if _log_feature(feature) else feature
-
-
 @dataclass
 class ReportData:
     settings: Settings
     meta: dict
-    stages: pd.DataFrame
-    reasons: pd.DataFrame
-    imputed: pd.DataFrame
-    capped: pd.DataFrame
-    histograms: dict[str, pd.DataFrame]
-    boxes: pd.DataFrame
-    correlation: pd.DataFrame
+    columns: pd.DataFrame
+    quality: pd.DataFrame
+    distributions: pd.DataFrame
+    correlations: pd.DataFrame
     points: pd.DataFrame
-    silhouette_points: pd.DataFrame
-    preprocessing: pd.DataFrame
+    silhouette: pd.DataFrame
     candidates: pd.DataFrame
     profiles: pd.DataFrame
+    feature_profiles: pd.DataFrame
+    category_profiles: pd.DataFrame
     metrics: pd.DataFrame
     som_nodes: pd.DataFrame
     models: pd.DataFrame
+    explained_variance: list[float]
+    labels: dict[str, str] = field(default_factory=dict)     # feature -> label
+    transforms: dict[str, str] = field(default_factory=dict)  # feature -> transform
     names: dict[str, dict[int, str]] = field(default_factory=dict)
 
 
@@ -85,101 +76,60 @@ def connect(database: Path) -> duckdb.DuckDBPyConnection:
                           "Run the report when the build has finished") from err
 
 
-def load(con: duckdb.DuckDBPyConnection, max_points: int | None = None) -> ReportData:
-    tables = {r[0] for r in con.sql("select table_name from information_schema.tables").fetchall()}
-    needed = ["segmentation_config", "stg_customers", "customer_features", "rejected_customers",
-              "int_customer_scores", "int_model_fit_sample", "segment_preprocessing", "segment_profiles",
-              "segment_metrics", "segment_k_selection", "som_nodes", "int_segment_models"]
-    missing = [t for t in needed if t not in tables]
+def load(con: duckdb.DuckDBPyConnection) -> ReportData:
+    """Everything the page shows, from the marts and report models (no ad-hoc statistics)."""
+    tables = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
+    missing = [t for t in REPORT_TABLES if t not in tables]
     if missing:
         raise ReportError(f"tables missing from the database: {', '.join(missing)}; run `make build` first")
 
     def df(sql: str) -> pd.DataFrame:
-        return con.sql(sql).df()
+        return con.execute(sql).df()
 
-    config = con.sql("select settings_json, input_label, run_started_at from segmentation_config").fetchall()[0]
+    config = con.execute("select settings_json, contract_json, input_label, run_started_at from segmentation_config"
+                         ).fetchall()[0]
     settings = Settings.from_json(config[0])
-    max_points = max_points or settings.report_max_points
-
-    rows_in = con.sql("select count(*) from stg_customers").fetchall()[0][0]
-    clean, collapsed = con.sql(
-        "select count(*), coalesce(sum(source_row_count - 1), 0) from customer_features").fetchall()[0]
-    rejected = con.sql("select count(*) from rejected_customers").fetchall()[0][0]
-    stages = pd.DataFrame({"stage": ["Input rows", "Clean customers", "Duplicates collapsed", "Rejected"],
-                           "rows": [int(rows_in), int(clean), int(collapsed), int(rejected)]})
-
-    def exploded(table: str, column: str) -> pd.DataFrame:
-        return df(f"""
-            select item, count(*) as n from (
-                select unnest(string_split({column}, ',')) as item from {table} where {column} <> ''
-            ) group by item order by n desc, item
-        """)
-
-    reasons = exploded("rejected_customers", "reject_reasons")
-    imputed = exploded("customer_features", "imputed_columns")
-    capped = exploded("customer_features", "outlier_columns")
-
-    available = [f for f in KEY_FEATURES
-                 if con.sql(f"select count({f}) from customer_features").fetchall()[0][0] > 0]
-    histograms, box_rows = {}, []
-    for f in available:
-        e = _expr(f)
-        lo, hi, qs = con.sql(
-            f"select min({e}), max({e}), quantile_cont({e}, [0.01, 0.25, 0.5, 0.75, 0.99]) "
-            f"from customer_features where {f} is not null").fetchall()[0]
-        width = (hi - lo) / HISTOGRAM_BINS if hi > lo else 1.0
-        h = df(f"""
-            select least(floor(({e} - {lo}) / {width}), {HISTOGRAM_BINS - 1}) as bin, count(*) as customers
-            from customer_features where {f} is not null group by bin order by bin
-        """)
-        h["bin_start"] = lo + h["bin"] * width
-        h["bin_end"] = h["bin_start"] + width
-        histograms[f] = h
-        box_rows.append({"feature": f, "p01": qs[0], "q25": qs[1], "q50": qs[2], "q75": qs[3], "p99": qs[4]})
-    boxes = pd.DataFrame(box_rows).set_index("feature")
-
-    preprocessing = df("select * from segment_preprocessing order by column_position")
-    corr_features = [c for c in preprocessing.loc[preprocessing["transform"] != "one_hot", "source_column"]]
-    pairs = [(a, b) for i, a in enumerate(corr_features) for b in corr_features[i + 1:]]
-    values = con.sql("select " + ", ".join(f"corr({_expr(a)}, {_expr(b)})" for a, b in pairs)
-                     + " from customer_features").fetchall()[0] if pairs else []
-    corr = pd.DataFrame(np.eye(len(corr_features)), index=corr_features, columns=corr_features)
-    for (a, b), v in zip(pairs, values):
-        corr.loc[a, b] = corr.loc[b, a] = v if v is not None else np.nan
-
-    primary = settings.primary_algorithm
-    points = df(f"""
-        select sample.customer_id, {', '.join('sample.' + f for f in PAIR_FEATURES)}, scores.*
-            exclude (customer_id)
-        from int_model_fit_sample as sample
-        inner join int_customer_scores as scores on scores.customer_id = sample.customer_id
-        where sample.sample_rank <= {int(max_points)}
-        order by sample.sample_rank
-    """)
-    silhouette_points = df(f"""
-        select sample.*, scores.{primary}_segment_id as segment_id
-        from int_model_fit_sample as sample
-        inner join int_customer_scores as scores on scores.customer_id = sample.customer_id
-        where sample.sample_rank <= {int(settings.evaluation_sample_size)}
-        order by sample.sample_rank
-    """)
+    contract = json.loads(config[1])
+    labels = {c["name"]: c["label"] for c in contract["columns"]}
+    labels.update({d["name"]: d["label"] for d in contract["derived"]})
     order = ", ".join(f"'{a}'" for a in ALGORITHM_LABELS)
-    candidates = df(f"select * from segment_k_selection order by list_position([{order}], algorithm), k")
     profiles = df(f"select * from segment_profiles order by list_position([{order}], algorithm), segment_id")
-    metrics = df("select * from segment_metrics")
-    som_nodes = df("select * exclude (weights) from som_nodes order by som_node_id")
-    models = df("select algorithm, n_segments, model_json from int_segment_models")
+    summary = df("select * from input_summary").iloc[0]
+    models = df("select algorithm, n_segments, model_json, parameters_json from segment_models")
+    evr_rows = con.execute("select explained_variance_ratios from segment_preprocessing limit 1").fetchall() \
+        if "segment_preprocessing" in tables else []
+    transforms = dict(con.execute("select source_column, any_value(transform) from segment_preprocessing "
+                                  "group by source_column").fetchall()) if "segment_preprocessing" in tables else {}
     names = {a: dict(zip(g["segment_id"].astype(int), g["segment_name"])) for a, g in profiles.groupby("algorithm")}
+    points = df("select * from report_points order by sample_rank")
     meta = {
-        "input": config[1],
-        "run_started_at": str(config[2]),
-        "rows_in": int(rows_in),
-        "customers": int(clean),
-        "primary": primary,
+        "input": config[2],
+        "run_started_at": str(config[3]),
+        "run_id": str(df("select run_id from segment_metrics limit 1").iloc[0, 0]),
+        "rows_in": int(summary["input_rows"]),
+        "customers": int(summary["clean_customers"]),
+        "primary": settings.primary_algorithm,
         "points": int(len(points)),
+        "warnings": contract.get("warnings", []),
     }
-    return ReportData(settings, meta, stages, reasons, imputed, capped, histograms, boxes, corr, points,
-                      silhouette_points, preprocessing, candidates, profiles, metrics, som_nodes, models, names)
+    return ReportData(
+        settings, meta,
+        columns=df("select * from input_columns order by position"),
+        quality=df("select * from report_data_quality order by section, position, row_count desc, item"),
+        distributions=df("select * from report_feature_distributions order by feature, bin"),
+        correlations=df("select * from report_correlations"),
+        points=points,
+        silhouette=df("select * from report_silhouette"),
+        candidates=df(f"select * from segment_k_selection order by list_position([{order}], algorithm), k"),
+        profiles=profiles,
+        feature_profiles=df("select * from segment_feature_profiles"),
+        category_profiles=df("select * from segment_category_profiles"),
+        metrics=df("select * from segment_metrics"),
+        som_nodes=df("select * exclude (weights) from som_nodes order by som_node_id"),
+        models=models,
+        explained_variance=list(evr_rows[0][0]) if evr_rows else [],
+        labels=labels, transforms=transforms, names=names,
+    )
 
 
 # --------------------------------------------------------------------------- page
@@ -197,6 +147,7 @@ h2{margin:0 0 8px;font-size:19px;color:#1f3a5f} h3{font-size:15px;margin:16px 0 
 .kpis{display:flex;flex-wrap:wrap;gap:12px;margin:6px 0 14px}
 .kpi{background:#f0f4fa;border-radius:6px;padding:8px 14px;min-width:130px}
 .kpi b{display:block;font-size:20px;color:#1f3a5f} .kpi span{font-size:12px;color:#555}
+table.columns td{text-align:left} ul.warnings{color:#8a4b00;font-size:13px}
 .grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(440px,1fr));gap:12px}
 .cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(290px,1fr));gap:12px}
 .card{border:1px solid #e2e4e8;border-left:6px solid #999;border-radius:6px;padding:10px 14px}
@@ -239,13 +190,30 @@ def _metrics_table(metrics: pd.DataFrame) -> str:
             + "".join(rows) + "</table>")
 
 
-def _cards(profiles: pd.DataFrame) -> str:
+def _value_text(kind: str, value) -> str:
+    if value is None or pd.isna(value):
+        return "–"
+    if kind in ("share", "flag"):
+        return f"{value:.0%}"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    if abs(value) >= 10:
+        return f"{value:.0f}"
+    return f"{value:.2f}"
+
+
+def _cards(profiles: pd.DataFrame, features: pd.DataFrame) -> str:
+    """One card per segment: name, size, description, and its most distinctive measures
+    (largest effect sizes) with the segment mean and the population's."""
     out = []
     for r in profiles.sort_values("segment_id").itertuples(index=False):
+        mine = features[features["segment_id"] == r.segment_id].copy()
+        mine["strength"] = mine["effect_size"].abs()
+        top = mine.sort_values(["strength", "feature"], ascending=[False, True]).head(CARD_FEATURES)
         numbers = "".join(
-            f"<tr><td>{label}</td><td><b>{fmt.format(getattr(r, f + '_mean'))}</b></td>"
-            f"<td>{_index_text(getattr(r, f + '_index'))}</td></tr>"
-            for f, label, fmt in CARD_NUMBERS if pd.notna(getattr(r, f + "_mean")))
+            f"<tr><td>{html.escape(str(f.feature_label))}</td><td><b>{_value_text(f.kind, f.mean_value)}</b></td>"
+            f"<td>avg {_value_text(f.kind, f.population_mean)}</td></tr>"
+            for f in top.itertuples(index=False))
         out.append(
             f'<div class="card" style="border-left-color:{charts.segment_color(int(r.segment_id), r.segment_name)}">'
             f"<h4>{html.escape(r.segment_name)}</h4>"
@@ -254,8 +222,13 @@ def _cards(profiles: pd.DataFrame) -> str:
     return '<div class="cards">' + "".join(out) + "</div>"
 
 
-def _index_text(index) -> str:
-    return "" if index is None or pd.isna(index) else f"{index:.1f}x avg"
+def _columns_table(columns: pd.DataFrame) -> str:
+    rows = "".join(
+        f"<tr><td>{html.escape(str(c.source_column))}</td><td>{html.escape(str(c.role))}</td>"
+        f"<td>{html.escape(str(c.kind) if c.kind is not None and not pd.isna(c.kind) else '')}</td>"
+        f"<td>{html.escape(str(c.reason))}</td></tr>" for c in columns.itertuples(index=False))
+    return ('<table class="metrics columns"><tr><th>Column</th><th>Role</th><th>Kind</th><th>Why</th></tr>'
+            + rows + "</table>")
 
 
 @dataclass(frozen=True)
@@ -297,120 +270,182 @@ JOB_COST = {"pair_plot": 5, "correlation_heatmap": 4, "distributions": 4, "k_sel
             "profile_heatmap": 2, "segment_sizes": 2, "som_maps": 2}
 
 
+def _section_frames(data: ReportData) -> dict:
+    """The frames the static charts take, shaped from the report tables."""
+    q = data.quality
+    stages = q[q["section"] == "stage"].rename(columns={"item": "stage", "row_count": "rows"})[["stage", "rows"]]
+    items = {sec: q[q["section"] == sec][["item", "row_count"]].rename(columns={"row_count": "n"})
+             .reset_index(drop=True) for sec in ("reason", "imputed", "outlier")}
+    d = data.distributions
+    histograms, box_rows = {}, []
+    for feature, part in d.groupby("feature", sort=False):
+        label = data.labels.get(feature, feature)
+        histograms[label] = part[["bin", "bin_start", "bin_end", "customers"]].reset_index(drop=True)
+        first = part.iloc[0]
+        box_rows.append({"feature": label, "p01": first["p01"], "q25": first["q25"], "q50": first["q50"],
+                         "q75": first["q75"], "p99": first["p99"]})
+    boxes = pd.DataFrame(box_rows).set_index("feature") if box_rows else pd.DataFrame()
+    log_features = {data.labels.get(f, f) for f in d["feature"].unique()
+                    if data.transforms.get(f) in ("log1p", "signed_log1p")}
+    c = data.correlations
+    corr = c.pivot(index="feature_a", columns="feature_b", values="correlation") if len(c) else pd.DataFrame()
+    if len(corr):
+        order = list(dict.fromkeys(c["feature_a"]))
+        corr = corr.loc[order, order].rename(index=data.labels, columns=data.labels)
+    return {"stages": stages, **items, "histograms": histograms, "boxes": boxes, "log_features": log_features,
+            "correlation": corr}
+
+
+def _pair_points(data: ReportData) -> tuple[pd.DataFrame, list[str]]:
+    p = data.points
+    features = []
+    frame = p[["customer_id"] + [c for c in p.columns if c.endswith("_segment_id")]].copy()
+    for i in range(1, 5):
+        name = p[f"feature_{i}"].dropna()
+        if len(name):
+            label = data.labels.get(name.iloc[0], name.iloc[0])
+            frame[label] = p[f"value_{i}"]
+            features.append(label)
+    return frame, features
+
+
 def render(data: ReportData, figures_dir: Path | None, workers: int | None = None) -> str:
     """The HTML page; with `figures_dir`, also writes the main figures there as PNG."""
     s, meta = data.settings, data.meta
     primary = s.primary_algorithm
     labels = ALGORITHM_LABELS
     seg_col = f"{primary}_segment_id"
-    pair_points = data.points.copy()
-    for f in PAIR_FEATURES:
-        pair_points[f] = np.log1p(pair_points[f].clip(lower=0))
+    frames_ = _section_frames(data)
+    pair_points, pair_features = _pair_points(data)
+    sil = data.silhouette
+    hier = data.models[data.models["algorithm"] == "hierarchical"]
+    tree = json.loads(hier.iloc[0]["model_json"])["extras"].get("dendrogram") if len(hier) else None
+    algorithms = [a for a in ALGORITHM_LABELS if a in data.names]
+    scale_note = ("amounts, counts and ratios on a log1p scale, as the models see them"
+                  if frames_["log_features"] else "on the scale the models see them")
 
-    # silhouette of the primary solution, on the customers segment_metrics measured
-    pre = Preprocessor.from_frame(data.preprocessing)
-    sp = data.silhouette_points
-    if primary == "density":
-        sp = sp[sp["segment_id"] != NOISE_SEGMENT]
-    sp = sp.head(s.silhouette_sample_size)
-    sil = silhouette_values(pre.transform(sp), sp["segment_id"].to_numpy()) if sp["segment_id"].nunique() > 1 \
-        else np.zeros(len(sp))
-    hier = data.models[data.models["algorithm"] == "hierarchical"].iloc[0]
-    tree = json.loads(hier["model_json"])["extras"]["dendrogram"]
-    heat_features = charts_profile_features(data.profiles)
-
-    jobs = [
-        FigureJob("data_quality", "data_quality", (data.stages, data.reasons, data.imputed, data.capped), "data_quality.png"),
-        FigureJob("distributions", "distributions",
-                  (data.histograms, data.boxes, {f for f in data.histograms if _log_feature(f)}), "distributions.png"),
-        FigureJob("correlation", "correlation_heatmap", (data.correlation,), None),
-        FigureJob("pair_plot", "pair_plot", (pair_points, PAIR_FEATURES, seg_col, data.names[primary]), None),
-        FigureJob("k_selection", "k_selection", (data.candidates, labels), "k_selection.png"),
-        FigureJob("silhouette", "silhouette_plot",
-                  (sil, sp["segment_id"].to_numpy(), data.names[primary], float(sil.mean()),
-                   f"{labels[primary]}: silhouette of {len(sp):,} customers"), "silhouette.png"),
+    jobs = [FigureJob("data_quality", "data_quality", (frames_["stages"], frames_["reason"], frames_["imputed"],
+                                                        frames_["outlier"]), "data_quality.png")]
+    if frames_["histograms"]:
+        jobs.append(FigureJob("distributions", "distributions",
+                              (frames_["histograms"], frames_["boxes"], frames_["log_features"]), "distributions.png"))
+    if len(frames_["correlation"]) > 1:
+        jobs.append(FigureJob("correlation", "correlation_heatmap", (frames_["correlation"],), None))
+    if len(pair_features) >= 2:
+        jobs.append(FigureJob("pair_plot", "pair_plot", (pair_points, pair_features, seg_col, data.names[primary],
+                                                         frames_["log_features"]), None))
+    if len(data.candidates):
+        jobs.append(FigureJob("k_selection", "k_selection", (data.candidates, labels), "k_selection.png"))
+    if len(sil):
+        jobs.append(FigureJob("silhouette", "silhouette_plot",
+                              (sil["silhouette"].to_numpy(), sil["segment_id"].to_numpy(), data.names[primary],
+                               float(sil["silhouette"].mean()),
+                               f"{labels[primary]}: silhouette of {len(sil):,} customers"), "silhouette.png"))
+    jobs += [
         FigureJob("segment_sizes", "segment_sizes", (data.profiles, labels), "segment_sizes.png"),
-        FigureJob("som_maps", "som_maps", (data.som_nodes, data.names["som"]), "som_maps.png"),
-        FigureJob("dendrogram", "dendrogram_figure", (tree, int(hier["n_segments"])), "dendrogram.png"),
         FigureJob("pca_2d", "pca_scatter_png", (data.points, seg_col, data.names[primary],
                                                f"{labels[primary]} segments, PCA view"), "pca_2d.png", svg=False),
     ]
-    for algorithm, part in data.profiles.groupby("algorithm"):
-        jobs.append(FigureJob(f"profile_heatmap_{algorithm}", "profile_heatmap",
-                              (part, heat_features, f"{labels[algorithm]}: segment mean / population mean"),
-                              "profile_heatmap.png" if algorithm == primary else None))
+    if len(data.som_nodes) and "som" in data.names:
+        jobs.append(FigureJob("som_maps", "som_maps", (data.som_nodes, data.names["som"]), "som_maps.png"))
+    if tree:
+        jobs.append(FigureJob("dendrogram", "dendrogram_figure", (tree, int(hier.iloc[0]["n_segments"])),
+                              "dendrogram.png"))
+    fp = data.feature_profiles.copy()
+    fp["label"] = fp["feature"].map(lambda f: data.labels.get(f, f))
+    for algorithm in algorithms:
+        part = fp[fp["algorithm"] == algorithm]
+        if len(part):
+            jobs.append(FigureJob(f"profile_heatmap_{algorithm}", "profile_heatmap",
+                                  (part, f"{labels[algorithm]}: how far each segment sits from the average"),
+                                  "profile_heatmap.png" if algorithm == primary else None))
     svgs = draw_all(jobs, figures_dir, workers if workers is not None else min(2, os.cpu_count() or 1))
-    heatmaps = {a: svgs[f"profile_heatmap_{a}"] for a in data.names}
+
+    def fig(name: str, caption: str, title: str | None = None) -> str:
+        return _figure(svgs[name], caption, title) if svgs.get(name) else ""
 
     specs = {}
-    algorithms = [a for a in ALGORITHM_LABELS if a in data.names]
     for a in algorithms:
         specs[f"pca2d_{a}"] = charts.pca_2d_spec(data.points, f"{a}_segment_id", data.names[a], labels[a])
     specs["pca3d"] = charts.pca_3d_spec(data.points, seg_col, data.names[primary],
                                         f"{labels[primary]} segments in the first three principal components")
 
-    evr = pre.explained_variance_ratio_
-    stages = dict(zip(data.stages["stage"], data.stages["rows"]))
+    evr = data.explained_variance + [0.0, 0.0, 0.0]
+    stages = dict(zip(frames_["stages"]["stage"], frames_["stages"]["rows"]))
     primary_metrics = data.metrics[data.metrics["algorithm"] == primary].iloc[0]
     primary_profiles = data.profiles[data.profiles["algorithm"] == primary]
+    heatmaps = {a: svgs.get(f"profile_heatmap_{a}") for a in algorithms}
     other_heatmaps = "".join(
         f"<details><summary>{html.escape(labels[a])}</summary><div class='figure'>{heatmaps[a]}</div></details>"
-        for a in algorithms if a != primary)
+        for a in algorithms if a != primary and heatmaps[a])
     pca_divs = "".join(f'<div id="pca2d_{a}" class="plot"></div>' for a in algorithms)
     n_points = meta["points"]
+    warnings = "".join(f"<li>{html.escape(w)}</li>" for w in meta["warnings"])
+    silhouette_caption = (
+        f"Each bar is one customer's silhouette in its {labels[primary]} segment (1: clearly in it, 0: on a "
+        "border, below 0: closer to another segment); the dashed line is the average reported in segment_metrics "
+        f"({primary_metrics['silhouette']:.3f})." if pd.notna(primary_metrics["silhouette"]) else
+        "The primary algorithm found a single segment: there is no silhouette to show.")
+    imputed_total = int(frames_["imputed"]["n"].sum()) if len(frames_["imputed"]) else 0
+    outlier_total = int(frames_["outlier"]["n"].sum()) if len(frames_["outlier"]) else 0
 
     body = f"""
 <header>
   <h1>Customer segmentation report</h1>
-  <p>Input: {html.escape(meta['input'])} · run started {html.escape(meta['run_started_at'])} UTC ·
+  <p>Input: {html.escape(meta['input'])} · run {html.escape(meta['run_id'])} started {html.escape(meta['run_started_at'])} UTC ·
      {meta['customers']:,} clean customers · primary algorithm: {html.escape(labels[primary])}</p>
   <p>Counts, distributions, correlations and profiles use every customer; scatter plots draw
      {n_points:,} customers (a deterministic random sample, var report_max_points).</p>
 </header>
-<nav><a href="#quality">Data quality</a><a href="#exploration">Exploration</a><a href="#k">Choosing k</a>
-<a href="#pca">PCA views</a><a href="#segments">Segments</a><a href="#som">SOM &amp; dendrogram</a>
-<a href="#comparison">Algorithms</a></nav>
+<nav><a href="#input">Input</a><a href="#quality">Data quality</a><a href="#exploration">Exploration</a>
+<a href="#k">Choosing k</a><a href="#pca">PCA views</a><a href="#segments">Segments</a>
+<a href="#som">SOM &amp; dendrogram</a><a href="#comparison">Algorithms</a></nav>
 <main>
+<section id="input"><h2>Input</h2>
+<p class="caption">What each column of the input became (input_columns): the customer id, features the segments are
+made from, measures profiled per segment, categorical attributes, ignored and dropped columns, and why.</p>
+{'<ul class="warnings">' + warnings + '</ul>' if warnings else ''}
+<details><summary>{len(data.columns)} columns</summary>{_columns_table(data.columns)}</details>
+</section>
 <section id="quality"><h2>Data quality</h2>
-{_kpis([("input rows", f"{stages['Input rows']:,}"), ("clean customers", f"{stages['Clean customers']:,}"),
-        ("duplicates collapsed", f"{stages['Duplicates collapsed']:,}"), ("rows rejected", f"{stages['Rejected']:,}"),
-        ("values imputed", f"{int(data.imputed['n'].sum()) if len(data.imputed) else 0:,}"),
-        ("values capped", f"{int(data.capped['n'].sum()) if len(data.capped) else 0:,}")])}
-{_figure(svgs['data_quality'], "Every input row ends as a clean customer, a collapsed exact duplicate or a rejected row (see rejected_customers for each row's reason); imputed and capped values are counted per column.")}
+{_kpis([("input rows", f"{stages.get('Input rows', 0):,}"), ("clean customers", f"{stages.get('Clean customers', 0):,}"),
+        ("duplicates collapsed", f"{stages.get('Duplicates collapsed', 0):,}"), ("rows rejected", f"{stages.get('Rejected', 0):,}"),
+        ("values imputed", f"{imputed_total:,}"), ("outliers capped", f"{outlier_total:,}")])}
+{fig('data_quality', "Every input row ends as a clean customer, a collapsed exact duplicate or a rejected row (see rejected_customers for each row's reason); imputed values and outliers (capped in the model space) are counted per column.")}
 </section>
 <section id="exploration"><h2>Exploration</h2>
-{_figure(svgs['distributions'], "Histogram (bars) and box plot (box: quartiles, whiskers: 1st to 99th percentile) of key features over every clean customer; amounts and ratios on a log1p scale, as the models see them.", "Distributions")}
-{_figure(svgs['correlation'], "Pearson correlation of the model features over every customer (amounts log1p-transformed): red pairs move together, blue pairs move in opposite directions.", "Correlations")}
-{_figure(svgs['pair_plot'], f"Pairs of key features (log1p) for {n_points:,} sampled customers, coloured by {labels[primary]} segment; the diagonal shows each feature's histogram.", "Pair plot")}
+{fig('distributions', f"Histogram (bars) and box plot (box: quartiles, whiskers: 1st to 99th percentile) of the features that weigh most in the segments, over every clean customer; {scale_note}.", "Distributions")}
+{fig('correlation', "Pearson correlation of the clustered features over every customer, on the models' scale: red pairs move together, blue pairs move in opposite directions.", "Correlations")}
+{fig('pair_plot', f"Pairs of leading features for {n_points:,} sampled customers, coloured by {labels[primary]} segment; the diagonal shows each feature's histogram.", "Pair plot")}
 </section>
 <section id="k"><h2>Choosing k</h2>
-{_figure(svgs['k_selection'], "Top: the elbow criterion against k (circled: its elbow). Bottom: silhouette against k (higher = better separated). The dashed line is the chosen k: the silhouette within 0.01 of the best that is closest to the elbow.")}
-{_figure(svgs['silhouette'], f"Each bar is one customer's silhouette in its {labels[primary]} segment (1: clearly in it, 0: on a border, below 0: closer to another segment); the dashed line is the average reported in segment_metrics ({primary_metrics['silhouette']:.3f}).", "Silhouette of the chosen solution")}
+{fig('k_selection', "Top: the elbow criterion against k (circled: its elbow). Bottom: silhouette against k (higher = better separated). The dashed line is the chosen k: the silhouette within 0.01 of the best that is closest to the elbow.")}
+{fig('silhouette', silhouette_caption, "Silhouette of the chosen solution")}
 </section>
 <section id="pca"><h2>PCA views</h2>
-<p class="caption">Customers projected on the first principal components of the model space (PC1 {evr[0]:.0%}, PC2 {evr[1]:.0%}, PC3 {evr[2] if len(evr) > 2 else 0:.0%} of the variance), coloured by segment. Hover a point for the customer id and segment; drag the 3D view to rotate it; click legend entries to hide segments.</p>
+<p class="caption">Customers projected on the first principal components of the model space (PC1 {evr[0]:.0%}, PC2 {evr[1]:.0%}, PC3 {evr[2]:.0%} of the variance), coloured by segment. Hover a point for the customer id and segment; drag the 3D view to rotate it; click legend entries to hide segments.</p>
 <div id="pca3d" class="plot"></div>
 <div class="grid">{pca_divs}</div>
 </section>
 <section id="segments"><h2>Segments</h2>
-{_figure(svgs['segment_sizes'], "Customers per segment for each algorithm, with the share of all clean customers (counts over every customer).", "Segment sizes")}
-<h3>Profiles</h3><p class="caption">Each cell is the segment's mean of a feature divided by the average customer's (red: above, blue: below, on a log scale); read a row to see what sets a segment apart.</p>
-<div class="figure">{heatmaps[primary]}</div>
+{fig('segment_sizes', "Customers per segment for each algorithm, with the share of all clean customers (counts over every customer).", "Segment sizes")}
+<h3>Profiles</h3><p class="caption">Each cell says how far the segment's mean of a measure sits from the average customer's, in standard deviations (red: above, blue: below); read a row to see what sets a segment apart.</p>
+<div class="figure">{heatmaps.get(primary) or ''}</div>
 {other_heatmaps}
 <h3>{html.escape(labels[primary])} segments</h3>
-<p class="caption">One card per segment: its name and description come from its profile; numbers are segment means, with the multiple of the average customer.</p>
-{_cards(primary_profiles)}
+<p class="caption">One card per segment: its name and description come from its profile; the numbers are its most distinctive measures (segment mean, and the average over every customer).</p>
+{_cards(primary_profiles, data.feature_profiles[data.feature_profiles["algorithm"] == primary])}
 </section>
 <section id="som"><h2>Self-organizing map and dendrogram</h2>
-{_figure(svgs['som_maps'], "The map's nodes on their grid: the U-matrix shows how far each node is from its neighbours (dark ridges separate groups), the hit map how many customers each node holds, and the node segments how the nodes were grouped.", "Self-organizing map")}
-{_figure(svgs['dendrogram'], "The top of the Ward tree on the hierarchical sample: each leaf is a cluster (its size in brackets); cutting at the dashed line gives the chosen segments.", "Hierarchical clustering")}
+{fig('som_maps', "The map's nodes on their grid: the U-matrix shows how far each node is from its neighbours (dark ridges separate groups), the hit map how many customers each node holds, and the node segments how the nodes were grouped.", "Self-organizing map")}
+{fig('dendrogram', "The top of the Ward tree on the hierarchical sample: each leaf is a cluster (its size in brackets); cutting at the dashed line gives the chosen segments.", "Hierarchical clustering")}
 </section>
 <section id="comparison"><h2>Algorithms compared</h2>
 <p class="caption">From segment_metrics: silhouette (higher is better) and Davies-Bouldin (lower is better) on the evaluation sample; stability is the mean adjusted Rand index of refits on 80% subsamples (1 = always the same segments).</p>
 {_metrics_table(data.metrics)}
 </section>
 </main>
-<footer>Generated by custseg.report at {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC from the dbt project's DuckDB tables (opened read-only).</footer>
+<footer>Generated by custseg.report at {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC from the tables of run {html.escape(meta['run_id'])} (opened read-only).</footer>
 """
     script = ("const FIGURES = {" + ",".join(f'"{k}":{charts.spec_json(v)}' for k, v in specs.items()) + "};\n"
               "const CONFIG = {displaylogo: false, responsive: true};\n"
@@ -425,18 +460,12 @@ def render(data: ReportData, figures_dir: Path | None, workers: int | None = Non
             f"<script>{script}</script></body></html>")
 
 
-def charts_profile_features(profiles: pd.DataFrame) -> list[str]:
-    """Profile features with data (an input without an optional column has NULL indexes)."""
-    feats = [c[: -len("_index")] for c in profiles.columns if c.endswith("_index")]
-    return [f for f in feats if profiles[f"{f}_index"].notna().any()]
-
-
-def build_report(database: Path, out_dir: Path, max_points: int | None = None, workers: int | None = None) -> Path:
+def build_report(database: Path, out_dir: Path, workers: int | None = None) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     figures = out_dir / "figures"
     figures.mkdir(exist_ok=True)
     with connect(database) as con:
-        data = load(con, max_points)
+        data = load(con)
     page = render(data, figures, workers)
     path = out_dir / "segmentation_report.html"
     path.write_text(page, encoding="utf-8")
@@ -452,11 +481,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database", type=Path, default=default_database(),
                         help="DuckDB file (default: $DBT_DUCKDB_PATH or customer_segmentation.duckdb)")
     parser.add_argument("--out-dir", type=Path, default=Path("reports"))
-    parser.add_argument("--max-points", type=int, default=None, help="points per scatter plot (default: var report_max_points)")
     args = parser.parse_args(argv)
     start = time.perf_counter()
     try:
-        path = build_report(args.database, args.out_dir, args.max_points)
+        path = build_report(args.database, args.out_dir)
     except ReportError as err:
         print(f"report: {err}", file=sys.stderr)
         return 1

@@ -11,14 +11,13 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Mapping
 
-from .catalogue import ALGORITHMS, DEFAULT_MODEL_FEATURES
-
 
 @dataclass(frozen=True)
 class Settings:
     random_state: int = 42
-    model_features: tuple[str, ...] = DEFAULT_MODEL_FEATURES
-    categorical_columns: tuple[str, ...] = ()
+    segment_mode: str = "refit"
+    model_version: int | None = None
+    outlier_method: str = "cap"
     primary_algorithm: str = "kmeans"
     k_min: int = 2
     k_max: int = 10
@@ -38,14 +37,16 @@ class Settings:
     extra: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
+        from .algorithms import ALGORITHMS  # here: the algorithms import this module
+
         if self.primary_algorithm not in ALGORITHMS:
             raise ValueError(
                 f"primary_algorithm must be one of {', '.join(ALGORITHMS)}; got {self.primary_algorithm!r}"
             )
         if not 2 <= self.k_min <= self.k_max:
             raise ValueError(f"need 2 <= k_min <= k_max; got k_min={self.k_min}, k_max={self.k_max}")
-        if len(self.model_features) < 2:
-            raise ValueError(f"model_features needs at least two columns; got {list(self.model_features)}")
+        if self.segment_mode not in ("refit", "score", "auto"):
+            raise ValueError(f"segment_mode must be refit, score or auto; got {self.segment_mode!r}")
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> "Settings":
@@ -54,11 +55,8 @@ class Settings:
         for key in known:
             if key in values and values[key] is not None:
                 kwargs[key] = values[key]
-            elif key in values and key in {"kmeans_k", "hierarchical_k", "gmm_k", "som_grid"}:
+            elif key in values and key in {"kmeans_k", "hierarchical_k", "gmm_k", "som_grid", "model_version"}:
                 kwargs[key] = None
-        for key in ("model_features", "categorical_columns"):
-            if key in kwargs:
-                kwargs[key] = tuple(kwargs[key])
         if kwargs.get("som_grid") is not None:
             kwargs["som_grid"] = tuple(int(v) for v in kwargs["som_grid"])
         kwargs["extra"] = {k: v for k, v in values.items() if k not in known}

@@ -48,8 +48,11 @@ def test_choose_k_prefers_best_silhouette_then_the_elbow():
     curve = [cand(2, 100, 0.30), cand(3, 70, 0.33), cand(4, 40, 0.35), cand(5, 35, 0.386),
              cand(6, 33, 0.39), cand(7, 32, 0.34)]
     assert choose_k(curve) == 5
-    with pytest.raises(ValueError, match="no candidate k has a silhouette"):
-        choose_k([{"k": 2, "criterion_value": 1.0, "silhouette": None}])
+    # no candidate has a silhouette (too few distinct customers): the elbow decides, no error
+    flat = [{"k": k, "criterion_value": v, "silhouette": None} for k, v in [(2, 100), (3, 20), (4, 15), (5, 12)]]
+    assert choose_k(flat) == 3
+    with pytest.raises(ValueError, match="no candidate k"):
+        choose_k([])
 
 
 def test_quality_leaves_noise_out_only_when_asked():

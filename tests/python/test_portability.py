@@ -38,7 +38,6 @@ DUCKDB_ONLY = {
 # Spark and Snowflake variants; the rest are the exceptions README "Beyond one machine" lists.
 DISPATCH_FILE = "macros/cross_database.sql"
 EXCEPTIONS = {
-    "macros/input.sql": {"read_csv", "read_parquet", "glob", "describe"},
     "models/marts/som_nodes.sql": {"from_json", "unnest"},
     "models/marts/segment_k_selection.sql": {"from_json", "unnest"},
 }

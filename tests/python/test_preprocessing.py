@@ -7,7 +7,20 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from custseg.preprocessing import ONE_HOT_SCALE, Preprocessor
+from custseg.preprocessing import ONE_HOT_SCALE, FeatureSpec, Preprocessor
+
+
+def specs(*names, categorical=(), caps=None, transforms=None):
+    """Feature specs as the input contract would give them (CC GENERAL kinds)."""
+    kinds = {"balance": ("amount", "log1p"), "purchases_frequency": ("share", "identity"),
+             "minimum_payments": ("amount", "log1p"), "cash_advance": ("amount", "log1p")}
+    out = []
+    for n in names:
+        kind, transform = kinds.get(n, ("number", "auto"))
+        transform = (transforms or {}).get(n, transform)
+        out.append(FeatureSpec(n, kind, transform, (caps or {}).get(n), n.upper()))
+    out += [FeatureSpec(c, "category", "one_hot", None, c) for c in categorical]
+    return out
 
 
 @pytest.fixture()
@@ -25,7 +38,7 @@ def frame() -> pd.DataFrame:
 
 
 def test_amounts_are_logged_and_every_column_standardized(frame):
-    pre = Preprocessor(["balance", "purchases_frequency", "minimum_payments"]).fit(frame)
+    pre = Preprocessor(specs("balance", "purchases_frequency", "minimum_payments")).fit(frame)
     transforms = {c.name: c.transform for c in pre.columns_}
     assert transforms == {"balance": "log1p", "purchases_frequency": "identity", "minimum_payments": "log1p"}
     X = pre.transform(frame)
@@ -37,7 +50,7 @@ def test_amounts_are_logged_and_every_column_standardized(frame):
 
 
 def test_missing_values_get_the_fit_sample_median(frame):
-    pre = Preprocessor(["balance", "minimum_payments"]).fit(frame)
+    pre = Preprocessor(specs("balance", "minimum_payments")).fit(frame)
     col = pre.columns_[1]
     observed = np.log1p(frame["minimum_payments"].dropna())
     assert col.fill_value == pytest.approx(float(np.median(observed)))
@@ -46,18 +59,18 @@ def test_missing_values_get_the_fit_sample_median(frame):
 
 
 def test_empty_features_are_dropped_and_reported(frame):
-    pre = Preprocessor(["balance", "purchases_frequency", "cash_advance"]).fit(frame)
+    pre = Preprocessor(specs("balance", "purchases_frequency", "cash_advance")).fit(frame)
     assert pre.column_names == ["balance", "purchases_frequency"]
     assert pre.dropped_features_ == ["cash_advance"]
 
 
 def test_unknown_feature_names_fail_with_the_list(frame):
     with pytest.raises(ValueError, match="model features not in customer_features: balanse"):
-        Preprocessor(["balanse", "purchases_frequency"]).fit(frame)
+        Preprocessor(specs("balanse", "purchases_frequency")).fit(frame)
 
 
 def test_one_hot_categories_differ_by_one_unit_of_squared_distance(frame):
-    pre = Preprocessor(["balance", "purchases_frequency"], ["card_type"]).fit(frame)
+    pre = Preprocessor(specs("balance", "purchases_frequency", categorical=["card_type"])).fit(frame)
     names = pre.column_names
     assert names[2:] == ["card_type=classic", "card_type=gold", "card_type=platinum"]
     X = pre.transform(frame)
@@ -70,14 +83,14 @@ def test_one_hot_categories_differ_by_one_unit_of_squared_distance(frame):
 def test_rare_categories_beyond_the_cap_share_an_other_column():
     frame = pd.DataFrame({"balance": np.arange(60.0), "purchases_frequency": np.linspace(0, 1, 60),
                           "region": [f"r{i % 6}" for i in range(60)]})
-    pre = Preprocessor(["balance", "purchases_frequency"], ["region"], max_categories=3).fit(frame)
+    pre = Preprocessor(specs("balance", "purchases_frequency", categorical=["region"]), max_categories=3).fit(frame)
     assert pre.column_names[-1] == "region=__other__"
     X = pre.transform(pd.DataFrame({"balance": [1.0], "purchases_frequency": [0.5], "region": ["never-seen"]}))
     assert X[0, -1] == pytest.approx(ONE_HOT_SCALE)
 
 
 def test_pca_views_and_reduced_space(frame):
-    pre = Preprocessor(["balance", "purchases_frequency", "minimum_payments"]).fit(frame)
+    pre = Preprocessor(specs("balance", "purchases_frequency", "minimum_payments")).fit(frame)
     X = pre.transform(frame)
     view = pre.project(X)
     assert view.shape == (len(frame), 3)
@@ -90,7 +103,7 @@ def test_pca_views_and_reduced_space(frame):
 
 
 def test_table_round_trip_reproduces_the_transform(frame):
-    pre = Preprocessor(["balance", "purchases_frequency", "minimum_payments"], ["card_type"]).fit(frame)
+    pre = Preprocessor(specs("balance", "purchases_frequency", "minimum_payments", categorical=["card_type"])).fit(frame)
     table = pre.to_frame()
     assert list(table["column_position"]) == list(range(1, len(table) + 1))
     rebuilt = Preprocessor.from_frame(table)
@@ -101,6 +114,53 @@ def test_table_round_trip_reproduces_the_transform(frame):
 
 
 def test_transform_accepts_arrow_batches(frame):
-    pre = Preprocessor(["balance", "purchases_frequency", "minimum_payments"], ["card_type"]).fit(frame)
+    pre = Preprocessor(specs("balance", "purchases_frequency", "minimum_payments", categorical=["card_type"])).fit(frame)
     batch = pa.RecordBatch.from_pandas(frame, preserve_index=False)
     np.testing.assert_array_equal(pre.transform(batch), pre.transform(frame))
+
+
+def test_outliers_are_capped_before_the_transform(frame):
+    cap = float(np.quantile(frame["balance"], 0.9))
+    pre = Preprocessor(specs("balance", "purchases_frequency", caps={"balance": cap})).fit(frame)
+    raw = np.log1p(np.minimum(frame["balance"].to_numpy(), cap))
+    np.testing.assert_allclose(pre.transform(frame)[:, 0], (raw - raw.mean()) / raw.std())
+    huge = pd.DataFrame({"balance": [cap * 1000], "purchases_frequency": [0.5]})
+    at_cap = pd.DataFrame({"balance": [cap], "purchases_frequency": [0.5]})
+    assert pre.transform(huge)[0, 0] == pre.transform(at_cap)[0, 0]
+    assert Preprocessor.from_frame(pre.to_frame()).transform(huge)[0, 0] == pre.transform(at_cap)[0, 0]
+
+
+def test_signed_log_keeps_the_sign_and_auto_logs_only_skewed_measures():
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame({"net": rng.normal(0, 500, 300), "skewed": rng.lognormal(2, 1.5, 300),
+                          "even": rng.uniform(0, 10, 300)})
+    pre = Preprocessor([FeatureSpec("net", "net_amount", "signed_log1p"), FeatureSpec("skewed", "number", "auto"),
+                        FeatureSpec("even", "number", "auto")]).fit(frame)
+    assert [c.transform for c in pre.columns_] == ["signed_log1p", "log1p", "identity"]
+    z = pre.transform(pd.DataFrame({"net": [-100.0, 100.0], "skewed": [1.0, 1.0], "even": [5.0, 5.0]}))
+    centre, scale = pre.columns_[0].center, pre.columns_[0].scale
+    np.testing.assert_allclose(z[:, 0] * scale + centre, [-np.log1p(100), np.log1p(100)])
+
+
+def test_constant_features_are_dropped_and_two_are_needed():
+    frame = pd.DataFrame({"a": np.ones(50), "b": np.arange(50.0), "c": np.full(50, 7.0)})
+    with pytest.raises(ValueError, match="fewer than two usable model features .*dropped: a, c"):
+        Preprocessor([FeatureSpec(n, "number", "identity") for n in "abc"]).fit(frame)
+
+
+def test_specs_come_from_the_input_contract():
+    contract = {"columns": [
+        {"name": "customer_id", "role": "id", "kind": "id", "input_column": "ID"},
+        {"name": "income", "role": "feature", "kind": "amount", "transform": "log1p", "is_capped": True,
+         "input_column": "Income"},
+        {"name": "age", "role": "feature", "kind": "age", "transform": "identity", "is_capped": False,
+         "input_column": "Age"},
+        {"name": "tenure", "role": "profile", "kind": "duration", "transform": "identity", "is_capped": True,
+         "input_column": "Tenure"},
+        {"name": "gender", "role": "categorical", "kind": None, "input_column": "Gender"},
+        {"name": "tier", "role": "categorical", "kind": "category", "input_column": "Tier"},
+    ], "derived": []}
+    got = FeatureSpec.from_contract(contract, {"income": 900.0, "age": 99.0})
+    assert got == [FeatureSpec("income", "amount", "log1p", 900.0, "Income"),
+                   FeatureSpec("age", "age", "identity", None, "Age"),
+                   FeatureSpec("tier", "category", "one_hot", None, "Tier")]

@@ -38,12 +38,12 @@ def test_page_is_small_self_contained_and_complete(report, sample_build):
     assert page.count("Plotly.newPlot") == 1  # one loop over every figure
     assert len(re.findall(r"<script>", page)) == 2  # plotly.js once, then the figures
     assert not re.search(r'<(script|link|img)[^>]+(src|href)="https?://', page), "no external resources"
-    for section in ["Data quality", "Distributions", "Correlations", "Pair plot", "Choosing k",
+    for section in ["Input", "Data quality", "Distributions", "Correlations", "Pair plot", "Choosing k",
                     "Silhouette of the chosen solution", "PCA views", "Segment sizes", "Profiles",
                     "Self-organizing map", "Hierarchical clustering", "Algorithms compared"]:
         assert section in page, section
     # the data-quality numbers come from every row
-    assert ">9,121<" in page and ">9,000<" in page
+    assert ">9,121<" in page and ">9,001<" in page
     assert page.count('class="card"') == sample_build.scalar(
         "select count(*) from segment_profiles where algorithm = 'kmeans'")
     figures = sorted(p.name for p in (report.parent / "figures").glob("*.png"))

@@ -17,37 +17,55 @@ from conftest import assert_ok, run_dbt
 
 pytestmark = pytest.mark.dbt
 
-MARTS = ["customer_segments", "segment_assignments", "segment_profiles", "segment_metrics",
-         "segment_k_selection", "som_nodes"]
+MARTS = ["customer_segments", "segment_assignments", "segment_profiles", "segment_feature_profiles",
+         "segment_category_profiles", "segment_metrics", "segment_k_selection", "som_nodes", "segment_models"]
 
 
 def test_primary_algorithm_recovers_the_latent_groups(sample_build):
     segments = sample_build.df("select customer_id, segment_id from customer_segments")
     truth = sample.generate_clean(9000)[["CUST_ID", "LATENT_GROUP"]].rename(columns={"CUST_ID": "customer_id"})
     joined = segments.merge(truth, on="customer_id", how="inner")
-    assert len(joined) == len(segments) == 9000
+    # every generated customer is there (plus one dirt row whose 'n/a' is imputed; it has no group)
+    assert len(joined) == 9000 and len(segments) == 9001
     ari = adjusted_rand_score(joined["LATENT_GROUP"], joined["segment_id"])
     assert ari >= 0.9, ari
     metrics = sample_build.df("select * from segment_metrics where algorithm = 'kmeans'").iloc[0]
     assert metrics["n_segments"] == 6 and metrics["is_primary"]
 
 
-def test_all_six_tables_are_written_with_their_grain(sample_build):
+def test_every_mart_is_written_with_its_grain_and_one_run_id(sample_build):
+    customers = sample_build.scalar("select count(*) from customer_features")
     counts = {t: sample_build.scalar(f"select count(*) from {t}") for t in MARTS}
-    assert counts["customer_segments"] == 9000
-    assert counts["segment_assignments"] == 5 * 9000
-    assert counts["segment_metrics"] == 5
+    assert counts["customer_segments"] == customers
+    assert counts["segment_assignments"] == 5 * customers
+    assert counts["segment_metrics"] == counts["segment_models"] == 5
+    assert counts["segment_category_profiles"] == 0   # the sample has no categorical attribute
     assert counts["segment_profiles"] == sample_build.scalar(
-        "select sum(n_segments + case when algorithm = 'density' then 1 else 0 end) from segment_metrics")
+        "select count(*) from (select distinct algorithm, segment_id from segment_assignments)")
+    features = sample_build.scalar("select count(distinct feature) from segment_feature_profiles")
+    assert features == 17 + 11      # 17 input measures (16 features + tenure) and 11 engineered features
+    assert counts["segment_feature_profiles"] == counts["segment_profiles"] * features
     assert counts["segment_k_selection"] == 4 * 9  # k = 2..10 for kmeans, hierarchical, som, gmm
     rows, cols = sample_build.query("select max(grid_row) + 1, max(grid_col) + 1 from som_nodes")[0]
     assert counts["som_nodes"] == rows * cols
-    assert sample_build.scalar("select sum(customers) from som_nodes") == 9000
+    assert sample_build.scalar("select sum(customers) from som_nodes") == customers
+    run_ids = set()
+    for table in MARTS:
+        run_ids |= {r[0] for r in sample_build.query(f"select distinct run_id from {table}")}
+    assert len(run_ids) == 1, run_ids
+
+
+def test_no_profile_column_is_entirely_null(sample_build):
+    for table in ("segment_profiles", "segment_feature_profiles"):
+        columns = [r[0] for r in sample_build.query(
+            f"select column_name from information_schema.columns where table_name = '{table}'")]
+        empty = [c for c in columns if sample_build.scalar(f"select count({c}) from {table}") == 0]
+        assert empty == [], (table, empty)
 
 
 def test_metrics_are_filled_in(sample_build):
     m = sample_build.df("select * from segment_metrics order by algorithm").set_index("algorithm")
-    assert (m["customers"] == 9000).all()
+    assert (m["customers"] == sample_build.scalar("select count(*) from customer_features")).all()
     assert m.loc["kmeans", "inertia"] > 0 and np.isnan(m.loc["gmm", "inertia"])
     assert 0 < m.loc["density", "noise_share"] < 0.2 and (m.drop("density")["noise_share"] == 0).all()
     assert (m["silhouette"] > 0.2).all() and (m["stability_ari"] > 0.8).all()
@@ -63,17 +81,18 @@ def test_sample_segments_have_archetype_names(sample_build):
     assert named["segment_description"].str.contains("average").all()
 
 
-def test_profiles_use_every_customer(sample_build):
-    # the profile mean equals the mean over the segment's customers in customer_features
+def test_profiles_use_every_customer_and_raw_values(sample_build):
+    # the profile mean equals the mean over the segment's customers in customer_features,
+    # whose values are not capped: BI totals match the source
     check = sample_build.query("""
-        select p.balance_mean, avg(f.balance)
-        from segment_profiles p
+        select p.mean_value, avg(f.balance), p.customers * p.mean_value, sum(f.balance)
+        from segment_feature_profiles p
         join segment_assignments a on a.algorithm = p.algorithm and a.segment_id = p.segment_id
         join customer_features f on f.customer_id = a.customer_id
-        where p.algorithm = 'kmeans' and p.segment_id = 1
-        group by p.balance_mean
+        where p.algorithm = 'kmeans' and p.segment_id = 1 and p.feature = 'balance'
+        group by p.mean_value, p.customers
     """)[0]
-    assert check[0] == pytest.approx(check[1])
+    assert check[0] == pytest.approx(check[1]) and check[2] == pytest.approx(check[3])
 
 
 def test_two_builds_give_identical_segments_and_metrics(sample_build, tmp_path):
@@ -81,18 +100,20 @@ def test_two_builds_give_identical_segments_and_metrics(sample_build, tmp_path):
     rebuilt = run_dbt(["build", "--select", "int_model_fit_sample+"], tmp_path, db_name="again.duckdb")
     assert_ok(rebuilt)
     key = "order by algorithm, customer_id"
-    first = sample_build.df(f"select * from segment_assignments {key}")
-    second = rebuilt.df(f"select * from segment_assignments {key}")
+    first = sample_build.df(f"select * exclude (run_id) from segment_assignments {key}")
+    second = rebuilt.df(f"select * exclude (run_id) from segment_assignments {key}")
     pd.testing.assert_frame_equal(first, second)
-    timing = "exclude (fit_seconds, evaluation_seconds, run_started_at, fitted_at)"
+    timing = "exclude (run_id, fit_seconds, evaluation_seconds, run_started_at, fitted_at)"
     pd.testing.assert_frame_equal(
         sample_build.df(f"select * {timing} from segment_metrics order by algorithm"),
         rebuilt.df(f"select * {timing} from segment_metrics order by algorithm"),
     )
     pd.testing.assert_frame_equal(
-        sample_build.df("select * from segment_profiles order by algorithm, segment_id"),
-        rebuilt.df("select * from segment_profiles order by algorithm, segment_id"),
+        sample_build.df("select * exclude (run_id) from segment_profiles order by algorithm, segment_id"),
+        rebuilt.df("select * exclude (run_id) from segment_profiles order by algorithm, segment_id"),
     )
+    assert sample_build.scalar("select run_id from segment_profiles limit 1") != \
+        rebuilt.scalar("select run_id from segment_profiles limit 1")
 
 
 @pytest.fixture(scope="module")

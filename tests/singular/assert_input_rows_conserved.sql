@@ -1,16 +1,24 @@
 {#-
   Conservation: every input row is either a clean customer (an exact duplicate counts in
-  its kept row's source_row_count) or a row of rejected_customers. Returns a row when the
-  counts do not add up. Input rows are counted by a scan of their own; for a CSV, the lines
-  that could not be parsed are the malformed_line rows of stg_customers (DuckDB's record
-  of the lines it skipped).
+  its kept row's source_row_count) or a row of rejected_customers, and the input had as
+  many rows as a count independent of the parser says.
+
+  The independent count (custseg.inputs) reads the file's bytes: its non-blank lines, less
+  the header and any comment lines above it (a line starting with '#' below the header is
+  data). The parser's side: the physical lines its rows took (a quoted value may hold line
+  breaks), plus the lines it could not parse (malformed_line rows). For Parquet the count
+  is the file's row count; for the embedded sample, the lines of seeds/raw_customers.csv.
+  Returns a row when the counts do not add up.
 -#}
-with input_rows as (
-    select readable_rows
-        {%- if customer_input_relation().is_csv %}
-        + (select count(*) from {{ ref('stg_customers') }} where reject_reasons = 'malformed_line')
-        {%- endif %} as n
-    from ({{ customer_input_count_query() }}) as readable
+{%- set contract = customer_input().contract -%}
+with independent as (
+    select cast({{ contract.source.get('data_lines', 0) }} as bigint) as n
+),
+parsed as (
+    select
+        coalesce(sum(line_span), 0) as line_count,
+        count(*) as row_count
+    from {{ ref('stg_customers') }}
 ),
 clean as (
     select coalesce(sum(source_row_count), 0) as n from {{ ref('customer_features') }}
@@ -19,8 +27,11 @@ rejected as (
     select count(*) as n from {{ ref('rejected_customers') }}
 )
 select
-    input_rows.n as input_rows,
+    independent.n as independent_input_rows,
+    parsed.line_count as parsed_lines,
+    parsed.row_count as staged_rows,
     clean.n as clean_rows,
     rejected.n as rejected_rows
-from input_rows, clean, rejected
-where input_rows.n <> clean.n + rejected.n
+from independent, parsed, clean, rejected
+where independent.n <> parsed.line_count
+   or parsed.row_count <> clean.n + rejected.n

@@ -1,0 +1,26 @@
+{#-
+  One row per column of the input: what the project made of it and why (the input
+  contract, see macros/input.sql and custseg.inputs). Declared in the vars (id_column,
+  feature_columns, categorical_columns, ignore_columns), known from the catalogue (the CC
+  GENERAL preset), or inferred from the name and the values.
+-#}
+{%- set contract = customer_input().contract -%}
+
+{%- for c in contract.columns %}
+select
+    cast({{ c.position }} as integer) as position,
+    cast({{ sql_string(c.source_column) }} as varchar) as source_column,
+    cast({{ sql_string(c.input_column) }} as varchar) as input_column,
+    cast({{ sql_string(c.name) }} as varchar) as column_name,
+    cast({{ sql_string(c.role) }} as varchar) as role,
+    cast({{ sql_string(c.kind) if c.kind else 'null' }} as varchar) as kind,
+    cast({{ sql_string(c.reason) }} as varchar) as reason,
+    cast({{ sql_string(c.label) }} as varchar) as label
+{% if not loop.last %}union all
+{% endif %}
+{%- else %}
+select cast(null as integer) as position, cast(null as varchar) as source_column, cast(null as varchar) as input_column,
+    cast(null as varchar) as column_name, cast(null as varchar) as role, cast(null as varchar) as kind,
+    cast(null as varchar) as reason, cast(null as varchar) as label
+where false
+{%- endfor %}

@@ -1,0 +1,99 @@
+{#-
+  One row: what happened to the input, and the checks that must pass before any model is
+  fitted. Each failing check stops the build here, with one line saying what is wrong and
+  what to do (DuckDB's error(); Spark's raise_error()):
+
+  * more than `max_rejected_share` (default 10%) of the input rows rejected: the share, the
+    most common reasons, and where to look (rejected_customers);
+  * fewer clean customers than the algorithms need (k_max + 1, and at least 10);
+  * fewer than two clustered features that vary (every value the same).
+
+  Above `warn_rejected_share` (default 1%) the test rejected_share_below_warning warns.
+  input_rows is counted independently of the parser (see custseg.inputs): the
+  conservation test compares the two.
+-#}
+{%- set settings = segmentation_settings() -%}
+{%- set contract = customer_input().contract -%}
+{%- set clustered = contract.columns | selectattr('role', 'equalto', 'feature') | list -%}
+{%- set clustered_derived = contract.derived | selectattr('role', 'equalto', 'feature') | list -%}
+{%- set needed = [10, settings.k_max + 1] | max -%}
+
+with staged as (
+
+    select count(*) as staged_rows from {{ ref('stg_customers') }}
+
+),
+
+clean as (
+
+    select
+        count(*) as clean_customers,
+        coalesce(sum(source_row_count), 0) as clean_rows,
+        {%- for c in clustered + clustered_derived %}
+        (min({{ c.name }}) < max({{ c.name }})) as {{ c.name }}__varies,
+        {%- endfor %}
+        count(*) as counted
+    from {{ ref('customer_features') }}
+
+),
+
+rejected as (
+
+    select count(*) as rejected_rows from {{ ref('rejected_customers') }}
+
+),
+
+reasons as (
+
+    select
+        {{ dbt.listagg("primary_reject_reason || ' ' || cast(rows_rejected as varchar)", "', '", "order by rows_rejected desc, primary_reject_reason") }} as top_reasons
+    from (
+        select primary_reject_reason, count(*) as rows_rejected
+        from {{ ref('rejected_customers') }}
+        group by primary_reject_reason
+        order by rows_rejected desc, primary_reject_reason
+        limit 3
+    ) as top
+
+),
+
+summary as (
+
+    select
+        cast({{ contract.source.get('data_lines', 0) }} as bigint) as input_rows,
+        staged.staged_rows,
+        clean.clean_customers,
+        clean.clean_rows - clean.clean_customers as collapsed_duplicates,
+        rejected.rejected_rows,
+        {{ safe_divide('rejected.rejected_rows', 'staged.staged_rows') }} as rejected_share,
+        coalesce(reasons.top_reasons, '') as top_reasons,
+        {%- set varying = [] %}
+        {%- for c in clustered + clustered_derived %}{% do varying.append("case when clean." ~ c.name ~ "__varies then 1 else 0 end") %}{% endfor %}
+        {{ (varying | join(' + ')) if varying else '0' }} as varying_features
+    from staged
+    cross join clean
+    cross join rejected
+    cross join reasons
+
+)
+
+select
+    input_rows,
+    staged_rows,
+    clean_customers,
+    collapsed_duplicates,
+    rejected_rows,
+    rejected_share,
+    top_reasons,
+    varying_features,
+    cast({{ settings.max_rejected_share }} as double) as max_rejected_share,
+    cast({{ settings.warn_rejected_share }} as double) as warn_rejected_share,
+    {{ fail_when('rejected_share > ' ~ settings.max_rejected_share,
+        "cast(round(100 * rejected_share, 1) as varchar) || '% of the input rows were rejected, above max_rejected_share "
+        ~ settings.max_rejected_share ~ " (top reasons: ' || top_reasons || '); see the table rejected_customers, fix the input, or raise max_rejected_share.'") }} as rejected_check,
+    {{ fail_when('clean_customers < ' ~ needed,
+        "'only ' || cast(clean_customers as varchar) || ' clean customers: the algorithms need at least " ~ needed
+        ~ " (k_max + 1, and 10); add customers or lower k_max. See rejected_customers for the rows that were dropped.'") }} as customers_check,
+    {{ fail_when('varying_features < 2',
+        "'fewer than two clustered features vary (every customer has the same value" ~ ((' in ' ~ ((clustered + clustered_derived) | map(attribute='name') | join(', '))) if (clustered + clustered_derived) else '') ~ "); declare other columns with feature_columns.'") }} as features_check
+from summary

@@ -1,0 +1,54 @@
+{#-
+  One row per measure column of the input (features and profiled measures): the value that
+  fills its gaps and the cap of its outliers, from the kept customer records.
+
+  * fill_value: the median of the observed values (rounded for whole-number kinds);
+  * cap_value: the `outlier_upper_quantile` (default 0.995) of the observed values, for the
+    kinds whose outliers are capped (amounts, counts, ratios, durations; not shares, ages,
+    years, scores or flags), unless outlier_method is none. The cap is applied in the model
+    space only: customer_features keeps the values as they were, so BI totals match the
+    source.
+-#}
+{%- set settings = segmentation_settings() -%}
+{%- set measures = measure_columns(customer_input().contract) -%}
+
+with kept as (
+
+    select * from {{ ref('int_customers__deduplicated') }}
+    where record_rank = 1
+
+),
+
+stats as (
+
+    select
+        {%- for c in measures %}
+        {{ 'round(' ~ median(c.name) ~ ')' if c.impute == 'round_median' else median(c.name) }} as {{ c.name }}__fill,
+        {%- if c.is_capped and settings.outlier_method != 'none' %}
+        {{ ('round(' if c.is_integer else '(') ~ quantile_cont(c.name, settings.outlier_upper_quantile) ~ ')' }} as {{ c.name }}__cap,
+        {%- else %}
+        cast(null as double) as {{ c.name }}__cap,
+        {%- endif %}
+        count({{ c.name }}) as {{ c.name }}__observed,
+        {%- endfor %}
+        count(*) as customers
+    from kept
+
+)
+
+{%- for c in measures %}
+select
+    cast({{ sql_string(c.name) }} as varchar) as column_name,
+    cast({{ sql_string(c.kind) }} as varchar) as kind,
+    cast({{ c.name }}__fill as double) as fill_value,
+    cast({{ c.name }}__cap as double) as cap_value,
+    cast({{ c.name }}__observed as bigint) as observed_values
+from stats
+{% if not loop.last %}union all
+{% endif %}
+{%- else %}
+select cast(null as varchar) as column_name, cast(null as varchar) as kind, cast(null as double) as fill_value,
+    cast(null as double) as cap_value, cast(0 as bigint) as observed_values
+from stats
+where false
+{%- endfor %}

@@ -1,0 +1,52 @@
+{#-
+  Pearson correlation of every pair of clustered numeric features over every clean
+  customer, on the scale the models see them: one row per pair (both orders, and each
+  feature with itself).
+-#}
+-- depends_on: {{ ref('segment_preprocessing') }}
+{% set features = report_features(limit=30) -%}
+
+{%- if features %}
+with scaled as (
+
+    select
+        {%- for f in features %}
+        {{ report_scaled(f.name, f.transform) }} as {{ f.name }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from {{ ref('customer_features') }}
+
+),
+
+pairs as (
+
+    select
+        {%- for a in features %}
+        {%- for b in features %}
+        {%- if a.name < b.name %}
+        corr({{ a.name }}, {{ b.name }}) as {{ a.name }}__{{ b.name }}{{ ',' }}
+        {%- endif %}
+        {%- endfor %}
+        {%- endfor %}
+        count(*) as customers
+    from scaled
+
+)
+
+{%- set pairs_list = [] %}
+{%- for a in features %}{% for b in features %}{% do pairs_list.append((a.name, b.name)) %}{% endfor %}{% endfor %}
+{%- for a, b in pairs_list %}
+select
+    cast({{ sql_string(current_run_id()) }} as varchar) as run_id,
+    cast({{ sql_string(a) }} as varchar) as feature_a,
+    cast({{ sql_string(b) }} as varchar) as feature_b,
+    cast({{ '1.0' if a == b else (a ~ '__' ~ b if a < b else b ~ '__' ~ a) }} as double) as correlation
+from pairs
+{% if not loop.last %}union all
+{% endif %}
+{%- endfor %}
+{%- else %}
+select cast(null as varchar) as run_id, cast(null as varchar) as feature_a, cast(null as varchar) as feature_b,
+    cast(null as double) as correlation
+from {{ ref('customer_features') }}
+where false
+{%- endif %}

@@ -1,0 +1,80 @@
+{#-
+  The data-quality numbers of the report, one row per item: where the input rows went
+  (stage), why rows were rejected (reason), which columns were imputed (imputed) or had
+  outliers (outlier), with row counts over the whole input.
+-#}
+with summary as (
+
+    select * from {{ ref('input_summary') }}
+
+),
+
+stages as (
+
+    select 'stage' as section, 1 as position, 'Input rows' as item, input_rows as row_count from summary
+    union all
+    select 'stage', 2, 'Clean customers', clean_customers from summary
+    union all
+    select 'stage', 3, 'Duplicates collapsed', collapsed_duplicates from summary
+    union all
+    select 'stage', 4, 'Rejected', rejected_rows from summary
+
+),
+
+reasons as (
+
+    select 'reason' as section, 0 as position, reason as item, count(*) as row_count
+    from (
+        select {{ dbt.split_part('reject_reasons', "','", 1) }} as reason from {{ ref('rejected_customers') }}
+        {%- for i in range(2, 6) %}
+        union all
+        select {{ dbt.split_part('reject_reasons', "','", i) }} from {{ ref('rejected_customers') }}
+        {%- endfor %}
+    ) as codes
+    where reason is not null and reason <> ''
+    group by reason
+
+),
+
+imputed as (
+
+    select 'imputed' as section, 0 as position, item, count(*) as row_count
+    from (
+        select {{ dbt.split_part('imputed_columns', "','", 1) }} as item from {{ ref('customer_features') }}
+        {%- for i in range(2, 31) %}
+        union all
+        select {{ dbt.split_part('imputed_columns', "','", i) }} from {{ ref('customer_features') }} where imputed_columns like '%,%'
+        {%- endfor %}
+    ) as columns
+    where item is not null and item <> ''
+    group by item
+
+),
+
+outliers as (
+
+    select 'outlier' as section, 0 as position, item, count(*) as row_count
+    from (
+        select {{ dbt.split_part('outlier_columns', "','", 1) }} as item from {{ ref('customer_features') }}
+        {%- for i in range(2, 31) %}
+        union all
+        select {{ dbt.split_part('outlier_columns', "','", i) }} from {{ ref('customer_features') }} where outlier_columns like '%,%'
+        {%- endfor %}
+    ) as columns
+    where item is not null and item <> ''
+    group by item
+
+)
+
+select
+    cast({{ sql_string(current_run_id()) }} as varchar) as run_id,
+    cast(section as varchar) as section,
+    cast(item as varchar) as item,
+    cast(row_count as bigint) as row_count,
+    cast(position as integer) as position
+from (
+    select * from stages
+    union all select * from reasons
+    union all select * from imputed
+    union all select * from outliers
+) as items

@@ -1,0 +1,13 @@
+"""Each customer's silhouette in its primary-algorithm segment, on the silhouette sample (the report's silhouette plot)."""
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    from custseg.pipeline import RunContext, silhouette_values
+
+    return silhouette_values(
+        RunContext.from_dbt(dbt),
+        sample_relation=dbt.ref("int_model_fit_sample"),
+        preprocessing_relation=dbt.ref("segment_preprocessing"),
+        scores_relation=dbt.ref("int_customer_scores"),
+    )

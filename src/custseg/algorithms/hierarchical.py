@@ -1,0 +1,44 @@
+"""Hierarchical clustering: Ward linkage on `hierarchical_sample_size` customers (memory
+grows with n squared, so never on everyone); k by the rule on the within-segment sum of
+squares; every customer then goes to the nearest segment centroid. A refit with a previous
+version keeps its k when that k is as good."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.cluster.hierarchy import fcluster, linkage
+
+from ..metrics import choose_k, within_sum_of_squares
+from .base import Fit, Segmenter, Spaces, centroid_model, compact_linkage, k_range, scan_candidates
+
+
+def ward_labels(Z: np.ndarray, k: int) -> np.ndarray:
+    return fcluster(Z, k, criterion="maxclust")
+
+
+class HierarchicalSegmenter(Segmenter):
+    name = "hierarchical"
+    label = "Hierarchical (Ward)"
+
+    def fit(self, spaces: Spaces, evaluation: Spaces) -> Fit:
+        s = self.settings
+        base = spaces.head(s.hierarchical_sample_size)
+        Xh = base.full
+        Z = linkage(Xh, method="ward")
+        scan = []
+        for k in k_range(s, len(Xh)):
+            labels = ward_labels(Z, k)
+            scan.append((k, "within_ss", within_sum_of_squares(Xh, labels),
+                         centroid_model(self.name, Xh, labels).labels(evaluation)))
+        candidates = scan_candidates(scan, evaluation.full, s)
+        chosen = s.hierarchical_k or self.sticky_k(candidates, choose_k(candidates))
+        model = centroid_model(self.name, Xh, ward_labels(Z, chosen))
+        model.extras["dendrogram"] = compact_linkage(Z, len(Xh))
+        model.extras["dendrogram"]["cut_height"] = float((Z[-chosen, 2] + Z[-chosen + 1, 2]) / 2)
+
+        def refit(sub: Spaces):
+            return centroid_model(self.name, sub.full, ward_labels(linkage(sub.full, method="ward"), chosen)).labels
+
+        params = {"k": chosen, "k_rule": "fixed" if s.hierarchical_k else "silhouette+elbow (within-segment SS)",
+                  "linkage": "ward", "sample_size": len(Xh), "assignment": "nearest segment centroid"}
+        return Fit(model, candidates, params, len(Xh), base, refit)

@@ -1,0 +1,71 @@
+"""What the Python models need from `dbt.ref()`, whatever the engine behind it.
+
+dbt-duckdb hands a Python model DuckDB relations; on Spark (Databricks) `dbt.ref()` is a
+Spark DataFrame, on Snowflake a Snowpark DataFrame. The modelling code only needs two
+things from a table: a small one as a pandas frame (the fit sample, the fitted models, the
+profiles) and a big one as a stream of Arrow record batches (every customer, to score).
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Iterator
+
+import pandas as pd
+import pyarrow as pa
+
+
+def engine_of(relation) -> str:
+    module = type(relation).__module__
+    if module.startswith("duckdb") or module.startswith("_duckdb"):
+        return "duckdb"
+    if module.startswith("pyspark"):
+        return "spark"
+    if module.startswith("snowflake"):
+        return "snowpark"
+    if isinstance(relation, pd.DataFrame):
+        return "pandas"
+    raise TypeError(f"unsupported relation type {type(relation)!r}")
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def to_pandas(relation, columns: Iterable[str] | None = None, order_by: str | None = None) -> pd.DataFrame:
+    """A small table as a pandas frame (optionally some columns, ordered by one)."""
+    engine = engine_of(relation)
+    cols = list(columns) if columns is not None else None
+    if engine == "duckdb":
+        rel = relation
+        if cols:
+            rel = rel.project(", ".join(_quote(c) for c in cols))
+        if order_by:
+            rel = rel.order(_quote(order_by))
+        return rel.df()
+    if engine == "spark":
+        df = relation.select(*cols) if cols else relation
+        if order_by:
+            df = df.orderBy(order_by)
+        return df.toPandas()
+    if engine == "snowpark":
+        df = relation.select(*cols) if cols else relation
+        if order_by:
+            df = df.sort(order_by)
+        return df.to_pandas()
+    frame = relation[cols] if cols else relation
+    return frame.sort_values(order_by).reset_index(drop=True) if order_by else frame
+
+
+def arrow_batches(relation, columns: list[str], batch_rows: int) -> Iterator[pa.RecordBatch]:
+    """A big table as Arrow record batches of about `batch_rows` rows (DuckDB streams them;
+    the others go through pandas, partition by partition where the engine allows)."""
+    engine = engine_of(relation)
+    if engine == "duckdb":
+        yield from relation.project(", ".join(_quote(c) for c in columns)).to_arrow_reader(batch_rows)
+        return
+    if engine == "spark":
+        yield from relation.select(*columns).toArrow().to_batches(batch_rows)
+        return
+    frame = to_pandas(relation, columns)
+    for start in range(0, len(frame), batch_rows):
+        yield pa.RecordBatch.from_pandas(frame.iloc[start:start + batch_rows], preserve_index=False)

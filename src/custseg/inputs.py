@@ -1,0 +1,1275 @@
+"""What the user's input is, and what its columns mean: the input contract.
+
+Called when dbt compiles the staging models (through the dbt-duckdb plugin in
+`custseg.dbt_plugin`), so every model of one invocation sees the same answer:
+
+1. `inspect_source`: the file(s) behind `customers_path` / `transactions_path` (or the
+   embedded sample): format (CSV or Parquet), compression (by content, not by name),
+   encoding (UTF-8 with or without a byte-order mark, UTF-16, Latin-1, or Windows-1252,
+   which is converted to UTF-8 first), delimiter, header, the column names as the file
+   spells them, and an independent count of the lines (no comment characters, nothing
+   skipped: the row-conservation test compares it with what the parser produced).
+2. `profile_columns`: statistics of each column over the first rows, read the way the
+   models read them (text), in an in-memory DuckDB of its own.
+3. `resolve_contract`: the role of every column (the customer id, a feature with its kind,
+   a profiled-only measure, a categorical attribute, ignored, or dropped as empty or
+   constant) and why: declared in the vars, known from the catalogue (the CC GENERAL
+   preset), or inferred from the name and the values.
+
+Every problem a user can fix ends in an `InputError` with one line naming the file,
+column, value or setting and what to do.
+"""
+
+from __future__ import annotations
+
+import codecs
+import glob
+import gzip
+import hashlib
+import json
+import math
+import os
+import re
+import threading
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from . import catalogue
+from .catalogue import (ROLE_CATEGORICAL, ROLE_DROPPED, ROLE_FEATURE, ROLE_ID, ROLE_IGNORED, ROLE_PROFILE)
+
+#: Texts that mean "no value" in a numeric or categorical column (compared trimmed, lower-case).
+MISSING_TOKENS: tuple[str, ...] = ("", "na", "n/a", "null", "none", "nan", "-", "--", "#n/a", "?", "nil", "missing")
+#: A number as text: digits with an optional sign, decimal point and exponent. Nothing else
+#: (no thousands separators, no underscores, no currency signs, no hexadecimal).
+NUMBER_PATTERN = r"^\s*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\s*$"
+#: A column is numeric when at least this share of its non-missing values are numbers; the
+#: rest become rejected rows (a description line under the header does not make it text).
+NUMERIC_SHARE = 0.90
+#: Text columns with at most this many distinct values (and mostly repeated values) are
+#: categorical attributes; other text (names, free text, e-mails) is ignored.
+MAX_CATEGORIES = 30
+#: Rows read to infer the columns (the first ones of the input).
+PROFILE_ROWS = 200_000
+#: Date formats tried on text columns, in order of preference (strftime codes).
+DATE_FORMATS: tuple[str, ...] = (
+    "%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d", "%Y/%m/%d %H:%M:%S",
+    "%Y%m%d", "%d-%m-%Y", "%d/%m/%Y", "%m/%d/%Y", "%d/%m/%Y %H:%M", "%m/%d/%Y %H:%M", "%d/%m/%Y %H:%M:%S",
+    "%m/%d/%Y %H:%M:%S", "%d.%m.%Y", "%d.%m.%Y %H:%M", "%m-%d-%Y",
+)
+#: Pairs of formats that read the same text as different dates (day-first and month-first):
+#: a column uses at most one of each pair, the one more of its values fit.
+_CONFLICTING = {("%d", "%m"), ("%m", "%d")}
+DELIMITERS = (",", ";", "\t", "|")
+#: Bytes of the file read to sniff it.
+HEAD_BYTES = 1 << 20
+CHUNK_BYTES = 1 << 22
+
+
+class InputError(ValueError):
+    """A problem with the input or the settings the user can fix; the message is one line."""
+
+
+# --------------------------------------------------------------------------- the files
+@dataclass
+class FileInfo:
+    path: str                 # as matched (absolute)
+    read_path: str            # what DuckDB reads (a UTF-8 copy for Windows-1252 files)
+    size: int
+    compression: str          # none | gzip | zstd
+    encoding: str             # utf-8 | utf-16 | latin-1 | cp1252 (converted to UTF-8)
+    lines: int                # physical lines with any non-blank character
+    blank_lines: int          # physical lines that are empty or only whitespace
+    header: list[str] | None  # the header fields as written (None without a header)
+    preamble_lines: int = 0   # leading lines starting with '#' before the header, skipped
+
+
+@dataclass
+class Source:
+    """The input as the staging models read it."""
+
+    role: str                 # customers | transactions
+    kind: str                 # csv | parquet | table (the embedded seed)
+    label: str                # for messages: "file 'x.csv'" or "seed 'raw_customers' ..."
+    pattern: str | None
+    files: list[FileInfo] = field(default_factory=list)
+    delimiter: str = ","
+    whitespace: bool = False  # fields separated by runs of spaces/tabs (read as one line each)
+    header: bool = True
+    encoding: str = "utf-8"
+    compression: str = "none"
+    columns: list[str] = field(default_factory=list)      # as spelled by the input (or named by the vars)
+    column_types: dict[str, str] = field(default_factory=dict)  # DuckDB types (Parquet); text otherwise
+    files_preamble: int | None = None
+
+    @property
+    def data_lines(self) -> int:
+        """Non-blank lines that are not a header: the rows the input should yield."""
+        return sum(f.lines - f.preamble_lines - (1 if f.header is not None else 0) for f in self.files)
+
+    def read_sql(self, extra: str = "ignore_errors = true") -> str:
+        """The FROM expression that reads the input as text (CSV) or typed (Parquet)."""
+        paths = "[" + ", ".join(sql_string(f.read_path) for f in self.files) + "]"
+        if self.kind == "parquet":
+            return f"read_parquet({paths}, union_by_name = true)"
+        if self.whitespace:
+            columns = "{'line': 'VARCHAR'}"
+            options = "delim = chr(31), quote = '', escape = ''"
+        else:
+            columns = "{" + ", ".join(f"{sql_string(c)}: 'VARCHAR'" for c in self.columns) + "}"
+            delim = "chr(9)" if self.delimiter == "\t" else sql_string(self.delimiter)
+            options = f"delim = {delim}, quote = '\"', escape = '\"'"
+        encoding = "utf-8" if self.encoding == "cp1252" else self.encoding
+        compression = "none" if any(f.read_path != f.path for f in self.files) else self.compression
+        skip = self.files[0].preamble_lines if self.files else 0
+        return (f"read_csv({paths}, {options}, header = {str(self.header).lower()}, comment = '', skip = {skip}, "
+                f"encoding = {sql_string(encoding)}, compression = {sql_string(compression)}, "
+                f"columns = {columns}, auto_detect = false, null_padding = false, {extra})")
+
+
+def sql_string(value: str) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def quote_identifier(name: str) -> str:
+    return '"' + str(name).replace('"', '""') + '"'
+
+
+def _expand(pattern: str, setting: str) -> list[Path]:
+    path = Path(pattern)
+    if path.is_dir():
+        raise InputError(f"{setting}: '{pattern}' is a directory; give a file, or a glob such as '{pattern.rstrip('/')}/*.csv'.")
+    if any(ch in pattern for ch in "*?["):
+        matches = sorted(Path(p) for p in glob.glob(pattern, recursive=True))
+        files = [m for m in matches if m.is_file()]
+        if not files:
+            raise InputError(f"{setting}: no file matches '{pattern}' (a relative path is read from the directory "
+                             "dbt was started in). Check the path, or give an absolute one.")
+        return files
+    if not path.exists():
+        raise InputError(f"{setting}: no file matches '{pattern}' (a relative path is read from the directory "
+                         "dbt was started in). Check the path, or give an absolute one.")
+    return [path]
+
+
+def _magic(path: Path) -> bytes:
+    with path.open("rb") as handle:
+        return handle.read(8)
+
+
+def _compression(path: Path, head: bytes) -> str:
+    if head[:2] == b"\x1f\x8b":
+        return "gzip"
+    if head[:4] == b"\x28\xb5\x2f\xfd":
+        return "zstd"
+    if head[:4] == b"PK\x03\x04":
+        raise InputError(f"input file '{path}' is a zip archive; unzip it and point the setting at the CSV inside.")
+    if head[:3] == b"BZh":
+        raise InputError(f"input file '{path}' is bzip2-compressed, which cannot be read; decompress it or "
+                         "recompress it with gzip.")
+    return "none"
+
+
+def _open_bytes(path: Path, compression: str):
+    if compression == "gzip":
+        return gzip.open(path, "rb")
+    if compression == "zstd":
+        raise InputError(f"input file '{path}' is zstd-compressed; decompress it or recompress it with gzip.")
+    return path.open("rb")
+
+
+def _chunks(path: Path, compression: str) -> Iterator[bytes]:
+    try:
+        with _open_bytes(path, compression) as handle:
+            while True:
+                chunk = handle.read(CHUNK_BYTES)
+                if not chunk:
+                    return
+                yield chunk
+    except (OSError, EOFError) as err:
+        raise InputError(f"input file '{path}' cannot be decompressed ({err}); it may be truncated.") from None
+
+
+def _detect_encoding(head: bytes) -> tuple[str, int]:
+    """(encoding, BOM length) from the first bytes; '' when it must be decided by scanning."""
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8", 3
+    if head.startswith(codecs.BOM_UTF16_LE) or head.startswith(codecs.BOM_UTF16_BE):
+        return "utf-16", 2
+    if len(head) >= 4 and head[1:4:2] == b"\x00\x00" and head[0] and head[2]:
+        return "utf-16-nobom", 0
+    return "", 0
+
+
+def _scan_bytes(path: Path, compression: str) -> tuple[int, int, bool, bool, bytes]:
+    """One pass over the (decompressed) bytes: physical lines, blank lines, whether the bytes
+    are valid UTF-8, whether Windows-1252-only bytes (0x80-0x9F) occur, and the first bytes."""
+    lines = blank = 0
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    valid_utf8 = True
+    c1_bytes = False
+    head = b""
+    tail = b""
+    last = b""
+    for chunk in _chunks(path, compression):
+        if len(head) < HEAD_BYTES:
+            head += chunk[: HEAD_BYTES - len(head)]
+        if valid_utf8:
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError:
+                valid_utf8 = False
+        if not c1_bytes and re.search(rb"[\x80-\x9f]", chunk):
+            c1_bytes = True
+        data = tail + chunk
+        parts = data.split(b"\n")
+        tail = parts.pop()
+        lines += len(parts)
+        blank += sum(1 for p in parts if not p.strip())
+        last = chunk[-1:]
+    if valid_utf8:
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            valid_utf8 = False
+    if tail:
+        lines += 1
+        blank += 0 if tail.strip() else 1
+    del last
+    return lines, blank, valid_utf8, c1_bytes, head
+
+
+def _utf16_lines(path: Path, compression: str) -> tuple[int, int, str]:
+    text = b"".join(_chunks(path, compression)).decode("utf-16", errors="replace")
+    parts = text.split("\n")
+    if parts and parts[-1] == "":
+        parts.pop()
+    return len(parts), sum(1 for p in parts if not p.strip()), text[:HEAD_BYTES]
+
+
+def _transcode(path: Path, compression: str, cache_dir: Path) -> str:
+    """A UTF-8 copy of a Windows-1252 file (DuckDB reads UTF-8, UTF-16 and Latin-1 only)."""
+    stat = path.stat()
+    key = hashlib.sha1(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:16]
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    target = cache_dir / f"{path.name}.{key}.utf8.csv"
+    if not target.exists():
+        partial = target.with_suffix(".partial")
+        decoder = codecs.getincrementaldecoder("cp1252")(errors="replace")
+        with partial.open("w", encoding="utf-8", newline="") as out:
+            for chunk in _chunks(path, compression):
+                out.write(decoder.decode(chunk))
+            out.write(decoder.decode(b"", final=True))
+        os.replace(partial, target)
+    return str(target)
+
+
+def _split_line(line: str, delimiter: str) -> list[str]:
+    """Fields of one CSV line (double quotes respected), trimmed of surrounding quotes."""
+    fields, current, quoted, i = [], [], False, 0
+    while i < len(line):
+        ch = line[i]
+        if quoted:
+            if ch == '"' and i + 1 < len(line) and line[i + 1] == '"':
+                current.append('"')
+                i += 1
+            elif ch == '"':
+                quoted = False
+            else:
+                current.append(ch)
+        elif ch == '"':
+            quoted = True
+        elif ch == delimiter:
+            fields.append("".join(current).strip())
+            current = []
+        else:
+            current.append(ch)
+        i += 1
+    fields.append("".join(current).strip())
+    return fields
+
+
+def _count_outside_quotes(line: str, ch: str) -> int:
+    count, quoted = 0, False
+    for c in line:
+        if c == '"':
+            quoted = not quoted
+        elif c == ch and not quoted:
+            count += 1
+    return count
+
+
+def _first_lines(text: str, n: int = 20) -> list[str]:
+    out = []
+    for raw in text.split("\n"):
+        line = raw.rstrip("\r")
+        if line.strip():
+            out.append(line)
+            if len(out) >= n:
+                break
+    return out
+
+
+def _looks_like_value(text: str) -> bool:
+    t = text.strip()
+    return (t.lower() in MISSING_TOKENS or re.match(NUMBER_PATTERN, t) is not None
+            or re.match(r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}([ T]\d{1,2}:\d{2}(:\d{2})?)?$", t) is not None)
+
+
+@dataclass(frozen=True)
+class InputOptions:
+    """How to read a CSV input when sniffing is not enough (var `input_options`)."""
+
+    header: bool | None = None          # None: detect (no header when the first line holds only values)
+    delimiter: str | None = None        # None: detect; 'whitespace' for space-padded columns
+    column_names: tuple[str, ...] = ()  # names for a file without a header
+    encoding: str | None = None         # None: detect
+
+    @classmethod
+    def from_setting(cls, value: Any) -> "InputOptions":
+        if value in (None, {}):
+            return cls()
+        if not isinstance(value, dict):
+            raise InputError("Invalid var 'input_options': expected a mapping such as {header: false, "
+                             "delimiter: whitespace, column_names: [customer_id, occurred_at, quantity, amount]}.")
+        unknown = sorted(set(value) - {"header", "delimiter", "column_names", "encoding"})
+        if unknown:
+            raise InputError(f"Invalid var 'input_options': unknown key '{unknown[0]}'; keys are header, "
+                             "delimiter, column_names, encoding.")
+        header = value.get("header")
+        if header not in (None, True, False):
+            raise InputError(f"Invalid var 'input_options': header must be true or false, got {header!r}.")
+        delimiter = value.get("delimiter")
+        named = {"comma": ",", "semicolon": ";", "tab": "\t", "pipe": "|", "\\t": "\t"}
+        if delimiter is not None:
+            delimiter = named.get(delimiter, delimiter)
+            if delimiter != "whitespace" and delimiter not in DELIMITERS:
+                raise InputError(f"Invalid var 'input_options': delimiter must be one of , ; tab | whitespace, "
+                                 f"got {value.get('delimiter')!r}.")
+        names = value.get("column_names") or ()
+        if isinstance(names, str) or not all(isinstance(n, str) and n.strip() for n in names):
+            raise InputError("Invalid var 'input_options': column_names must be a list of names.")
+        encoding = value.get("encoding")
+        if encoding is not None:
+            encoding = str(encoding).lower().replace("_", "-")
+            aliases = {"utf8": "utf-8", "utf-8-sig": "utf-8", "latin1": "latin-1", "iso-8859-1": "latin-1",
+                       "windows-1252": "cp1252", "utf16": "utf-16"}
+            encoding = aliases.get(encoding, encoding)
+            if encoding not in ("utf-8", "utf-16", "latin-1", "cp1252"):
+                raise InputError(f"Invalid var 'input_options': encoding must be utf-8, utf-16, latin-1 or "
+                                 f"cp1252, got {value.get('encoding')!r}.")
+        return cls(header, delimiter, tuple(n.strip() for n in names), encoding)
+
+
+def inspect_source(pattern: str | None, role: str, setting: str, options: InputOptions,
+                   cache_dir: Path, seed_path: Path | None = None, seed_label: str = "") -> Source:
+    """Find and describe the input: the seed's CSV when `pattern` is None."""
+    if pattern is None:
+        if seed_path is None or not seed_path.exists():
+            raise InputError(f"the embedded sample is missing ({seed_path}); set {setting} to your file.")
+        source = Source(role, "table", seed_label, None)
+        info = _inspect_csv_file(seed_path, options, cache_dir, source)
+        source.files = [info]
+        source.encoding, source.compression = info.encoding, info.compression
+        return source
+    paths = _expand(pattern, setting)
+    heads = {p: _magic(p) for p in paths}
+    parquet = [p for p in paths if heads[p][:4] == b"PAR1"]
+    if parquet and len(parquet) != len(paths):
+        raise InputError(f"{setting}: '{pattern}' matches both Parquet and text files; point it at one kind.")
+    source = Source(role, "parquet" if parquet else "csv", f"file '{pattern}'", pattern)
+    if parquet:
+        for p in paths:
+            source.files.append(FileInfo(str(p.resolve()), str(p.resolve()), p.stat().st_size, "none", "binary",
+                                         0, 0, None))
+        _parquet_columns(source)
+        return source
+    infos = [_inspect_csv_file(p, options, cache_dir, source) for p in paths]
+    headers = {tuple(i.header or ()) for i in infos}
+    if len(headers) > 1:
+        first, other = infos[0], next(i for i in infos if tuple(i.header or ()) != tuple(infos[0].header or ()))
+        raise InputError(f"{setting}: the files matched by '{pattern}' have different columns: '{first.path}' has "
+                         f"{', '.join(first.header or [])}; '{other.path}' has {', '.join(other.header or [])}.")
+    encodings = {i.encoding for i in infos}
+    if len(encodings) > 1:
+        raise InputError(f"{setting}: the files matched by '{pattern}' have different encodings "
+                         f"({', '.join(sorted(encodings))}); convert them to one (UTF-8).")
+    compressions = {i.compression for i in infos}
+    if len(compressions) > 1 and all(i.read_path == i.path for i in infos):
+        raise InputError(f"{setting}: the files matched by '{pattern}' are compressed differently; use one kind.")
+    source.files = infos
+    source.encoding, source.compression = infos[0].encoding, infos[0].compression
+    return source
+
+
+def _inspect_csv_file(path: Path, options: InputOptions, cache_dir: Path, source: Source) -> FileInfo:
+    size = path.stat().st_size
+    if size == 0:
+        raise InputError(f"input file '{path}' is empty (0 bytes); export the data again.")
+    compression = _compression(path, _magic(path))
+    head_raw = b""
+    for chunk in _chunks(path, compression):
+        head_raw = chunk[:HEAD_BYTES]
+        break
+    if not head_raw:
+        raise InputError(f"input file '{path}' is empty after decompression; export the data again.")
+    if head_raw[:4] == b"PAR1":
+        raise InputError(f"input file '{path}' is a Parquet file with a text extension; rename it to .parquet.")
+    encoding, bom = _detect_encoding(head_raw)
+    if options.encoding:
+        encoding = options.encoding
+    read_path = str(path.resolve())
+    if encoding in ("utf-16", "utf-16-nobom"):
+        if encoding == "utf-16-nobom":
+            raise InputError(f"input file '{path}' looks like UTF-16 without a byte-order mark; save it as UTF-8 "
+                             "(or UTF-16 with a byte-order mark).")
+        lines, blank, text = _utf16_lines(path, compression)
+        encoding = "utf-16"
+    else:
+        lines, blank, valid_utf8, c1_bytes, head = _scan_bytes(path, compression)
+        if not encoding:
+            encoding = "utf-8" if valid_utf8 else ("cp1252" if c1_bytes else "latin-1")
+        if encoding == "utf-8" and not valid_utf8 and options.encoding:
+            pass  # declared: undecodable lines become rejected rows
+        text = head.decode({"cp1252": "cp1252", "latin-1": "latin-1"}.get(encoding, "utf-8"), errors="replace")
+        if bom:
+            text = text[1:] if text.startswith("\ufeff") else text
+        if encoding == "cp1252":
+            read_path = _transcode(path, compression, cache_dir)
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    first = _first_lines(text)
+    preamble = 0
+    while preamble < len(first) - 1 and first[preamble].lstrip().startswith("#"):
+        preamble += 1  # a comment above the header (never below it: there '#' starts a value)
+    if preamble and not text.startswith(first[0]):
+        preamble = 0   # blank lines before the comment: keep it simple, read it as data
+    first = first[preamble:]
+    if not first:
+        raise InputError(f"input file '{path}' is empty (no line with data); export the data again.")
+    if not source.columns:
+        _sniff_layout(first, options, source, path)
+    header = None
+    if source.header:
+        header = (first[0].split() if source.whitespace else _split_line(first[0], source.delimiter))
+    if source.files_preamble is not None and source.files_preamble != preamble:
+        raise InputError(f"the files matched by '{source.pattern}' start differently (comment lines above the "
+                         "header); make them alike.")
+    source.files_preamble = preamble
+    return FileInfo(str(path.resolve()), read_path, size, compression, encoding, lines - blank, blank, header,
+                    preamble)
+
+
+def _sniff_layout(first: list[str], options: InputOptions, source: Source, path: Path) -> None:
+    line = first[0]
+    if options.delimiter == "whitespace":
+        source.whitespace = True
+    elif options.delimiter:
+        source.delimiter = options.delimiter
+    else:
+        counts = {d: _count_outside_quotes(line, d) for d in DELIMITERS}
+        best = max(DELIMITERS, key=lambda d: (counts[d], -DELIMITERS.index(d)))
+        if counts[best] > 0:
+            source.delimiter = best
+        elif len(line.split()) > 1 and all(len(f.split()) == len(line.split()) for f in first[1:5]):
+            source.whitespace = True
+    fields = line.split() if source.whitespace else _split_line(line, source.delimiter)
+    if options.header is not None:
+        source.header = options.header
+    else:
+        source.header = not all(_looks_like_value(f) for f in fields)
+    if source.header:
+        names = fields
+        if options.column_names:
+            if len(options.column_names) != len(names):
+                raise InputError(f"input_options.column_names has {len(options.column_names)} names but "
+                                 f"'{path}' has {len(names)} columns ({', '.join(names)}).")
+            names = list(options.column_names)
+    else:
+        if options.column_names:
+            if len(options.column_names) != len(fields):
+                raise InputError(f"input_options.column_names has {len(options.column_names)} names but the "
+                                 f"first line of '{path}' has {len(fields)} fields.")
+            names = list(options.column_names)
+        else:
+            names = [f"column{i + 1}" for i in range(len(fields))]
+    empty = [i + 1 for i, n in enumerate(names) if not n.strip()]
+    if empty:
+        raise InputError(f"the header of '{path}' has an empty column name at position {empty[0]}; name it or "
+                         "drop the column.")
+    seen: dict[str, int] = {}
+    for i, name in enumerate(names):
+        key = name.strip().lower()
+        if key in seen:
+            raise InputError(f"duplicate column '{name}' in the header of '{path}' (columns {seen[key] + 1} and "
+                             f"{i + 1}, ignoring case); rename one.")
+        seen[key] = i
+    source.columns = [n.strip() for n in names]
+
+
+def _parquet_columns(source: Source) -> None:
+    import duckdb
+
+    with duckdb.connect() as con:
+        try:
+            described = con.execute(f"describe select * from {source.read_sql()}").fetchall()
+            rows = con.execute(f"select count(*) from {source.read_sql()}").fetchone()[0]
+        except duckdb.Error as err:
+            raise InputError(f"{source.label} cannot be read as Parquet: {str(err).splitlines()[0]}") from None
+    seen: dict[str, str] = {}
+    for name, dtype, *_ in described:
+        if name.lower() in seen:
+            raise InputError(f"duplicate column '{name}' in {source.label} (also '{seen[name.lower()]}', "
+                             "ignoring case); rename one.")
+        seen[name.lower()] = name
+        source.columns.append(name)
+        source.column_types[name] = dtype
+    if rows == 0:
+        raise InputError(f"{source.label} has no rows; export the data again.")
+    for f in source.files:
+        f.lines = 0
+    source.files[0].lines = rows  # count(*) from the Parquet metadata: the rows the input holds
+
+
+# --------------------------------------------------------------------------- profiling
+@dataclass
+class ColumnProfile:
+    """Statistics of one input column over the profiled rows."""
+
+    name: str
+    dtype: str                # text | number | date | boolean
+    rows: int
+    non_missing: int
+    numbers: int              # values that are numbers (all non-missing ones for typed columns)
+    integers: int
+    negatives: int
+    minimum: float | None
+    maximum: float | None
+    mean: float | None
+    stddev: float | None
+    skewness: float | None
+    distinct: int
+    distinct_numbers: int
+    with_at_sign: int
+    sequence: bool            # values 0..n-1 or 1..n in row order (a row index)
+    date_counts: dict[str, int] = field(default_factory=dict)
+    top_values: list[str] = field(default_factory=list)
+
+    @property
+    def numeric_share(self) -> float:
+        return self.numbers / self.non_missing if self.non_missing else 0.0
+
+    def date_share(self, fmt: str) -> float:
+        return self.date_counts.get(fmt, 0) / self.non_missing if self.non_missing else 0.0
+
+
+def missing_condition(expr: str) -> str:
+    """SQL: the text `expr` means no value."""
+    tokens = ", ".join(sql_string(t) for t in MISSING_TOKENS)
+    return f"({expr} is null or lower(trim({expr})) in ({tokens}))"
+
+
+def profile_columns(source: Source, rows: int = PROFILE_ROWS) -> dict[str, ColumnProfile]:
+    """Profile every column over the first `rows` rows of the input, read as the models read it."""
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        con.execute("set threads = 2")
+        base = f"select * from {source.read_sql()} limit {int(rows)}"
+        if source.whitespace:
+            parts = ", ".join(
+                f"nullif(string_split_regex(trim(line), '\\s+')[{i + 1}], '') as {quote_identifier(c)}"
+                for i, c in enumerate(source.columns))
+            base = f"select {parts} from ({base}) as lines"
+        con.execute(f"create temp table profiled as select *, row_number() over () as __row from ({base}) as t")
+        specs = {name: _profile_sql(name, source.column_types.get(name, "VARCHAR")) for name in source.columns}
+        first = con.execute("select " + ", ".join(
+            f"[{', '.join(parts)}]" for _, parts, _ in specs.values()) + " from profiled").fetchone()
+        profiles = {}
+        date_queries = []
+        for (name, (kind, _, present)), values in zip(specs.items(), first):
+            profiles[name] = _profile_from(name, kind, values)
+            p = profiles[name]
+            if kind == "text" and p.non_missing and p.numbers < p.non_missing:
+                date_queries.append((name, present))
+        if date_queries:
+            counts = con.execute("select " + ", ".join(
+                f"count(*) filter (where {present} and try_strptime(trim({quote_identifier(name)}), {sql_string(f)}) "
+                "is not null)" for name, present in date_queries for f in DATE_FORMATS) + " from profiled").fetchone()
+            for i, (name, _) in enumerate(date_queries):
+                chunk = counts[i * len(DATE_FORMATS):(i + 1) * len(DATE_FORMATS)]
+                profiles[name].date_counts = {f: int(c) for f, c in zip(DATE_FORMATS, chunk) if c}
+        for name, (kind, _, present) in specs.items():
+            if kind == "date":
+                profiles[name].date_counts = {"native": profiles[name].non_missing}
+            col = quote_identifier(name)
+            profiles[name].top_values = [t for (t,) in con.execute(
+                f"select trim(cast({col} as varchar)) as t from profiled where {present} group by t "
+                "order by count(*) desc, t limit 5").fetchall()]
+        return profiles
+    except duckdb.Error as err:
+        raise InputError(f"{source.label} cannot be read: {str(err).splitlines()[0]}") from None
+    finally:
+        con.close()
+
+
+_NUMERIC_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
+                  "UBIGINT", "FLOAT", "DOUBLE", "REAL", "DECIMAL")
+
+
+def _profile_sql(name: str, dtype: str) -> tuple[str, list[str], str]:
+    """(dtype, the aggregates of one column as SQL, the condition 'has a value')."""
+    col = quote_identifier(name)
+    upper = dtype.upper()
+    if upper.startswith(_NUMERIC_TYPES):
+        kind = "number"
+        value = f"try_cast({col} as double)"
+        present = f"({col} is not null and not isnan({value}))"
+        number = f"case when {present} and isfinite({value}) then {value} end"
+    elif upper.startswith("BOOLEAN"):
+        kind, present, number = "boolean", f"{col} is not null", f"cast({col} as double)"
+    elif upper.startswith(("DATE", "TIMESTAMP")):
+        kind, present, number = "date", f"{col} is not null", "cast(null as double)"
+    else:
+        kind = "text"
+        text = f"cast({col} as varchar)"
+        present = f"not {missing_condition(text)}"
+        parsed = (f"case when regexp_full_match({text}, {sql_string(NUMBER_PATTERN)}) "
+                  f"then try_cast(trim({text}) as double) end")
+        number = f"case when isfinite({parsed}) then {parsed} end"
+    txt = f"cast({col} as varchar)"
+    parts = [
+        "cast(count(*) as double)",
+        f"cast(count(*) filter (where {present}) as double)",
+        f"cast(count({number}) filter (where {present}) as double)",
+        f"cast(count(*) filter (where {present} and {number} = floor({number})) as double)",
+        f"cast(count(*) filter (where {number} < 0) as double)",
+        f"cast(min({number}) as double)", f"cast(max({number}) as double)", f"cast(avg({number}) as double)",
+        f"cast(stddev_pop({number}) as double)", f"cast(skewness({number}) as double)",
+        f"cast(count(distinct trim({txt})) filter (where {present}) as double)",
+        f"cast(count(distinct {number}) as double)",
+        f"cast(count(*) filter (where {present} and strpos({txt}, '@') > 0) as double)",
+        f"cast(count(*) filter (where {number} = __row) = count(*) or count(*) filter (where {number} = __row - 1)"
+        " = count(*) as double)",
+    ]
+    return kind, parts, present
+
+
+def _profile_from(name: str, kind: str, r: list) -> ColumnProfile:
+    def f(x):
+        return None if x is None or (isinstance(x, float) and not math.isfinite(x)) else float(x)
+
+    return ColumnProfile(name, kind, int(r[0]), int(r[1]), int(r[2]), int(r[3]), int(r[4]), f(r[5]), f(r[6]),
+                         f(r[7]), f(r[8]), f(r[9]), int(r[10]), int(r[11]), int(r[12]),
+                         bool(r[13]) and int(r[0]) > 20)
+
+
+# --------------------------------------------------------------------------- the contract
+#: Words an engine may refuse as a bare column name; snake_case appends '_col' to them.
+RESERVED_WORDS = frozenset("""all and any array as asc between both by case cast check collate column constraint create
+cross current date default desc distinct do else end except exists false fetch filter for foreign from full grant
+group having in inner intersect interval into is join key lateral leading left like limit map natural not null of
+offset on only or order outer over partition pivot primary qualify range references right row rows select session
+some table then time timestamp to trailing true union unique unknown unpivot user using values when where window
+with""".split())
+
+
+def snake_case(name: str) -> str:
+    """A column name as a plain lower-case identifier: 'Annual Income (k$)' -> annual_income_k."""
+    text = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name.strip())
+    text = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", text)
+    text = re.sub(r"[^0-9A-Za-z]+", "_", text).strip("_").lower()
+    if not text:
+        text = "column"
+    if text[0].isdigit():
+        text = "c_" + text
+    text = text[:60]
+    return text + "_col" if text in RESERVED_WORDS else text
+
+
+def tokens(name: str) -> list[str]:
+    return [t for t in snake_case(name).split("_") if t]
+
+
+def humanize(name: str) -> str:
+    """A label for descriptions: 'MntWines' -> 'wines spend', 'NumStorePurchases' -> 'store
+    purchases', 'Annual Income (k$)' -> 'annual income (k$)'."""
+    if re.search(r"[ ()$%]", name):
+        return re.sub(r"\s+", " ", name.replace("_", " ")).strip().lower()
+    words = tokens(name)
+    if len(words) > 1 and words[0] in ("num", "number", "n", "cnt", "count", "no"):
+        words = words[1:]
+    elif len(words) > 1 and words[0] in ("mnt", "amt", "amount"):
+        words = words[1:] + ["spend"]
+    return " ".join(_ABBREVIATIONS.get(w, w) for w in words)
+
+
+#: Abbreviations common in column names, spelled out in descriptions.
+_ABBREVIATIONS = {"ct": "count", "cnt": "count", "amt": "amount", "bal": "balance", "trans": "transaction",
+                  "trx": "transactions", "txn": "transactions", "avg": "average", "chng": "change", "mon": "months",
+                  "qty": "quantity", "pct": "percent", "num": "number", "freq": "frequency", "yr": "year",
+                  "yrs": "years", "cust": "customer", "acct": "account", "util": "utilization"}
+
+
+#: Name words of a number that codes a category (a region, a plan, a branch), not a quantity.
+_CODE_WORDS = {"code", "cd", "type", "category", "class", "group", "region", "zone", "segment", "tier", "status",
+               "cluster", "channel", "branch", "area", "sector", "plan", "gender", "sex"}
+
+_ID_NAME = re.compile(r"^(id|key|uuid|guid)$|(^|_)(id|key|uuid|guid)$|^(customer|cust|client|account|acct|member|"
+                      r"user|subscriber|person|contact|household|shopper|buyer)_?(id|num|number|no|nr|key|code|ref)?$")
+
+#: Name words that suggest a kind. The first word of a name decides when it is a prefix
+#: such as Num or Mnt ("NumWebVisitsMonth" is a count, "MntMeatProducts" an amount);
+#: otherwise the last word that suggests a kind does ("Spending Score" is a score,
+#: "Total_Amt_Chng_Q4_Q1" a ratio): in English names the head noun comes last.
+_PREFIX_KINDS: dict[str, str] = {"num": "count", "number": "count", "n": "count", "count": "count", "cnt": "count",
+                                 "no": "count", "mnt": "amount", "amt": "amount", "amount": "amount"}
+_KIND_TOKENS: dict[str, set[str]] = {
+    "year": {"year", "yob", "yr", "birth"},
+    "age": {"age"},
+    "percent": {"pct", "percent", "percentage"},
+    "share": {"frequency", "freq", "share", "proportion", "prc", "rate", "utilization", "utilisation"},
+    "duration": {"months", "month", "days", "day", "weeks", "week", "tenure", "recency", "since", "duration",
+                 "book", "inactive", "seniority", "lifetime", "hours", "minutes", "years"},
+    "ratio": {"ratio", "chng", "change", "growth", "util", "multiple"},
+    "count": {"count", "cnt", "ct", "trx", "txn", "transactions", "qty", "quantity", "visits", "orders", "kids",
+              "kid", "children", "child", "dependents", "dependent", "teens", "teen", "items", "contacts", "times",
+              "calls", "logins", "sessions", "products", "accounts", "cards"},
+    "score": {"score", "rating", "rank", "grade", "satisfaction", "nps", "index", "level", "points"},
+    "limit": {"limit"},
+    "amount": {"amount", "amt", "mnt", "spend", "spent", "spending", "price", "revenue", "income", "salary",
+               "balance", "bal", "payment", "payments", "value", "cost", "sales", "purchases", "purchase", "credit",
+               "debt", "fee", "fees", "wage", "earnings", "wealth", "deposit", "deposits", "loan", "total", "sum",
+               "money", "profit", "buy", "net", "gross", "monetary"},
+}
+
+
+def _kind_by_name(name: str) -> tuple[str | None, str]:
+    words = tokens(name)
+    if not words:
+        return None, ""
+    if words[0] in _PREFIX_KINDS and len(words) > 1:
+        return _PREFIX_KINDS[words[0]], words[0]
+    for word in reversed(words):
+        for kind, names in _KIND_TOKENS.items():
+            if word in names:
+                return kind, word
+    return None, ""
+
+
+def infer_kind(name: str, p: ColumnProfile) -> tuple[str, str]:
+    """(kind, why) for a numeric column that neither the vars nor the catalogue describe."""
+    lo, hi = p.minimum, p.maximum
+    whole = p.non_missing > 0 and p.integers >= p.numbers
+    if p.distinct_numbers <= 2 and lo is not None and lo >= 0 and hi is not None and hi <= 1 and whole:
+        return "flag", "only the values 0 and 1"
+    by_name, word = _kind_by_name(name)
+    if lo is None or hi is None:
+        return "number", "no numbers in the profiled rows"
+    if by_name == "year" and whole and lo >= 1000 and hi <= 2999:
+        return "year", f"named '{word}', whole numbers between 1000 and 2999"
+    if by_name == "age" and lo >= 0 and hi <= 120:
+        return "age", "named 'age', values within 0..120"
+    if by_name == "percent" and lo >= 0 and hi <= 100:
+        return ("share", f"named '{word}', values within 0..1") if hi <= 1 else \
+               ("percent", f"named '{word}', values within 0..100")
+    if by_name in ("share", "ratio") and lo >= 0:
+        if hi <= 1:
+            return "share", f"named '{word}', values within 0..1"
+        return "ratio", f"named '{word}', non-negative values above 1"
+    if by_name == "duration" and lo >= 0:
+        return "duration", f"named '{word}', non-negative values"
+    if by_name == "count" and whole and lo >= 0:
+        return "count", f"named '{word}', non-negative whole numbers"
+    if by_name == "score":
+        return "score", f"named '{word}'"
+    if by_name == "limit" and lo > 0:
+        return "limit", f"named '{word}', positive values"
+    if by_name in ("amount", "limit", "count"):
+        if lo >= 0:
+            return "amount", f"named '{word}', non-negative values"
+        return "net_amount", f"named '{word}', with negative values"
+    if lo >= 0 and hi <= 1 and not whole:
+        return "share", "values within 0..1"
+    if whole and lo >= 0:
+        return "count", "non-negative whole numbers"
+    return "number", "a number with no recognised name"
+
+
+def _date_formats(p: ColumnProfile) -> list[str]:
+    """The formats a date column is read with: the one most values fit, then others that read
+    more values without contradicting it (never both day-first and month-first)."""
+    ranked = sorted(p.date_counts, key=lambda f: (-p.date_counts[f], DATE_FORMATS.index(f)))
+    chosen: list[str] = []
+    for fmt in ranked:
+        if any(_conflict(fmt, c) for c in chosen):
+            continue
+        chosen.append(fmt)
+    return chosen
+
+
+def _conflict(a: str, b: str) -> bool:
+    pa = re.findall(r"%[dm]", a)
+    pb = re.findall(r"%[dm]", b)
+    seps_a = re.sub(r"%[a-zA-Z]", "", a)[:2]
+    seps_b = re.sub(r"%[a-zA-Z]", "", b)[:2]
+    return len(pa) == 2 and len(pb) == 2 and pa != pb and seps_a == seps_b
+
+
+@dataclass
+class ContractColumn:
+    input_column: str         # as the input spells it (after column_map: the mapped name)
+    source_column: str        # as the file spells it (before column_map)
+    position: int
+    name: str                 # the column in stg_customers / customer_features
+    role: str
+    kind: str | None
+    dtype: str                # text | number | date | boolean (how the input stores it)
+    reason: str
+    label: str
+    phrase_high: str = ""
+    phrase_low: str = ""
+    date_formats: list[str] = field(default_factory=list)
+    min_value: float | None = None
+    max_value: float | None = None
+    min_is_exclusive: bool = False
+    is_integer: bool = False
+    invalid_code: str | None = None
+    non_integer_code: str | None = None
+    is_required: bool = False
+    impute: str = "median"
+    impute_from: str | None = None
+    is_capped: bool = False
+    transform: str = "identity"
+    scale: str = "interval"
+
+
+def _settings_list(settings: dict, key: str) -> list[str]:
+    value = settings.get(key)
+    if value is None:
+        return []
+    return list(value)
+
+
+def resolve_contract(settings: dict, source: Source, profiles: dict[str, ColumnProfile]) -> dict:
+    """The role, kind and rules of every input column (see the module docstring)."""
+    role = source.role
+    setting = "customers_path" if role == "customers" else "transactions_path"
+    column_map: dict[str, str] = dict(settings.get("column_map") or {})
+    by_lower = {c.lower(): c for c in source.columns}
+    found = ", ".join(source.columns)
+
+    def must_exist(var: str, name: str) -> str:
+        key = name.lower()
+        if key not in by_lower:
+            raise InputError(f"{var} names '{name}', but {source.label} has no such column (columns: {found}).")
+        return by_lower[key]
+
+    # column_map: renames only.
+    renamed: dict[str, str] = {}
+    targets: dict[str, str] = {}
+    for src, target in column_map.items():
+        real = must_exist("column_map", src)
+        t = target.lower()
+        if t in targets:
+            raise InputError(f"column_map maps both '{targets[t]}' and '{real}' onto '{target}'; map one column "
+                             "onto each name.")
+        targets[t] = real
+        renamed[real] = target
+    for real, target in renamed.items():
+        clash = by_lower.get(target.lower())
+        if clash is not None and clash not in renamed and clash != real:
+            raise InputError(f"column_map renames '{real}' to '{target}', but {source.label} already has a column "
+                             f"'{clash}'; map or ignore that one too.")
+    names = {c: renamed.get(c, c) for c in source.columns}          # file name -> name after column_map
+    by_mapped = {names[c].lower(): c for c in source.columns}
+
+    def declared(var: str) -> list[str]:
+        out = []
+        for name in _settings_list(settings, var):
+            key = name.lower()
+            if key not in by_mapped:
+                raise InputError(f"{var} names '{name}', but {source.label} has no such column (columns: "
+                                 f"{', '.join(names[c] for c in source.columns)}).")
+            out.append(by_mapped[key])
+        return out
+
+    ignored = declared("ignore_columns")
+    categorical_declared = declared("categorical_columns") if settings.get("categorical_columns") is not None else None
+    feature_setting = settings.get("feature_columns")
+    feature_kinds_declared: dict[str, str | None] = {}
+    if isinstance(feature_setting, dict):
+        for name, kind in feature_setting.items():
+            real = declared_one(by_mapped, names, source, "feature_columns", name)
+            if kind is not None and kind not in catalogue.kinds():
+                raise InputError(f"feature_columns gives '{name}' the kind '{kind}'; kinds are "
+                                 f"{', '.join(catalogue.kinds())}.")
+            feature_kinds_declared[real] = kind
+    elif feature_setting is not None:
+        for name in feature_setting:
+            feature_kinds_declared[declared_one(by_mapped, names, source, "feature_columns", name)] = None
+
+    id_setting = settings.get("id_column")
+    for col in ignored:
+        if col in feature_kinds_declared:
+            raise InputError(f"column '{names[col]}' is both in ignore_columns and in feature_columns; keep it in one.")
+        if categorical_declared and col in categorical_declared:
+            raise InputError(f"column '{names[col]}' is both in ignore_columns and in categorical_columns; keep it in one.")
+    for col in categorical_declared or []:
+        if col in feature_kinds_declared:
+            raise InputError(f"column '{names[col]}' is both in categorical_columns and in feature_columns; keep it "
+                             "in one (declare it in feature_columns with kind 'category' to cluster on it).")
+
+    preset = catalogue.preset_by_input_column() if role == "customers" else {}
+
+    # --- the id
+    if role == "transactions":
+        id_col = None
+    elif id_setting:
+        id_col = declared_one(by_mapped, names, source, "id_column", id_setting)
+    elif "cust_id" in by_mapped:
+        id_col = by_mapped["cust_id"]
+    else:
+        id_col = _infer_id(source, names, profiles, set(ignored) | set(feature_kinds_declared)
+                           | set(categorical_declared or []))
+    if id_col is not None and (id_col in ignored or id_col in feature_kinds_declared
+                               or id_col in (categorical_declared or [])):
+        raise InputError(f"column '{names[id_col]}' is the customer id and cannot also be in ignore_columns, "
+                         "feature_columns or categorical_columns.")
+
+    columns: list[ContractColumn] = []
+    warnings: list[str] = []
+    used_names: set[str] = {"customer_id", "source_row_number", "reject_reasons", "reject_detail", "is_valid",
+                            "record_hash", "source_row_count", "imputed_columns", "outlier_columns", "run_id",
+                            "line_span", "line_customer_id"}
+    for f in catalogue.derived_features():
+        used_names.add(f.name)
+
+    def unique_name(base: str) -> str:
+        name, i = base, 2
+        while name in used_names:
+            name = f"{base}_{i}"
+            i += 1
+        used_names.add(name)
+        return name
+
+    for position, col in enumerate(source.columns, start=1):
+        mapped = names[col]
+        p = profiles.get(col)
+        entry = ContractColumn(mapped, col, position, "", ROLE_IGNORED, None, p.dtype if p else "text", "",
+                               humanize(mapped))
+        if col == id_col:
+            entry.name, entry.role, entry.kind = "customer_id", ROLE_ID, "id"
+            entry.reason = ("declared (id_column)" if id_setting else
+                            "named CUST_ID" if mapped.lower() == "cust_id" else "inferred: named like an id, unique values")
+            entry.is_required = True
+            columns.append(entry)
+            continue
+        if col in ignored:
+            entry.name = unique_name(snake_case(mapped))
+            entry.reason = "declared (ignore_columns)"
+            columns.append(entry)
+            continue
+        known = preset.get(mapped.lower())
+        if col in feature_kinds_declared:
+            kind = feature_kinds_declared[col] or (known.kind if known else None)
+            why = "declared (feature_columns)"
+            if kind is None:
+                if p is None or p.numbers == 0:
+                    if p is not None and p.non_missing and _date_formats(p):
+                        kind, why = "duration", "declared (feature_columns); a date, as days before the latest one"
+                    else:
+                        raise InputError(f"feature_columns names '{mapped}', but it holds no numbers (e.g. "
+                                         f"{', '.join(repr(v) for v in (p.top_values[:3] if p else []))}); give it the "
+                                         "kind 'category' to cluster on its values, or move it to categorical_columns.")
+                else:
+                    kind, inferred_why = infer_kind(mapped, p)
+                    why += f"; kind inferred: {inferred_why}"
+            elif feature_kinds_declared[col]:
+                why += f" with kind {kind}"
+            _set_feature(entry, kind, ROLE_FEATURE, known, p, why)
+            entry.name = known.name if known else unique_name(snake_case(mapped))
+            if known:
+                used_names.add(known.name)
+            columns.append(entry)
+            continue
+        if categorical_declared is not None and col in categorical_declared:
+            entry.name = unique_name(snake_case(mapped))
+            entry.role, entry.kind, entry.reason = ROLE_CATEGORICAL, None, "declared (categorical_columns)"
+            columns.append(entry)
+            continue
+        if known is not None:
+            role_here = known.role if feature_setting is None else ROLE_PROFILE
+            why = f"CC GENERAL column {known.input_column} ({known.kind})"
+            if feature_setting is not None and known.role == ROLE_FEATURE:
+                why += "; not in feature_columns, so profiled only"
+            _set_feature(entry, known.kind, role_here, known, p, why)
+            entry.name = known.name
+            used_names.add(known.name)
+            _drop_if_empty(entry, p, warnings)
+            columns.append(entry)
+            continue
+        _infer_column(entry, p, feature_setting is not None, categorical_declared is not None, id_col, warnings)
+        entry.name = unique_name(("days_since_" if entry.dtype in ("text", "date") and entry.kind == "duration"
+                                  and entry.date_formats else "") + snake_case(mapped))
+        columns.append(entry)
+
+    if role == "customers" and id_col is None:
+        raise InputError(f"no customer id column in {source.label}: name it with id_column (columns: {found}).")
+
+    present = {c.name for c in columns if c.role in (ROLE_FEATURE, ROLE_PROFILE)}
+    derived = []
+    for f in catalogue.derived_features():
+        if all(i in present for i in f.inputs):
+            k = catalogue.kind_of(f.kind)
+            derived.append({"name": f.name, "kind": f.kind, "role": f.role, "operation": f.operation,
+                            "inputs": list(f.inputs), "label": f.label, "phrase_high": f.phrase_high,
+                            "phrase_low": f.phrase_low, "description": f.description, "is_capped": k.is_capped,
+                            "transform": k.transform, "scale": k.scale})
+
+    clustered = [c for c in columns if c.role == ROLE_FEATURE] + [d for d in derived if d["role"] == ROLE_FEATURE]
+    if role == "customers" and len(clustered) < 2:
+        usable = [c.input_column for c in columns if c.role == ROLE_FEATURE]
+        dropped = [f"{c.input_column} ({c.reason})" for c in columns if c.role == ROLE_DROPPED]
+        raise InputError(f"fewer than two usable features in {source.label}: "
+                         f"{', '.join(usable) if usable else 'none'}"
+                         f"{'; dropped: ' + ', '.join(dropped) if dropped else ''}. Declare numeric columns with "
+                         "feature_columns, or check ignore_columns.")
+    return {
+        "role": role,
+        "source": _source_dict(source),
+        "columns": [asdict(c) for c in columns],
+        "derived": derived,
+        "warnings": warnings,
+        "missing_tokens": list(MISSING_TOKENS),
+        "number_pattern": NUMBER_PATTERN,
+    }
+
+
+def declared_one(by_mapped: dict, names: dict, source: Source, var: str, name: str) -> str:
+    key = str(name).lower()
+    if key not in by_mapped:
+        raise InputError(f"{var} names '{name}', but {source.label} has no such column (columns: "
+                         f"{', '.join(names[c] for c in source.columns)}).")
+    return by_mapped[key]
+
+
+def _set_feature(entry: ContractColumn, kind: str, role: str, known, p: ColumnProfile | None, why: str) -> None:
+    k = catalogue.kind_of(kind)
+    entry.role, entry.kind, entry.reason = role, kind, why
+    entry.min_value, entry.max_value, entry.min_is_exclusive = k.min_value, k.max_value, k.min_is_exclusive
+    entry.is_integer, entry.invalid_code, entry.non_integer_code = k.is_integer, k.invalid_code, k.non_integer_code
+    entry.impute, entry.is_capped, entry.transform, entry.scale = k.impute, k.is_capped, k.transform, k.scale
+    high, low = k.word_high, k.word_low
+    if kind == "count" and set(entry.label.split()) & {"count", "number"}:
+        high, low = "high", "low"    # "many store purchases", but "high transaction count"
+    entry.phrase_high = f"{high} {entry.label}"
+    entry.phrase_low = f"{low} {entry.label}"
+    if kind == "age":
+        entry.phrase_high, entry.phrase_low = "older", "younger"
+    if kind == "year" and "birth" in tokens(entry.input_column):
+        entry.label, entry.phrase_high, entry.phrase_low = "birth year", "born later (younger)", "born earlier (older)"
+    if known is not None:
+        entry.label, entry.phrase_high, entry.phrase_low = known.label, known.phrase_high, known.phrase_low
+        entry.is_required = known.is_required
+        if known.min_value is not None:
+            entry.min_value = known.min_value
+        if known.max_value is not None:
+            entry.max_value = known.max_value
+        if known.is_integer is not None:
+            entry.is_integer = known.is_integer
+        if known.invalid_code:
+            entry.invalid_code = known.invalid_code
+        if known.impute_rule and known.impute_rule.startswith("zero_when_zero:"):
+            entry.impute, entry.impute_from = "zero_when_zero", known.impute_rule.split(":", 1)[1]
+    if kind == "category":
+        entry.is_capped, entry.transform = False, "one_hot"
+    if p is not None and p.dtype in ("text", "date") and p.numbers == 0 and kind != "category":
+        formats = ["native"] if p.dtype == "date" else _date_formats(p)
+        if formats and p.non_missing:
+            entry.date_formats = formats
+            entry.kind = "duration"
+
+
+def _drop_if_empty(entry: ContractColumn, p: ColumnProfile | None, warnings: list[str]) -> None:
+    if p is None or entry.role not in (ROLE_FEATURE, ROLE_PROFILE):
+        return
+    if p.non_missing == 0:
+        entry.role, entry.reason = ROLE_DROPPED, f"empty: no value in the first {p.rows:,} rows"
+        warnings.append(f"column '{entry.input_column}' is empty and was dropped")
+    elif entry.dtype != "date" and not entry.date_formats and p.distinct_numbers <= 1 and p.numbers == p.non_missing:
+        entry.role, entry.reason = ROLE_DROPPED, (f"constant: every value is {p.minimum:g} in the first "
+                                                  f"{p.rows:,} rows")
+        warnings.append(f"column '{entry.input_column}' is constant ({p.minimum:g}) and was dropped")
+
+
+def _infer_column(entry: ContractColumn, p: ColumnProfile | None, features_declared: bool,
+                  categoricals_declared: bool, id_col: str | None, warnings: list[str]) -> None:
+    """Role and kind of a column nobody described (see the module docstring)."""
+    if p is None or p.non_missing == 0:
+        entry.role, entry.reason = ROLE_DROPPED, "empty: no value in the profiled rows"
+        warnings.append(f"column '{entry.input_column}' is empty and was dropped")
+        return
+    numeric = p.dtype in ("number", "boolean") or (p.dtype == "text" and p.numeric_share >= NUMERIC_SHARE)
+    formats = ["native"] if p.dtype == "date" else _date_formats(p) if p.dtype == "text" else []
+    date_share = p.date_counts.get(formats[0], 0) / p.non_missing if formats else 0.0
+    name_words = set(tokens(entry.input_column))
+    dateish_name = bool(name_words & {"date", "dt", "time", "timestamp", "day", "at", "on", "since", "signup",
+                                      "joined", "created", "registered"})
+    if formats and date_share >= NUMERIC_SHARE and (not numeric or dateish_name):
+        entry.dtype = "date" if p.dtype == "date" else "text"
+        if features_declared:
+            entry.role, entry.kind = ROLE_PROFILE, "duration"
+            entry.reason = "a date (as days before the latest one); not in feature_columns, so profiled only"
+        else:
+            entry.role, entry.kind = ROLE_FEATURE, "duration"
+            entry.reason = "inferred: a date, clustered as days before the latest one"
+        _set_feature(entry, "duration", entry.role, None, p, entry.reason)
+        entry.date_formats = formats
+        entry.label = f"days since {humanize(entry.input_column)}"
+        entry.phrase_high, entry.phrase_low = f"long since {humanize(entry.input_column)}", \
+            f"recent {humanize(entry.input_column)}"
+        return
+    if numeric:
+        if p.sequence:
+            entry.role, entry.reason = ROLE_IGNORED, "inferred: a row number (1, 2, 3, ... in file order)"
+            return
+        if _ID_NAME.search(snake_case(entry.input_column)) and p.distinct == p.non_missing and p.non_missing > 20:
+            entry.role, entry.reason = ROLE_IGNORED, "inferred: another identifier (named like an id, unique values)"
+            return
+        coded = set(tokens(entry.input_column)) & _CODE_WORDS
+        if coded and p.integers == p.numbers and p.distinct_numbers <= MAX_CATEGORIES:
+            entry.role, entry.kind = ROLE_CATEGORICAL, None
+            entry.reason = (f"inferred: an integer-coded category (named '{sorted(coded)[0]}', "
+                            f"{p.distinct_numbers} distinct values)")
+            return
+        if p.distinct_numbers <= 1:
+            entry.role = ROLE_DROPPED
+            entry.reason = f"constant: every value is {p.minimum:g} in the first {p.rows:,} rows"
+            warnings.append(f"column '{entry.input_column}' is constant ({p.minimum:g}) and was dropped")
+            return
+        kind, why = infer_kind(entry.input_column, p)
+        role = ROLE_PROFILE if features_declared else ROLE_FEATURE
+        reason = f"inferred: {kind} ({why})"
+        if features_declared:
+            reason += "; not in feature_columns, so profiled only"
+        _set_feature(entry, kind, role, None, p, reason)
+        if p.dtype == "text" and p.numbers < p.non_missing:
+            entry.reason += f"; {p.non_missing - p.numbers} non-numeric value(s) in the first rows become rejected rows"
+        return
+    if p.with_at_sign >= 0.5 * p.non_missing:
+        entry.role, entry.reason = ROLE_IGNORED, "inferred: e-mail addresses"
+        return
+    if categoricals_declared:
+        entry.role, entry.reason = ROLE_IGNORED, "text not in categorical_columns"
+        return
+    if p.distinct <= 1:
+        entry.role, entry.reason = ROLE_DROPPED, f"constant: every value is '{p.top_values[0] if p.top_values else ''}'"
+        warnings.append(f"column '{entry.input_column}' is constant and was dropped")
+        return
+    if p.distinct <= MAX_CATEGORIES and p.distinct <= max(2, 0.5 * p.non_missing):
+        entry.role, entry.reason = ROLE_CATEGORICAL, f"inferred: text with {p.distinct} distinct values"
+        return
+    entry.role = ROLE_IGNORED
+    entry.reason = f"inferred: free text ({p.distinct:,} distinct values in {p.non_missing:,} rows)"
+
+
+def _infer_id(source: Source, names: dict[str, str], profiles: dict[str, ColumnProfile],
+              excluded: set[str]) -> str:
+    candidates = []
+    for col in source.columns:
+        if col in excluded:
+            continue
+        p = profiles.get(col)
+        if p is None or not _ID_NAME.search(snake_case(names[col])):
+            continue
+        if p.non_missing and p.distinct == p.non_missing and p.non_missing >= 0.99 * p.rows:
+            candidates.append(col)
+    if len(candidates) == 1:
+        return candidates[0]
+    if not candidates:
+        raise InputError(f"no customer id column found in {source.label} (looked for a column named like an id, "
+                         f"e.g. CUST_ID or customer_id, with unique values; columns: {', '.join(names.values())}). "
+                         "Name it with id_column.")
+    raise InputError(f"several columns of {source.label} could be the customer id: "
+                     f"{', '.join(names[c] for c in candidates)}. Name one with id_column.")
+
+
+def _source_dict(source: Source) -> dict:
+    return {
+        "role": source.role,
+        "kind": source.kind,
+        "label": source.label,
+        "pattern": source.pattern,
+        "files": [asdict(f) for f in source.files],
+        "delimiter": source.delimiter,
+        "whitespace": source.whitespace,
+        "header": source.header,
+        "encoding": source.encoding if source.kind != "parquet" else "binary",
+        "compression": source.files[0].compression if source.files else "none",
+        "columns": source.columns,
+        "column_types": source.column_types,
+        "data_lines": source.data_lines,
+        "read_sql": source.read_sql() if source.kind != "table" else None,
+        "scan_sql": source.read_sql("store_rejects = true, rejects_table = 'custseg_input_line_errors', "
+                                    "rejects_scan = 'custseg_input_scans'") if source.kind == "csv" else None,
+    }
+
+
+# --------------------------------------------------------------------------- entry point
+_PROFILES: dict[str, tuple[Source, dict[str, ColumnProfile]]] = {}
+_ANSWERS: dict[str, dict] = {}
+_LOCK = threading.Lock()
+#: The settings the contract depends on (the rest cannot change it).
+CONTRACT_SETTINGS = ("customers_path", "transactions_path", "column_map", "id_column", "feature_columns",
+                     "categorical_columns", "ignore_columns", "input_options", "as_of")
+
+
+def _stamp(paths: Iterable[Path]) -> str:
+    parts = []
+    for p in paths:
+        try:
+            s = p.stat()
+            parts.append(f"{p}|{s.st_size}|{s.st_mtime_ns}")
+        except OSError:
+            parts.append(f"{p}|missing")
+    return ";".join(parts)
+
+
+def resolve(request: dict) -> dict:
+    """The whole answer for one request from the SQL side: {'contract': ...} or {'error': one line}.
+
+    request: {'settings': validated settings, 'role': 'customers'|'transactions',
+              'seed_path': path of the embedded sample's CSV, 'seed_label': ..., 'cache_dir': ...}
+    The file inspection and profile are cached per process while the files are unchanged,
+    and the answer per relevant setting, so the models of one build pay for them once.
+    """
+    settings = {k: request["settings"].get(k) for k in CONTRACT_SETTINGS}
+    role = request.get("role", "customers")
+    setting = "customers_path" if role == "customers" else "transactions_path"
+    pattern = settings.get(setting)
+    if role == "transactions" and pattern == "sample":
+        pattern = request.get("transactions_sample_path")
+    stamp_paths = ([Path(p) for p in sorted(glob.glob(pattern))] if pattern and any(c in pattern for c in "*?[")
+                   else [Path(pattern)] if pattern else [Path(request.get("seed_path", ""))])
+    stamp = _stamp(stamp_paths)
+    key = json.dumps([settings, role, request.get("seed_path"), request.get("transactions_sample_path")],
+                     sort_keys=True, default=str) + stamp
+    with _LOCK:
+        if key in _ANSWERS:
+            return _ANSWERS[key]
+        try:
+            options = InputOptions.from_setting(settings.get("input_options"))
+            profile_key = json.dumps([pattern, role, asdict(options), request.get("seed_path")], default=str) + stamp
+            if profile_key not in _PROFILES:
+                seed_path = Path(request["seed_path"]) if request.get("seed_path") else None
+                source = inspect_source(pattern, role, setting, options, Path(request.get("cache_dir", "target")),
+                                        seed_path, request.get("seed_label", ""))
+                _PROFILES[profile_key] = (source, profile_columns(source))
+            source, profiles = _PROFILES[profile_key]
+            answer = {"contract": resolve_contract(settings, source, profiles)}
+        except InputError as err:
+            answer = {"error": str(err)}
+        _ANSWERS[key] = answer
+        return answer

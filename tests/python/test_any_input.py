@@ -1,0 +1,163 @@
+"""End to end on inputs of other shapes: each builds with at most id_column, ignore_columns
+and customers_path set, its marts keep their columns, its segments are named in its own
+words, and the report draws what the input has."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from custseg.report import build_report
+from conftest import PROJECT_DIR, assert_ok, run_dbt
+
+pytestmark = pytest.mark.dbt
+
+SHARED_MARKETING = PROJECT_DIR.parent / "shared" / "data" / "marketing_campaign.csv"
+CC_WORDS = ("cash advance", "cash-advance", "instalment", "revolver", "credit utilization", "one-off", "dormant accounts")
+#: Faster builds: these tests check shapes and words, not segment quality.
+FAST = {"stability_resamples": 1, "k_max": 6}
+
+
+def demographic(path, n=400, seed=3):
+    """id, gender, age, annual income and spending score (the classic mall-customers shape)."""
+    rng = np.random.default_rng(seed)
+    group = rng.integers(0, 4, n)
+    age = np.clip(rng.normal([28, 45, 35, 55][0], 6, n) + np.array([0, 17, 7, 27])[group], 18, 70).round()
+    income = np.clip(rng.normal(np.array([30, 80, 75, 40])[group], 8, n), 15, 140).round()
+    score = np.clip(rng.normal(np.array([80, 20, 82, 45])[group], 7, n), 1, 99).round()
+    frame = pd.DataFrame({"CustomerID": np.arange(1, n + 1), "Gender": rng.choice(["Male", "Female"], n),
+                          "Age": age.astype(int), "Annual Income (k$)": income.astype(int),
+                          "Spending Score (1-100)": score.astype(int)})
+    frame.to_csv(path, index=False)
+    return path
+
+
+def wide(path, n=1500, seed=4):
+    """A bank's customer file: a churn label, two leakage columns, a description row under the
+    header, integer-coded and text categoricals, and an entirely empty column."""
+    rng = np.random.default_rng(seed)
+    g = rng.integers(0, 3, n)
+    frame = pd.DataFrame({
+        "CLIENTNUM": 700000000 + rng.permutation(n) * 7,
+        "Attrition_Flag": np.where(rng.random(n) < 0.16, "Attrited Customer", "Existing Customer"),
+        "Customer_Age": rng.integers(26, 70, n),
+        "Gender": rng.choice(["M", "F"], n),
+        "Dependent_count": rng.integers(0, 5, n),
+        "Education_Level": rng.choice(["Graduate", "High School", "Unknown", "Uneducated", "College"], n),
+        "Region_Code": rng.integers(1, 8, n),
+        "Income_Category": rng.choice(["Less than $40K", "$40K - $60K", "$60K - $80K", "$120K +"], n),
+        "Months_on_book": rng.integers(13, 57, n),
+        "Months_Inactive_12_mon": rng.integers(0, 7, n),
+        "Contacts_Count_12_mon": rng.integers(0, 7, n),
+        "Credit_Limit": np.round(np.array([2500, 9000, 25000])[g] * np.exp(rng.normal(0, 0.3, n)), 1),
+        "Total_Revolving_Bal": np.round(np.array([1800, 600, 200])[g] * rng.uniform(0, 1.4, n)),
+        "Total_Amt_Chng_Q4_Q1": np.round(rng.uniform(0.3, 1.6, n), 3),
+        "Total_Trans_Amt": np.round(np.array([1500, 4200, 12000])[g] * np.exp(rng.normal(0, 0.25, n))),
+        "Total_Trans_Ct": np.round(np.array([35, 70, 110])[g] * np.exp(rng.normal(0, 0.2, n))).astype(int),
+        "Avg_Utilization_Ratio": np.round(np.array([0.7, 0.2, 0.05])[g] * rng.uniform(0.3, 1.3, n), 3).clip(0, 1),
+        "Notes": "",
+        "Naive_Bayes_Classifier_mon_1": rng.random(n),
+        "Naive_Bayes_Classifier_mon_2": rng.random(n),
+    })
+    text = frame.astype(str)
+    text["Notes"] = ""
+    description = pd.DataFrame([{c: f"({c.lower().replace('_', ' ')})" for c in frame.columns}])
+    pd.concat([description, text]).to_csv(path, index=False)
+    return path
+
+
+SCHEMAS = {
+    "demographic": (demographic, {}),
+    "wide": (wide, {"ignore_columns": ["Attrition_Flag", "Naive_Bayes_Classifier_mon_1",
+                                       "Naive_Bayes_Classifier_mon_2"]}),
+    "marketing": (None, {"ignore_columns": ["AcceptedCmp1", "AcceptedCmp2", "AcceptedCmp3", "AcceptedCmp4",
+                                            "AcceptedCmp5", "Response", "Complain"]}),
+}
+
+
+@pytest.fixture(scope="module", params=list(SCHEMAS))
+def built(request, tmp_path_factory):
+    name = request.param
+    make, settings = SCHEMAS[name]
+    work = tmp_path_factory.mktemp(name)
+    if make is None:
+        if not SHARED_MARKETING.exists():
+            pytest.skip(f"real data not present at {SHARED_MARKETING} (it is in CI)")
+        path = SHARED_MARKETING
+    else:
+        path = make(work / f"{name}.csv")
+    run = run_dbt(["build"], work, vars={"customers_path": str(path), **settings, **FAST})
+    assert_ok(run)
+    report = build_report(run.db_path, work / "report", workers=1)
+    return name, run, report
+
+
+def test_the_input_contract_says_what_each_column_became(built):
+    name, run, _ = built
+    roles = dict(run.query("select source_column, role from input_columns"))
+    expected = {
+        "demographic": {"CustomerID": "id", "Gender": "categorical", "Age": "feature",
+                        "Annual Income (k$)": "feature", "Spending Score (1-100)": "feature"},
+        "wide": {"CLIENTNUM": "id", "Attrition_Flag": "ignored", "Region_Code": "categorical",
+                 "Income_Category": "categorical", "Notes": "dropped", "Customer_Age": "feature",
+                 "Total_Trans_Ct": "feature", "Naive_Bayes_Classifier_mon_1": "ignored"},
+        "marketing": {"ID": "id", "Education": "categorical", "Income": "feature", "Dt_Customer": "feature",
+                      "Z_CostContact": "dropped", "Response": "ignored"},
+    }[name]
+    assert {k: roles[k] for k in expected} == expected
+    # what was ignored is carried into customer_features untouched, never clustered
+    clustered = {r[0] for r in run.query("select distinct source_column from segment_preprocessing")}
+    ignored = [c for c, r in roles.items() if r == "ignored"]
+    assert not clustered & {c.lower() for c in ignored}
+
+
+def test_every_row_is_accounted_for(built):
+    name, run, _ = built
+    staged, clean, rejected = run.query(
+        "select staged_rows, (select sum(source_row_count) from customer_features), rejected_rows from input_summary")[0]
+    assert staged == clean + rejected
+    if name == "wide":   # the description row under the header is one rejected row, not a text column
+        assert run.query("select primary_reject_reason, count(*) from rejected_customers group by 1") == [
+            ("non_numeric_value", 1)]
+
+
+def test_marts_keep_their_columns_and_none_is_entirely_null(built, sample_build):
+    _, run, _ = built
+    for table in ("customer_segments", "segment_assignments", "segment_profiles", "segment_feature_profiles",
+                  "segment_metrics", "segment_k_selection", "som_nodes"):
+        mine = run.query(f"select column_name, data_type from information_schema.columns where table_name = '{table}'")
+        sample = sample_build.query(
+            f"select column_name, data_type from information_schema.columns where table_name = '{table}'")
+        assert mine == sample, table
+    for table in ("segment_profiles", "segment_feature_profiles"):
+        columns = [r[0] for r in run.query(
+            f"select column_name from information_schema.columns where table_name = '{table}'")]
+        assert [c for c in columns if run.scalar(f"select count({c}) from {table}") == 0] == []
+
+
+def test_segments_are_named_in_the_inputs_own_words(built):
+    _, run, _ = built
+    named = run.df("select segment_name, segment_description from segment_profiles")
+    text = " ".join(named["segment_name"]) + " " + " ".join(named["segment_description"])
+    assert not [w for w in CC_WORDS if w in text.lower()], text
+    # no contradiction: a multiple next to 'high' or 'many' is above 1, next to 'low' or 'few' below
+    clauses = [c for d in named["segment_description"] for c in re.findall(r"(?:^|, )(\w+)[^,()]*\(([\d.]+)x average\)", d)]
+    for phrase, multiple in clauses:
+        if phrase.lower() in ("high", "many", "long", "large"):
+            assert float(multiple) > 1, (phrase, multiple)
+        if phrase.lower() in ("low", "few", "short", "small"):
+            assert float(multiple) < 1, (phrase, multiple)
+
+
+def test_the_report_draws_what_the_input_has(built):
+    name, run, report = built
+    page = report.read_text(encoding="utf-8")
+    visible = re.sub(r"<script>.*?</script>", "", page, flags=re.S)
+    assert not re.search(r"\bnan\b|NaN|None", re.sub(r"<[^>]+>", " ", visible)), "a NaN or None reached the page"
+    assert not [w for w in CC_WORDS if w in visible.lower()]
+    assert f">{run.scalar('select clean_customers from input_summary'):,}<" in page
+    figures = {p.name for p in (report.parent / "figures").glob("*.png")}
+    assert {"data_quality.png", "distributions.png", "segment_sizes.png", "profile_heatmap.png"} <= figures
