@@ -46,8 +46,9 @@ browser:
 
 # --- the main job ----------------------------------------------------------------
 build: setup
-	$(BIN)/dbt build $(DBT_VARS)
-	$(BIN)/python -m custseg.report
+	@$(BIN)/dbt build $(DBT_VARS); status=$$?; \
+	if [ $$status -eq 0 ]; then $(BIN)/python -m custseg.report || status=$$?; fi; \
+	$(BIN)/python -m custseg.serving status; exit $$status
 
 run: build
 
@@ -71,4 +72,5 @@ sample: setup
 	$(BIN)/python -m custseg.sample --rows 9000 --out seeds/raw_customers.csv
 
 clean:
-	rm -rf target logs dbt_packages reports customer_segmentation.duckdb customer_segmentation.duckdb.wal
+	rm -rf target logs dbt_packages reports customer_segmentation.duckdb customer_segmentation.duckdb.wal \
+	       customer_segmentation.serving.duckdb

@@ -86,6 +86,14 @@
 {% macro spark__cte_not_materialized() %}{% endmacro %}
 {% macro snowflake__cte_not_materialized() %}{% endmacro %}
 
+{# Hint that a CTE should be computed once and held (DuckDB); other engines decide themselves. #}
+{% macro cte_materialized() %}
+  {{ return(adapter.dispatch('cte_materialized', 'customer_segmentation')()) }}
+{% endmacro %}
+{% macro default__cte_materialized() %}materialized{% endmacro %}
+{% macro spark__cte_materialized() %}{% endmacro %}
+{% macro snowflake__cte_materialized() %}{% endmacro %}
+
 {# True when a double is NaN (NULL stays NULL). #}
 {% macro is_nan(expression) %}
   {{ return(adapter.dispatch('is_nan', 'customer_segmentation')(expression)) }}

@@ -105,10 +105,11 @@
     select
         (select readable_rows from custseg_input_readable)
             + row_number() over (order by errors.file_id, errors.line) as source_row_number,
-        nullif(trim(split_part(errors.csv_line, coalesce(scans.delimiter, ','), 1)), '') as line_customer_id,
+        nullif(trim(split_part(replace(replace(errors.csv_line, chr(13), ''), chr(10), ''),
+                               coalesce(scans.delimiter, ','), 1)), '') as line_customer_id,
         'line ' || cast(errors.line as varchar) || coalesce(' of ' || scans.file_path, '')
             || ' could not be read (' || lower(cast(errors.error_type as varchar)) || ': ' || errors.error_message
-            || '): ' || left(errors.csv_line, 200) as reject_detail
+            || '): ' || left(trim(replace(replace(errors.csv_line, chr(13), ' '), chr(10), ' ')), 200) as reject_detail
     from (
         select
             scan_id,

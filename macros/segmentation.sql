@@ -35,3 +35,20 @@
     {{ return(safe_divide(args[0], '(' ~ (args | join(' + ')) ~ ')')) }}
   {% endif %}
 {% endmacro %}
+
+{#- int_customer_scores (one row per customer, per-algorithm columns) as one row per
+    customer and algorithm: customer_id, algorithm, segment_id, distance_to_centre,
+    membership_probability, som_node_id. -#}
+{% macro long_scores(scores) %}
+  {%- for algorithm in segmentation_algorithms() %}
+    select
+        customer_id,
+        '{{ algorithm }}' as algorithm,
+        {{ algorithm }}_segment_id as segment_id,
+        {{ algorithm }}_distance as distance_to_centre,
+        {{ algorithm }}_probability as membership_probability,
+        {{ algorithm }}_node as som_node_id
+    from {{ scores }}
+    {% if not loop.last %}union all{% endif %}
+  {%- endfor %}
+{% endmacro %}

@@ -52,7 +52,7 @@ STAGES = {
                                    "segment_preprocessing"],
     "fit models (Python)": ["kmeans_model", "hierarchical_model", "som_model", "density_model", "gmm_model",
                             "int_segment_models"],
-    "score every customer (Python)": ["int_customer_scores", "int_customer_pca"],
+    "score every customer (Python)": ["int_customer_scores"],
     "profiles and marts (SQL)": ["int_segment_feature_stats", "segment_names", "customer_segments",
                                  "segment_assignments", "segment_profiles", "segment_feature_profiles",
                                  "segment_category_profiles", "segment_metrics", "segment_k_selection",
@@ -230,9 +230,18 @@ def stage_seconds(rows: list[dict]) -> dict[str, float]:
     return {k: round(v, 2) for k, v in stages.items()}
 
 
+def database_files(database: Path) -> list[Path]:
+    """The working database, its serving database and their side files."""
+    from custseg.serving import default_serving_path
+
+    serving = Path(str(default_serving_path(database)))
+    return [database, Path(str(database) + ".wal"), Path(str(database) + ".build-lock"), serving,
+            Path(str(serving) + ".wal")]
+
+
 def run_product(n: int, parquet: Path, work: Path, threads: int) -> dict:
     database = work / f"bench_{n}.duckdb"
-    for p in (database, Path(str(database) + ".wal")):
+    for p in database_files(database):
         p.unlink(missing_ok=True)
     target, logs, report_dir = work / f"target_{n}", work / f"logs_{n}", work / f"report_{n}"
     shutil.rmtree(report_dir, ignore_errors=True)
@@ -251,7 +260,7 @@ def run_product(n: int, parquet: Path, work: Path, threads: int) -> dict:
     row["models"] = models
     row["stages"] = stage_seconds(models)
     log(f"N={human(n)}: report")
-    report = run_monitored([sys.executable, "-m", "custseg.report", "--database", str(database),
+    report = run_monitored([sys.executable, "-m", "custseg.report", "--database", str(database_files(database)[3]),
                             "--out-dir", str(report_dir)], env, work / f"report_{n}.log")
     row.update(report_seconds=round(report.seconds, 1), report_peak_gib=round(report.peak_rss / GIB, 2))
     if report.returncode != 0:
@@ -303,9 +312,8 @@ def full_fit_ari(database: Path, seed: int) -> dict:
         model = SegmentModel.from_json(model_json)
         columns = ", ".join(f'f."{c}"' for c in pre.source_columns)
         reader = con.sql(
-            f"select s.segment_id, {columns} from customer_features f "
-            "join int_customer_scores s on s.customer_id = f.customer_id and s.algorithm = 'kmeans' "
-            "order by f.customer_id"
+            f"select s.kmeans_segment_id, {columns} from customer_features f "
+            "join int_customer_scores s using (customer_id) order by customer_id"
         ).to_arrow_reader(CHUNK_ROWS)
         parts, ours = [], []
         for batch in reader:
@@ -595,7 +603,7 @@ def main(argv: list[str] | None = None) -> int:
             log(f"N={human(n)}: full-data K-Means for the ARI check")
             product.update(full_fit_ari(database, seed=42))
         if not args.keep_db:
-            for p in (database, Path(str(database) + ".wal")):
+            for p in database_files(database):
                 p.unlink(missing_ok=True)
         log(f"N={human(n)}: product {product['status']}, {product.get('wall_seconds')} s, "
             f"peak {product.get('peak_gib', product.get('build_peak_gib'))} GiB")

@@ -22,6 +22,7 @@
 {%- endif %}
 
 select
+    {{ sql_string(current_run_id()) }} as run_id,
     {{ sql_string(tojson(settings)) }} as settings_json,
     {{ sql_string(tojson(contract)) }} as contract_json,
     {{ sql_string(input.label) }} as input_label,

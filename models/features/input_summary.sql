@@ -16,7 +16,10 @@
 {%- set contract = customer_input().contract -%}
 {%- set clustered = contract.columns | selectattr('role', 'equalto', 'feature') | list -%}
 {%- set clustered_derived = contract.derived | selectattr('role', 'equalto', 'feature') | list -%}
-{%- set needed = [10, settings.k_max + 1] | max -%}
+{#- every candidate k, and any fixed k, needs more customers than segments -#}
+{%- set ks = [9, settings.k_max] -%}
+{%- for k in [settings.kmeans_k, settings.hierarchical_k, settings.gmm_k] if k is not none %}{% do ks.append(k) %}{% endfor -%}
+{%- set needed = (ks | max) + 1 -%}
 
 with staged as (
 
@@ -93,7 +96,7 @@ select
         ~ settings.max_rejected_share ~ " (top reasons: ' || top_reasons || '); see the table rejected_customers, fix the input, or raise max_rejected_share.'") }} as rejected_check,
     {{ fail_when('clean_customers < ' ~ needed,
         "'only ' || cast(clean_customers as varchar) || ' clean customers: the algorithms need at least " ~ needed
-        ~ " (k_max + 1, and 10); add customers or lower k_max. See rejected_customers for the rows that were dropped.'") }} as customers_check,
+        ~ " (one more than the largest k, and at least 10); add customers or lower k_max (or a fixed k). See rejected_customers for the rows that were dropped.'") }} as customers_check,
     {{ fail_when('varying_features < 2',
         "'fewer than two clustered features vary (every customer has the same value" ~ ((' in ' ~ ((clustered + clustered_derived) | map(attribute='name') | join(', '))) if (clustered + clustered_derived) else '') ~ "); declare other columns with feature_columns.'") }} as features_check
 from summary

@@ -7,7 +7,7 @@
 
 with scores as (
 
-    select * from {{ ref('int_customer_scores') }}
+    select * from ({{ long_scores(ref('int_customer_scores')) }}) as long
     where algorithm = {{ sql_string(primary) }}
 
 ),
@@ -28,11 +28,11 @@ select
     cast(names.segment_description as varchar) as segment_description,
     cast(scores.distance_to_centre as double) as distance_to_centre,
     cast(scores.membership_probability as double) as membership_probability,
-    cast(pca.pca_1 as double) as pca_1,
-    cast(pca.pca_2 as double) as pca_2,
-    cast(pca.pca_3 as double) as pca_3
+    cast(wide.pca_1 as double) as pca_1,
+    cast(wide.pca_2 as double) as pca_2,
+    cast(wide.pca_3 as double) as pca_3
 from scores
-inner join {{ ref('int_customer_pca') }} as pca
-    on scores.customer_id = pca.customer_id
+inner join {{ ref('int_customer_scores') }} as wide
+    on scores.customer_id = wide.customer_id
 left join names
     on scores.segment_id = names.segment_id

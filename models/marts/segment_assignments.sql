@@ -11,7 +11,7 @@ select
     cast(names.segment_name as varchar) as segment_name,
     cast(scores.distance_to_centre as double) as distance_to_centre,
     cast(scores.membership_probability as double) as membership_probability
-from {{ ref('int_customer_scores') }} as scores
+from ({{ long_scores(ref('int_customer_scores')) }}) as scores
 left join {{ ref('segment_names') }} as names
     on scores.algorithm = names.algorithm
     and scores.segment_id = names.segment_id

@@ -18,7 +18,7 @@ with long as (
         {{ sql_string(c.name) }} as attribute,
         {{ sql_string(c.input_column) }} as attribute_label,
         cast(features.{{ c.name }} as varchar) as category
-    from {{ ref('int_customer_scores') }} as scores
+    from ({{ long_scores(ref('int_customer_scores')) }}) as scores
     inner join {{ ref('customer_features') }} as features
         on scores.customer_id = features.customer_id
     {% if not loop.last %}union all{% endif %}

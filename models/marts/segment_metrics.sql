@@ -16,7 +16,7 @@ with models as (
 
 scores as (
 
-    select * from {{ ref('int_customer_scores') }}
+    {{ long_scores(ref('int_customer_scores')) }}
 
 ),
 

@@ -28,10 +28,9 @@ nodes as (
 
 hits as (
 
-    select som_node_id, count(*) as customers
+    select som_node as som_node_id, count(*) as customers
     from {{ ref('int_customer_scores') }}
-    where algorithm = 'som'
-    group by som_node_id
+    group by som_node
 
 )
 

@@ -20,21 +20,18 @@ select
     cast({{ sql_string(current_run_id()) }} as varchar) as run_id,
     cast(points.customer_id as varchar) as customer_id,
     cast(points.sample_rank as bigint) as sample_rank,
-    cast(pca.pca_1 as double) as pca_1,
-    cast(pca.pca_2 as double) as pca_2,
-    cast(pca.pca_3 as double) as pca_3,
+    cast(scores.pca_1 as double) as pca_1,
+    cast(scores.pca_2 as double) as pca_2,
+    cast(scores.pca_3 as double) as pca_3,
     {%- for algorithm in segmentation_algorithms() %}
-    cast(max(case when scores.algorithm = '{{ algorithm }}' then scores.segment_id end) as integer) as {{ algorithm }}_segment_id,
+    cast(scores.{{ algorithm }}_segment_id as integer) as {{ algorithm }}_segment_id,
     {%- endfor %}
     {%- for i in range(4) %}
     cast({{ sql_string(features[i].name) if features | length > i else 'null' }} as varchar) as feature_{{ i + 1 }},
     cast({{ report_scaled('features.' ~ features[i].name, features[i].transform) if features | length > i else 'null' }} as double) as value_{{ i + 1 }}{{ ',' if not loop.last }}
     {%- endfor %}
 from points
-inner join {{ ref('int_customer_pca') }} as pca
-    on points.customer_id = pca.customer_id
 inner join {{ ref('int_customer_scores') }} as scores
     on points.customer_id = scores.customer_id
 inner join {{ ref('customer_features') }} as features
     on points.customer_id = features.customer_id
-group by all

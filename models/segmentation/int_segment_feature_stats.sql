@@ -8,15 +8,20 @@
   Counts, means and standard deviations use every customer. Medians are exact for segments
   of up to `profile_median_sample_size` customers (default 50,000); for larger segments they
   come from a deterministic sample of about that many of the segment's customers (chosen by
-  a hash of the id), because an exact median holds every value in memory. The CTEs are
-  marked not materialized on DuckDB (each is re-read rather than held in memory).
+  a hash of the id), because an exact median holds every value in memory.
 -#}
 {%- set settings = segmentation_settings() -%}
 {%- set contract = customer_input().contract -%}
 {%- set features = profile_features(contract) -%}
 {%- set measures = measure_columns(contract) -%}
 
-with caps as (
+with scores as {{ cte_not_materialized() }} (
+
+    {{ long_scores(ref('int_customer_scores')) }}
+
+),
+
+caps as (
 
     select
         {%- for c in measures %}
@@ -27,73 +32,76 @@ with caps as (
 
 ),
 
-capped as {{ cte_not_materialized() }} (
-
-    select
-        features.customer_id,
-        {%- for c in measures %}
-        features.{{ c.name }},
-        case when features.{{ c.name }} > caps.{{ c.name }}__cap then caps.{{ c.name }}__cap
-             else features.{{ c.name }} end as {{ c.name }}__capped,
-        {%- endfor %}
-        {%- for f in features if f.derived %}
-        features.{{ f.name }},
-        {{ derived_feature_sql(f, '(case when features.{} > caps.{}__cap then caps.{}__cap else features.{} end)') }}
-            as {{ f.name }}__capped,
-        {%- endfor %}
-        floor({{ hash_fraction(['features.customer_id', settings.random_state + 1]) }} * 1000000) as sample_slot
-    from {{ ref('customer_features') }} as features
-    cross join caps
-
-),
-
-joined as {{ cte_not_materialized() }} (
+moments as (
 
     select
         scores.algorithm,
         scores.segment_id,
-        capped.*
-    from {{ ref('int_customer_scores') }} as scores
-    inner join capped
-        on scores.customer_id = capped.customer_id
+        count(*) as customers,
+        {%- for f in features %}
+        count(features.{{ f.name }}) as {{ f.name }}__observed,
+        avg(features.{{ f.name }}) as {{ f.name }}__mean,
+        stddev_pop(features.{{ f.name }}) as {{ f.name }}__stddev,
+        {%- if f.derived %}
+        {%- set capped = derived_feature_sql(f, '(case when features.{} > caps.{}__cap then caps.{}__cap else features.{} end)') %}
+        {%- else %}
+        {%- set capped = '(case when features.' ~ f.name ~ ' > caps.' ~ f.name ~ '__cap then caps.' ~ f.name ~ '__cap else features.' ~ f.name ~ ' end)' %}
+        {%- endif %}
+        avg({{ capped }}) as {{ f.name }}__capped_mean,
+        stddev_pop({{ capped }}) as {{ f.name }}__capped_stddev,
+        {%- endfor %}
+        count(*) as rows_counted
+    from scores
+    inner join {{ ref('customer_features') }} as features
+        on scores.customer_id = features.customer_id
+    cross join caps
+    group by scores.algorithm, scores.segment_id
 
 ),
 
-moments as (
+{#- The median sample: every customer of a segment up to profile_median_sample_size, else a
+    deterministic sample of about that many (a hash of the id), picked before the join so
+    only the sample's rows are read. #}
+median_sample as (
+
+    select scores.algorithm, scores.segment_id, scores.customer_id
+    from scores
+    inner join moments
+        on scores.algorithm = moments.algorithm
+        and scores.segment_id = moments.segment_id
+    where moments.customers <= {{ settings.profile_median_sample_size }}
+        or {{ hash_fraction(['scores.customer_id', settings.random_state + 1]) }}
+            < {{ settings.profile_median_sample_size }} / moments.customers
+
+),
+
+{#- Materialized before the medians: DuckDB's median over a join pipeline held far more
+    memory than over the joined rows (out of memory at 1M customers under 4 GB). #}
+median_rows as {{ cte_materialized() }} (
 
     select
-        algorithm,
-        segment_id,
-        count(*) as customers,
+        median_sample.algorithm,
+        median_sample.segment_id,
         {%- for f in features %}
-        count({{ f.name }}) as {{ f.name }}__observed,
-        avg({{ f.name }}) as {{ f.name }}__mean,
-        stddev_pop({{ f.name }}) as {{ f.name }}__stddev,
-        avg({{ f.name }}__capped) as {{ f.name }}__capped_mean,
-        stddev_pop({{ f.name }}__capped) as {{ f.name }}__capped_stddev,
+        features.{{ f.name }}{{ ',' if not loop.last }}
         {%- endfor %}
-        count(*) as rows_counted
-    from joined
-    group by algorithm, segment_id
+    from median_sample
+    inner join {{ ref('customer_features') }} as features
+        on median_sample.customer_id = features.customer_id
 
 ),
 
 medians as (
 
     select
-        joined.algorithm,
-        joined.segment_id,
+        algorithm,
+        segment_id,
         {%- for f in features %}
-        {{ median('joined.' ~ f.name) }} as {{ f.name }}__median,
+        {{ median(f.name) }} as {{ f.name }}__median,
         {%- endfor %}
         count(*) as median_sample
-    from joined
-    inner join moments
-        on joined.algorithm = moments.algorithm
-        and joined.segment_id = moments.segment_id
-    where joined.sample_slot
-        < 1000000.0 * least(1.0, {{ settings.profile_median_sample_size }} / moments.customers)
-    group by joined.algorithm, joined.segment_id
+    from median_rows
+    group by algorithm, segment_id
 
 )
 

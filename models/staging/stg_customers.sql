@@ -141,10 +141,10 @@ typed as (
     {%- set op = "<=" if c.min_is_exclusive else "<" %}
     {%- set bound = (c.min_value | string) %}
     {%- set rule = v ~ " " ~ op ~ " " ~ c.min_value ~ ((" or " ~ v ~ " > " ~ c.max_value) if c.max_value is not none else "") %}
-    {%- set message = "is " ~ ("not above " if c.min_is_exclusive else "below ") ~ c.min_value ~ ((" or above " ~ c.max_value) if c.max_value is not none else "") %}
+    {%- set message = "is " ~ ("not above " if c.min_is_exclusive else "below ") ~ ("%g" | format(c.min_value)) ~ ((" or above " ~ ("%g" | format(c.max_value))) if c.max_value is not none else "") %}
     {%- do validation_rule(codes, details, rule, c.invalid_code, c.input_column, message, shown) %}
   {%- elif c.max_value is not none and c.invalid_code %}
-    {%- do validation_rule(codes, details, v ~ " > " ~ c.max_value, c.invalid_code, c.input_column, "is above " ~ c.max_value, shown) %}
+    {%- do validation_rule(codes, details, v ~ " > " ~ c.max_value, c.invalid_code, c.input_column, "is above " ~ ("%g" | format(c.max_value)), shown) %}
   {%- endif %}
   {%- if c.is_integer and c.non_integer_code %}
     {%- do validation_rule(codes, details, v ~ " <> floor(" ~ v ~ ")", c.non_integer_code, c.input_column, "is not a whole number", shown) %}

@@ -5,15 +5,20 @@ cannot do well:
 
 * `custseg_resolve_input(request_json)`: the input contract (custseg.inputs.resolve), as
   JSON; the macros call it when they compile the staging models.
-* `custseg_replace_file(source, target)`: moves a finished file onto a path atomically
-  (os.replace), for publishing the serving database (custseg.publish).
-* `custseg_remove_file(path)`: removes a left-over temporary file, if any.
+* `custseg_publish_tmp(serving_path, run_id)`: the temporary file a build publishes into,
+  beside the serving database (its directory created, left-overs of killed builds removed).
+* `custseg_replace_file(source, target)`: moves the finished file onto the serving path
+  atomically (os.replace): readers see the old file or the new one, never a mix.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import fcntl
+import glob
 import json
 import os
+import time
 
 from dbt.adapters.duckdb.plugins import BasePlugin
 
@@ -24,27 +29,75 @@ def resolve_input(request_json: str) -> str:
     return json.dumps(resolve(json.loads(request_json)), default=str)
 
 
+TMP_MARKER = ".publishing-"
+
+
+def publish_tmp(serving_path: str, run_id: str) -> str:
+    directory = os.path.dirname(os.path.abspath(serving_path))
+    os.makedirs(directory, exist_ok=True)
+    for stale in glob.glob(glob.escape(serving_path) + TMP_MARKER + "*"):
+        os.remove(stale)   # a killed build's unfinished copy
+    return serving_path + TMP_MARKER + run_id
+
+
 def replace_file(source: str, target: str) -> str:
+    delay = float(os.environ.get("CUSTSEG_PUBLISH_DELAY", "0") or 0)
+    if delay > 0:  # tests: a window in which to kill a build in the middle of publishing
+        time.sleep(delay)
     os.replace(source, target)
     return target
 
 
-def remove_file(path: str) -> bool:
-    try:
-        os.remove(path)
-        return True
-    except FileNotFoundError:
-        return False
-
-
 FUNCTIONS = {
     "custseg_resolve_input": (resolve_input, ["VARCHAR"], "VARCHAR"),
+    "custseg_publish_tmp": (publish_tmp, ["VARCHAR", "VARCHAR"], "VARCHAR"),
     "custseg_replace_file": (replace_file, ["VARCHAR", "VARCHAR"], "VARCHAR"),
-    "custseg_remove_file": (remove_file, ["VARCHAR"], "BOOLEAN"),
 }
 
 
+#: Build locks this process holds, by lock file path (kept until the process ends).
+_LOCKS: dict[str, int] = {}
+
+
+def acquire_build_lock(database: str) -> None:
+    """One dbt invocation at a time per working database, for the whole invocation.
+
+    DuckDB's own file lock is only held while dbt has the database open, and dbt-duckdb
+    closes it between models; a second build could slip in between and interleave its
+    writes. A lock file held from the start to the end of the process prevents that, and
+    the second build stops at once with one line saying who holds it."""
+    if not database or database == ":memory:":
+        return
+    path = os.path.abspath(database) + ".build-lock"
+    if path in _LOCKS:
+        return
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.read(fd, 200).decode(errors="replace").strip() or "another process"
+        os.close(fd)
+        from dbt_common.exceptions import DbtRuntimeError
+
+        raise DbtRuntimeError(f"Another dbt command is using {database} ({holder}); wait for it to finish, "
+                              "or set DBT_DUCKDB_PATH to build into another database.") from None
+    os.ftruncate(fd, 0)
+    os.write(fd, f"pid {os.getpid()}, since {dt.datetime.now():%Y-%m-%d %H:%M:%S}".encode())
+    _LOCKS[path] = fd
+
+
+def release_build_locks() -> None:
+    """Release the build locks this process holds (tests that run dbt in-process)."""
+    for path, fd in list(_LOCKS.items()):
+        os.close(fd)
+        del _LOCKS[path]
+
+
 class Plugin(BasePlugin):
+    def initialize(self, plugin_config) -> None:
+        acquire_build_lock(getattr(self.creds, "path", None) or "")
+
     def configure_connection(self, conn) -> None:
         for name, (fn, params, returns) in FUNCTIONS.items():
             try:

@@ -31,29 +31,60 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def to_pandas(relation, columns: Iterable[str] | None = None, order_by: str | None = None) -> pd.DataFrame:
-    """A small table as a pandas frame (optionally some columns, ordered by one)."""
+def _literal(value) -> str:
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    return repr(value)
+
+
+def to_pandas(relation, columns: Iterable[str] | None = None, order_by: str | None = None,
+              where: dict | None = None) -> pd.DataFrame:
+    """A small table as a pandas frame: optionally some columns, the rows where each column
+    of `where` equals its value (filtered in the engine), ordered by one column."""
     engine = engine_of(relation)
     cols = list(columns) if columns is not None else None
+    where = where or {}
     if engine == "duckdb":
         rel = relation
+        for column, value in where.items():
+            rel = rel.filter(f"{_quote(column)} = {_literal(value)}")
         if cols:
             rel = rel.project(", ".join(_quote(c) for c in cols))
         if order_by:
             rel = rel.order(_quote(order_by))
         return rel.df()
     if engine == "spark":
-        df = relation.select(*cols) if cols else relation
+        df = relation
+        for column, value in where.items():
+            df = df.filter(df[column] == value)
+        df = df.select(*cols) if cols else df
         if order_by:
             df = df.orderBy(order_by)
         return df.toPandas()
     if engine == "snowpark":
-        df = relation.select(*cols) if cols else relation
+        df = relation
+        for column, value in where.items():
+            df = df.filter(df[column] == value)
+        df = df.select(*cols) if cols else df
         if order_by:
             df = df.sort(order_by)
         return df.to_pandas()
-    frame = relation[cols] if cols else relation
+    frame = relation
+    for column, value in where.items():
+        frame = frame[frame[column] == value]
+    frame = frame[cols] if cols else frame
     return frame.sort_values(order_by).reset_index(drop=True) if order_by else frame
+
+
+def semi_join(relation, keys, column: str):
+    """The rows of `relation` whose `column` value appears in `keys` (another relation of the
+    same engine), computed in the engine."""
+    engine = engine_of(relation)
+    if engine == "duckdb":
+        return relation.join(keys.project(_quote(column)).distinct(), column)
+    if engine in ("spark", "snowpark"):
+        return relation.join(keys.select(column).distinct(), column, "left_semi" if engine == "spark" else "semi")
+    return relation[relation[column].isin(set(keys[column]))]
 
 
 def arrow_batches(relation, columns: list[str], batch_rows: int) -> Iterator[pa.RecordBatch]:

@@ -50,7 +50,7 @@ NUMERIC_SHARE = 0.90
 #: categorical attributes; other text (names, free text, e-mails) is ignored.
 MAX_CATEGORIES = 30
 #: Rows read to infer the columns (the first ones of the input).
-PROFILE_ROWS = 200_000
+PROFILE_ROWS = 100_000
 #: Date formats tried on text columns, in order of preference (strftime codes).
 DATE_FORMATS: tuple[str, ...] = (
     "%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d", "%Y/%m/%d %H:%M:%S",
@@ -399,6 +399,8 @@ def inspect_source(pattern: str | None, role: str, setting: str, options: InputO
         raise InputError(f"{setting}: the files matched by '{pattern}' are compressed differently; use one kind.")
     source.files = infos
     source.encoding, source.compression = infos[0].encoding, infos[0].compression
+    if source.data_lines == 0:
+        raise InputError(f"{setting}: '{pattern}' has a header but no data rows; export the data again.")
     return source
 
 
@@ -552,6 +554,7 @@ class ColumnProfile:
     distinct_numbers: int
     with_at_sign: int
     sequence: bool            # values 0..n-1 or 1..n in row order (a row index)
+    datelike: int = 0         # values shaped like a date (digits and - / . separators, or 8 digits)
     date_counts: dict[str, int] = field(default_factory=dict)
     top_values: list[str] = field(default_factory=list)
 
@@ -591,7 +594,7 @@ def profile_columns(source: Source, rows: int = PROFILE_ROWS) -> dict[str, Colum
         for (name, (kind, _, present)), values in zip(specs.items(), first):
             profiles[name] = _profile_from(name, kind, values)
             p = profiles[name]
-            if kind == "text" and p.non_missing and p.numbers < p.non_missing:
+            if kind == "text" and p.non_missing and p.datelike >= 0.5 * p.non_missing:
                 date_queries.append((name, present))
         if date_queries:
             counts = con.execute("select " + ", ".join(
@@ -639,6 +642,7 @@ def _profile_sql(name: str, dtype: str) -> tuple[str, list[str], str]:
                   f"then try_cast(trim({text}) as double) end")
         number = f"case when isfinite({parsed}) then {parsed} end"
     txt = f"cast({col} as varchar)"
+    typed = kind != "text"   # typed columns need no text work (a Parquet input of millions of rows)
     parts = [
         "cast(count(*) as double)",
         f"cast(count(*) filter (where {present}) as double)",
@@ -647,11 +651,14 @@ def _profile_sql(name: str, dtype: str) -> tuple[str, list[str], str]:
         f"cast(count(*) filter (where {number} < 0) as double)",
         f"cast(min({number}) as double)", f"cast(max({number}) as double)", f"cast(avg({number}) as double)",
         f"cast(stddev_pop({number}) as double)", f"cast(skewness({number}) as double)",
-        f"cast(count(distinct trim({txt})) filter (where {present}) as double)",
+        (f"cast(count(distinct {col}) filter (where {present}) as double)" if typed
+         else f"cast(count(distinct trim({txt})) filter (where {present}) as double)"),
         f"cast(count(distinct {number}) as double)",
-        f"cast(count(*) filter (where {present} and strpos({txt}, '@') > 0) as double)",
+        "cast(0 as double)" if typed else f"cast(count(*) filter (where {present} and strpos({txt}, '@') > 0) as double)",
         f"cast(count(*) filter (where {number} = __row) = count(*) or count(*) filter (where {number} = __row - 1)"
         " = count(*) as double)",
+        "cast(0 as double)" if typed else (f"cast(count(*) filter (where {present} and regexp_matches(trim({txt}), "
+                                           r"'^(\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}|\d{8})')) as double)"),
     ]
     return kind, parts, present
 
@@ -662,7 +669,7 @@ def _profile_from(name: str, kind: str, r: list) -> ColumnProfile:
 
     return ColumnProfile(name, kind, int(r[0]), int(r[1]), int(r[2]), int(r[3]), int(r[4]), f(r[5]), f(r[6]),
                          f(r[7]), f(r[8]), f(r[9]), int(r[10]), int(r[11]), int(r[12]),
-                         bool(r[13]) and int(r[0]) > 20)
+                         bool(r[13]) and int(r[0]) > 20, datelike=int(r[14]))
 
 
 # --------------------------------------------------------------------------- the contract

@@ -136,49 +136,39 @@ def load_models(models_relation) -> dict[str, SegmentModel]:
 
 
 # ------------------------------------------------------------------ scoring every customer
-SCORE_SCHEMA = pa.schema([
-    pa.field("customer_id", pa.string()),
-    pa.field("algorithm", pa.string()),
-    pa.field("segment_id", pa.int32()),
-    pa.field("distance_to_centre", pa.float64()),
-    pa.field("membership_probability", pa.float64()),
-    pa.field("som_node_id", pa.int32()),
-])
+def score_schema() -> pa.Schema:
+    """int_customer_scores: one row per customer; the PCA view coordinates, and per algorithm
+    the segment, the distance to its centre, the membership probability (mixtures) and the
+    prototype node (SOM), NULL where the algorithm has none."""
+    fields = [pa.field("customer_id", pa.string()), pa.field("pca_1", pa.float64()),
+              pa.field("pca_2", pa.float64()), pa.field("pca_3", pa.float64())]
+    for a in ALGORITHMS:
+        fields += [pa.field(f"{a}_segment_id", pa.int32()), pa.field(f"{a}_distance", pa.float64()),
+                   pa.field(f"{a}_probability", pa.float64()), pa.field(f"{a}_node", pa.int32())]
+    return pa.schema(fields)
 
-PCA_SCHEMA = pa.schema([pa.field("customer_id", pa.string()), pa.field("pca_1", pa.float64()),
-                        pa.field("pca_2", pa.float64()), pa.field("pca_3", pa.float64())])
+
+SCORE_SCHEMA = score_schema()
 
 
 def score_batch(batch: pa.RecordBatch, pre: Preprocessor, models: dict[str, SegmentModel]) -> pa.RecordBatch:
-    """One batch of customers in, their segments out: one row per customer and algorithm."""
-    spaces = model_spaces(pre, batch)
+    """One batch of customers in, their PCA coordinates and every algorithm's segment out."""
+    X = pre.transform(batch)
+    spaces = Spaces(X, pre.reduce(X))
+    view = pre.project(X)
     n = batch.num_rows
-    segment, distance, probability, node = [], [], [], []
+    columns = [batch.column("customer_id").cast(pa.string())]
+    for i in range(3):
+        columns.append(pa.array(view[:, i] if view.shape[1] > i else np.zeros(n), pa.float64()))
     for algorithm in ALGORITHMS:
         assigned = models[algorithm].assign(spaces)
-        segment.append(assigned.segment_id)
-        distance.append(assigned.distance)
-        probability.append(assigned.probability if assigned.probability is not None else np.full(n, np.nan))
-        node.append(assigned.node + 1 if assigned.node is not None else np.zeros(n, dtype=np.int32))
-    probability_all = np.concatenate(probability)
-    node_all = np.concatenate(node).astype(np.int32)
-    return pa.RecordBatch.from_arrays([
-        pa.concat_arrays([batch.column("customer_id").cast(pa.string())] * len(ALGORITHMS)),
-        pa.array(np.repeat(np.array(ALGORITHMS, dtype=object), n), pa.string()),
-        pa.array(np.concatenate(segment).astype(np.int32), pa.int32()),
-        pa.array(np.concatenate(distance), pa.float64()),
-        pa.array(probability_all, pa.float64(), mask=np.isnan(probability_all)),
-        pa.array(node_all, pa.int32(), mask=node_all == 0),
-    ], schema=SCORE_SCHEMA)
-
-
-def pca_batch(batch: pa.RecordBatch, pre: Preprocessor) -> pa.RecordBatch:
-    """The customers' coordinates in the first three principal components (the PCA views)."""
-    view = pre.project(pre.transform(batch))
-    cols = [batch.column("customer_id").cast(pa.string())]
-    for i in range(3):
-        cols.append(pa.array(view[:, i] if view.shape[1] > i else np.zeros(len(view)), pa.float64()))
-    return pa.RecordBatch.from_arrays(cols, schema=PCA_SCHEMA)
+        columns.append(pa.array(assigned.segment_id, pa.int32()))
+        columns.append(pa.array(assigned.distance, pa.float64()))
+        columns.append(pa.array(assigned.probability, pa.float64()) if assigned.probability is not None
+                       else pa.nulls(n, pa.float64()))
+        columns.append(pa.array(assigned.node + 1, pa.int32()) if assigned.node is not None
+                       else pa.nulls(n, pa.int32()))   # 1-based node ids
+    return pa.RecordBatch.from_arrays(columns, schema=SCORE_SCHEMA)
 
 
 def ordered_parallel_map(fn, items, workers: int) -> Iterator:
@@ -223,20 +213,13 @@ def _stream(relation, columns: list[str], batch_rows: int, fn, schema: pa.Schema
 
 def score_customers(ctx: RunContext, features_relation, preprocessing_relation,
                     models_relation) -> pa.RecordBatchReader:
-    """int_customer_scores: every customer and algorithm, streamed through the fitted models
-    in Arrow batches of `assign_batch_rows`, so memory stays flat however many customers
-    there are. Batches are scored on `scoring_threads()` threads, single-threaded BLAS each."""
+    """int_customer_scores: every customer, streamed through the fitted models in Arrow
+    batches of `assign_batch_rows`, so memory stays flat however many customers there are.
+    Batches are scored on `scoring_threads()` threads, single-threaded BLAS each."""
     pre = load_preprocessor(preprocessing_relation)
     models = load_models(models_relation)
     return _stream(features_relation, ["customer_id", *pre.source_columns], ctx.settings.assign_batch_rows,
                    lambda b: score_batch(b, pre, models), SCORE_SCHEMA)
-
-
-def customer_pca(ctx: RunContext, features_relation, preprocessing_relation) -> pa.RecordBatchReader:
-    """int_customer_pca: every customer's PCA coordinates, streamed like the scores."""
-    pre = load_preprocessor(preprocessing_relation)
-    return _stream(features_relation, ["customer_id", *pre.source_columns], ctx.settings.assign_batch_rows,
-                   lambda b: pca_batch(b, pre), PCA_SCHEMA)
 
 
 # ------------------------------------------------------------------ naming
@@ -257,8 +240,9 @@ def silhouette_values(ctx: RunContext, sample_relation, preprocessing_relation, 
 
     s = ctx.settings
     frame = _sample_frame(sample_relation).head(s.evaluation_sample_size)
-    scores = frames.to_pandas(scores_relation, columns=["customer_id", "algorithm", "segment_id"])
-    scores = scores[scores["algorithm"] == s.primary_algorithm][["customer_id", "segment_id"]]
+    scores = frames.to_pandas(frames.semi_join(scores_relation, sample_relation, "customer_id"),
+                              columns=["customer_id", f"{s.primary_algorithm}_segment_id"]).rename(
+        columns={f"{s.primary_algorithm}_segment_id": "segment_id"})
     frame = frame.merge(scores, on="customer_id", how="inner", sort=False)
     if s.primary_algorithm == "density":
         frame = frame[frame["segment_id"] != 0]

@@ -1,28 +1,29 @@
-"""Query the project's DuckDB file read-only from the command line, without a DuckDB CLI:
+"""Query the serving database read-only from the command line, without a DuckDB CLI:
 
     .venv/bin/python -m custseg.query "select * from segment_profiles limit 5"
     .venv/bin/python -m custseg.query --parquet customer_features.parquet "select * from customer_features"
 
-Read-only, so it never blocks a BI tool that has the file open (but, as with any DuckDB
-reader, it cannot open the file while a build is writing it).
+Read-only, on the serving database (the last published run, see custseg.serving) by
+default: it never blocks a build, and a build never blocks it. --database names another
+file (the working database, for instance, when no build is writing it).
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
 import duckdb
 
+from .serving import default_serving_path
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run one SQL query on the DuckDB file, read-only.")
     parser.add_argument("sql", help="the query, e.g. \"select * from segment_metrics\"")
-    parser.add_argument("--database", type=Path,
-                        default=Path(os.environ.get("DBT_DUCKDB_PATH", "customer_segmentation.duckdb")),
-                        help="DuckDB file (default: $DBT_DUCKDB_PATH or customer_segmentation.duckdb)")
+    parser.add_argument("--database", type=Path, default=default_serving_path(),
+                        help="DuckDB file (default: the serving database, see custseg.serving)")
     parser.add_argument("--max-rows", type=int, default=40, help="rows to print (default 40)")
     parser.add_argument("--parquet", type=Path, help="write the whole result to this Parquet file instead")
     args = parser.parse_args(argv)

@@ -1,13 +1,15 @@
 """The visual report: one self-contained HTML page (and PNGs for slides) from the tables.
 
-    python -m custseg.report [--database customer_segmentation.duckdb] [--out-dir reports]
+    python -m custseg.report [--database customer_segmentation.serving.duckdb] [--out-dir reports]
 
-Opens the DuckDB file read-only, so it never blocks a BI tool and can be rerun without
-rebuilding the models. Counts, histograms, box plots, correlations and profiles are SQL
-aggregates over every customer; only the scatter plots draw a sample of points
-(`report_max_points`, default 5,000: the first customers of the fit sample, a
+Reads the serving database (the last published run; see custseg.serving) read-only, so it
+never blocks a build or a BI tool and can be rerun without rebuilding. It only reads the
+marts and the report models (models/report): counts, histograms, box plots, correlations
+and profiles are SQL aggregates over every customer; only the scatter plots draw a sample
+of points (`report_max_points`, default 5,000: the first customers of the fit sample, a
 deterministic random sample), so the page stays small whatever the number of customers.
-The page embeds plotly.js once and requests nothing from any host.
+Every chart draws only what the input has. The page embeds plotly.js once and requests
+nothing from any host.
 """
 
 from __future__ import annotations
@@ -473,13 +475,15 @@ def build_report(database: Path, out_dir: Path, workers: int | None = None) -> P
 
 
 def default_database() -> Path:
-    return Path(os.environ.get("DBT_DUCKDB_PATH", "customer_segmentation.duckdb"))
+    from .serving import default_serving_path
+
+    return default_serving_path()
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Write reports/segmentation_report.html from the DuckDB tables.")
     parser.add_argument("--database", type=Path, default=default_database(),
-                        help="DuckDB file (default: $DBT_DUCKDB_PATH or customer_segmentation.duckdb)")
+                        help="DuckDB file (default: the serving database, see custseg.serving)")
     parser.add_argument("--out-dir", type=Path, default=Path("reports"))
     args = parser.parse_args(argv)
     start = time.perf_counter()

@@ -84,10 +84,13 @@ def _release_duckdb() -> None:
     test can open the file read-only (as a BI tool would)."""
     from dbt.adapters.duckdb.connections import DuckDBConnectionManager
 
+    from custseg.dbt_plugin import release_build_locks
+
     env = DuckDBConnectionManager._ENV
     if env is not None:
         env.close()
     DuckDBConnectionManager.close_all_connections()
+    release_build_locks()
 
 
 def assert_ok(run: DbtRun) -> None:
