@@ -16,7 +16,8 @@
   {{ return([
     'customer_segments', 'segment_assignments', 'segment_profiles', 'segment_feature_profiles',
     'segment_category_profiles', 'segment_metrics', 'segment_k_selection', 'som_nodes', 'segment_models',
-    'segment_preprocessing', 'customer_features', 'rejected_customers', 'segmentation_config', 'input_columns',
+    'segment_preprocessing', 'segment_model_parameters', 'segment_history', 'segment_migrations',
+    'customer_features', 'rejected_customers', 'segmentation_config', 'input_columns',
     'input_summary', 'report_data_quality', 'report_feature_distributions', 'report_correlations',
     'report_points', 'report_silhouette',
   ]) }}
@@ -55,9 +56,11 @@
       {% do run_query("update main.custseg_runs set status = 'interrupted', detail = 'the build did not finish' where run_id = " ~ sql_string(row[0])) %}
     {% endif %}
   {% endfor %}
-  {% do run_query("insert into main.custseg_runs values (" ~ sql_string(current_run_id()) ~ ", 'running', "
-      ~ "cast(" ~ sql_string(run_started_at.strftime('%Y-%m-%d %H:%M:%S')) ~ " as timestamp), null, null, "
-      ~ sql_string(serving_path()) ~ ", " ~ sql_string(flags.WHICH) ~ ")") %}
+  {% do _ensure_model_tables() %}
+  {% do run_query("insert into main.custseg_runs (run_id, status, started_at, serving_path, invocation) values ("
+      ~ sql_string(current_run_id()) ~ ", 'running', cast(" ~ sql_string(run_started_at.strftime('%Y-%m-%d %H:%M:%S'))
+      ~ " as timestamp), " ~ sql_string(serving_path()) ~ ", " ~ sql_string(flags.WHICH) ~ ")") %}
+  {% do custseg_start_models() %}
   {{ return('select 1') }}
 {% endmacro %}
 
@@ -123,9 +126,11 @@
   {% for t in serving_tables() %}
     {% do run_query("create table custseg_publish.main." ~ t ~ " as select * from main." ~ t) %}
   {% endfor %}
+  {% do run_query("create table custseg_publish.main.segment_model_versions as select * from main.segment_model_versions") %}
   {% do run_query("create table custseg_publish.main.segment_runs as "
-      ~ "select run_id, status, started_at, finished_at, detail from main.custseg_runs where status = 'published' "
-      ~ "union all select run_id, 'published', started_at, cast(now() as timestamp), 'published to ' || serving_path "
+      ~ "select run_id, status, started_at, finished_at, segment_mode, model_version, detail from main.custseg_runs "
+      ~ "where status = 'published' union all select run_id, 'published', started_at, cast(now() as timestamp), "
+      ~ "segment_mode, model_version, 'published to ' || serving_path "
       ~ "from main.custseg_runs where run_id = " ~ sql_string(current_run_id()) ~ " order by started_at") %}
   {% do run_query("detach custseg_publish") %}
   {% do run_query("select custseg_replace_file(" ~ sql_string(tmp) ~ ", " ~ sql_string(path) ~ ")") %}

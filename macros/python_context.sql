@@ -14,11 +14,19 @@ dbtObj.custseg_context = {{ tojson(tojson(python_context())) }}
 {% endmacro %}
 
 {% macro python_context() %}
-  {{ return({
+  {% set context = {
       'settings': segmentation_settings(),
       'contract': customer_input().contract,
       'run_id': current_run_id(),
-  }) }}
+      'models': run_models(),
+  } %}
+  {% if model.name == 'segment_names' %}
+    {# the names saved for each model version so far (segment_name_versions: not a ref, it comes after) #}
+    {% set store = adapter.get_relation(database=this.database, schema=this.schema, identifier='segment_name_versions') %}
+    {% do context.update({'saved_names': run_query("select model_version, algorithm, segment_id, segment_name from "
+        ~ store).rows | map('list') | list if store else []}) %}
+  {% endif %}
+  {{ return(context) }}
 {% endmacro %}
 
 {#-

@@ -9,5 +9,6 @@ def model(dbt, session):
         RunContext.from_dbt(dbt),
         sample_relation=dbt.ref("int_model_fit_sample"),
         preprocessing_relation=dbt.ref("segment_preprocessing"),
+        models_relation=dbt.ref("int_segment_models"),
         scores_relation=dbt.ref("int_customer_scores"),
     )

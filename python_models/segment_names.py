@@ -1,8 +1,9 @@
-"""Names and one-line descriptions of every segment, derived from its profile."""
+"""Names and one-line descriptions of every segment, from its profile; kept segments keep their names."""
 
 
 def model(dbt, session):
     dbt.config(materialized="table")
     from custseg.pipeline import RunContext, name_segments
 
-    return name_segments(RunContext.from_dbt(dbt), feature_stats_relation=dbt.ref("int_segment_feature_stats"))
+    return name_segments(RunContext.from_dbt(dbt), feature_stats_relation=dbt.ref("int_segment_feature_stats"),
+                         models_relation=dbt.ref("int_segment_models"))

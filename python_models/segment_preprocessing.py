@@ -1,12 +1,14 @@
-"""Fits the preprocessing all algorithms share (caps, transforms, scaling, PCA) on the fit sample."""
+"""Fits the preprocessing all algorithms share (caps, transforms, scaling, PCA); a refit appends a new version."""
 
 
 def model(dbt, session):
-    dbt.config(materialized="table")
+    dbt.config(materialized="incremental", incremental_strategy="append", full_refresh=False)
+    from custseg import frames
     from custseg.pipeline import RunContext, fit_preprocessing
 
     return fit_preprocessing(
         RunContext.from_dbt(dbt),
         sample_relation=dbt.ref("int_model_fit_sample"),
         parameters_relation=dbt.ref("int_cleaning_parameters"),
+        existing=frames.table(session, dbt.this) if dbt.is_incremental else None,
     )

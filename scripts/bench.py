@@ -275,6 +275,44 @@ def run_product(n: int, parquet: Path, work: Path, threads: int) -> dict:
     return row
 
 
+def day_two_input(parquet: Path, work: Path, share: float = 0.01) -> Path:
+    """The next night's file: the same customers with `share / 2` of them changed (balance up
+    by half) and `share / 2` new ones (copies of sampled customers under new ids)."""
+    import duckdb
+
+    out = work / f"{parquet.stem}_day2.parquet"
+    if out.exists():
+        return out
+    con = duckdb.connect()
+    k = max(1, int(parquet_rows(parquet) * share / 2))
+    con.sql(f"""copy (
+        select * replace (case when row_number() over () <= {k} then balance * 1.5 else balance end as balance)
+        from read_parquet('{parquet}')
+        union all
+        select * replace ('N' || cust_id as cust_id) from read_parquet('{parquet}') using sample {k} rows (reservoir, 3)
+    ) to '{out}' (format parquet)""")
+    con.close()
+    return out
+
+
+def run_day_two(n: int, parquet: Path, database: Path, work: Path, threads: int) -> dict:
+    """After the day-one refit in `database`: a `score` build, then a `refit` build, of the
+    next night's file (1% new or changed customers), each timed as `dbt build` alone."""
+    day2 = day_two_input(parquet, work)
+    env = child_env({"DBT_DUCKDB_PATH": str(database), "DBT_THREADS": str(threads)})
+    out = {}
+    for mode in ("score", "refit"):
+        log(f"N={human(n)}: day two, {mode}")
+        cmd = [bin_path("dbt"), "build", "--vars", json.dumps({"customers_path": str(day2), "segment_mode": mode}),
+               "--target-path", str(work / f"target_{n}_{mode}"), "--log-path", str(work / f"logs_{n}")]
+        result = run_monitored(cmd, env, work / f"dbt_{mode}_{n}.log")
+        if result.returncode != 0:
+            return {"day_two_status": f"{mode} build failed; see {work / f'dbt_{mode}_{n}.log'}"}
+        out[f"day_two_{mode}_seconds"] = round(result.seconds, 1)
+    out["day_two_status"] = "ok"
+    return out
+
+
 def read_product_facts(database: Path) -> dict:
     import duckdb
 
@@ -480,7 +518,8 @@ def write_outputs(rows: list[dict], out_dir: Path, args: argparse.Namespace, sta
     flat_fields = ["n", "system", "status", "wall_seconds", "peak_gib", "build_seconds", "build_peak_gib",
                    "report_seconds", "report_peak_gib", "report_mb", "input_rows", "clean_customers",
                    "rejected_rows", "kmeans_k", "kmeans_silhouette", "fit_sample_size", "som_grid",
-                   "kmeans_ari_vs_full_fit", "full_fit_seconds",
+                   "kmeans_ari_vs_full_fit", "full_fit_seconds", "day_two_status", "day_two_score_seconds",
+                   "day_two_refit_seconds",
                    *[f"stage_{s}" for s in [*STAGES, "dbt tests"]], *[f"step_{s}" for s in BASELINE_STEPS]]
     for name in (f"bench_{stamp}.csv", "latest.csv"):
         with open(out_dir / name, "w", newline="") as fh:
@@ -530,6 +569,16 @@ def render_markdown(rows: list[dict], args: argparse.Namespace, started: dt.date
     for n, r in sorted(product.items()):
         stages = r.get("stages", {})
         lines.append(f"| {n:,} | " + " | ".join(_fmt(stages.get(s)) for s in stage_names) + " |")
+    nights = {n: r for n, r in product.items() if r.get("day_two_status")}
+    if nights:
+        lines += ["", "## Day two: the next night's file (1% new or changed customers) into the same database", "",
+                  "| customers | day-one refit build s | score build s | score / refit | refit build s | status |",
+                  "|---:|---:|---:|---:|---:|---|"]
+        for n, r in sorted(nights.items()):
+            score, refit = r.get("day_two_score_seconds"), r.get("build_seconds")
+            ratio = f"{score / refit:.0%}" if score and refit else "–"
+            lines.append(f"| {n:,} | {_fmt(refit)} | {_fmt(score)} | {ratio} | {_fmt(r.get('day_two_refit_seconds'))} | "
+                         f"{r['day_two_status']} |")
     if notebook:
         lines += ["", f"## The notebook approach (memory cap {args.baseline_memory_gib:g} GiB, "
                   f"time cap {args.baseline_step_timeout:g} s per step)", "",
@@ -573,6 +622,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--ari-max-n", type=int, default=1_000_000,
                         help="measure the ARI against a full-data K-Means up to this N (default 1,000,000)")
+    parser.add_argument("--day-two-max-n", type=int, default=1_000_000,
+                        help="up to this N, also time a score and a refit build of the next night's file "
+                             "(1%% new or changed customers) into the same database")
     parser.add_argument("--no-baseline", action="store_true", help="skip the notebook approach")
     parser.add_argument("--baseline-memory-gib", type=float, default=16.0)
     parser.add_argument("--baseline-step-timeout", type=float, default=300.0, help="seconds per notebook step")
@@ -602,6 +654,8 @@ def main(argv: list[str] | None = None) -> int:
         if product["status"] == "ok" and n <= args.ari_max_n:
             log(f"N={human(n)}: full-data K-Means for the ARI check")
             product.update(full_fit_ari(database, seed=42))
+        if product["status"] == "ok" and n <= args.day_two_max_n:
+            product.update(run_day_two(n, parquet, database, work, args.threads))
         if not args.keep_db:
             for p in database_files(database):
                 p.unlink(missing_ok=True)

@@ -1,6 +1,8 @@
 {#-
-  One row per measure column of the input (features and profiled measures): the value that
-  fills its gaps and the cap of its outliers, from the kept customer records.
+  One row per model version and measure column of the input (features and profiled
+  measures): the value that fills its gaps and the cap of its outliers, from the kept
+  customer records. A refit appends its version's rows; a score run appends nothing and the
+  run uses the saved version's (consumers read at_model_version(...)).
 
   * fill_value: the median of the observed values (rounded for whole-number kinds);
   * cap_value: the `outlier_upper_quantile` (default 0.995) of the observed values, for the
@@ -9,8 +11,10 @@
     space only: customer_features keeps the values as they were, so BI totals match the
     source.
 -#}
+{{ config(materialized='incremental', incremental_strategy='append', full_refresh=false) }}
 {%- set settings = segmentation_settings() -%}
 {%- set measures = measure_columns(customer_input().contract) -%}
+{%- set run = run_models() -%}
 
 with kept as (
 
@@ -38,16 +42,20 @@ stats as (
 
 {%- for c in measures %}
 select
+    cast({{ run.model_version }} as integer) as model_version,
     cast({{ sql_string(c.name) }} as varchar) as column_name,
     cast({{ sql_string(c.kind) }} as varchar) as kind,
     cast({{ c.name }}__fill as double) as fill_value,
     cast({{ c.name }}__cap as double) as cap_value,
     cast({{ c.name }}__observed as bigint) as observed_values
 from stats
+{%- if run.mode != 'refit' %}
+where false
+{%- endif %}
 {% if not loop.last %}union all
 {% endif %}
 {%- else %}
-select cast(null as varchar) as column_name, cast(null as varchar) as kind, cast(null as double) as fill_value,
+select cast(null as integer) as model_version, cast(null as varchar) as column_name, cast(null as varchar) as kind, cast(null as double) as fill_value,
     cast(null as double) as cap_value, cast(0 as bigint) as observed_values
 from stats
 where false

@@ -31,7 +31,7 @@ fills as (
         max(case when column_name = {{ sql_string(c.name) }} then fill_value end) as {{ c.name }}__fill,
         {%- endfor %}
         count(*) as parameters
-    from {{ ref('int_cleaning_parameters') }}
+    from ({{ at_model_version(ref('int_cleaning_parameters')) }}) as parameters
 
 ),
 

@@ -24,7 +24,7 @@ caps as (
         max(case when column_name = {{ sql_string(c.name) }} then cap_value end) as {{ c.name }}__cap,
         {%- endfor %}
         count(*) as parameters
-    from {{ ref('int_cleaning_parameters') }}
+    from ({{ at_model_version(ref('int_cleaning_parameters')) }}) as parameters
 
 ),
 

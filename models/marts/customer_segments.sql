@@ -30,7 +30,8 @@ select
     cast(scores.membership_probability as double) as membership_probability,
     cast(wide.pca_1 as double) as pca_1,
     cast(wide.pca_2 as double) as pca_2,
-    cast(wide.pca_3 as double) as pca_3
+    cast(wide.pca_3 as double) as pca_3,
+    cast(names.model_version as integer) as model_version
 from scores
 inner join {{ ref('int_customer_scores') }} as wide
     on scores.customer_id = wide.customer_id

@@ -10,8 +10,11 @@ select
     cast(scores.segment_id as integer) as segment_id,
     cast(names.segment_name as varchar) as segment_name,
     cast(scores.distance_to_centre as double) as distance_to_centre,
-    cast(scores.membership_probability as double) as membership_probability
+    cast(scores.membership_probability as double) as membership_probability,
+    cast(models.model_version as integer) as model_version
 from ({{ long_scores(ref('int_customer_scores')) }}) as scores
+inner join {{ ref('int_segment_models') }} as models
+    on scores.algorithm = models.algorithm
 left join {{ ref('segment_names') }} as names
     on scores.algorithm = names.algorithm
     and scores.segment_id = names.segment_id

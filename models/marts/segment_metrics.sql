@@ -37,6 +37,7 @@ select
     cast({{ sql_string(current_run_id()) }} as varchar) as run_id,
     cast(models.algorithm as varchar) as algorithm,
     cast(models.algorithm_label as varchar) as algorithm_label,
+    cast(models.model_version as integer) as model_version,
     cast(models.algorithm = '{{ primary }}' as boolean) as is_primary,
     cast(models.n_segments as integer) as n_segments,
     cast(whole_population.customers as bigint) as customers,

@@ -30,7 +30,8 @@ select
     cast(names.segment_description as varchar) as segment_description,
     cast(sizes.segment_id = 0 as boolean) as is_noise,
     cast(sizes.customers as bigint) as customers,
-    cast(sizes.customers / totals.population_customers as double) as share
+    cast(sizes.customers / totals.population_customers as double) as share,
+    cast(names.model_version as integer) as model_version
 from sizes
 inner join totals
     on sizes.algorithm = totals.algorithm

@@ -12,7 +12,8 @@ with parsed as (
         '{"prototypes": "DOUBLE[][]", "prototype_segments": "INTEGER[]",
           "extras": {"grid": {"rows": "INTEGER", "cols": "INTEGER"}, "u_matrix": "DOUBLE[]"}}'
     ) as m
-    from {{ ref('som_model') }}
+    from {{ ref('int_segment_models') }}
+    where algorithm = 'som'
 
 ),
 

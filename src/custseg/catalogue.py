@@ -134,6 +134,12 @@ def derived_features() -> list[CatalogueFeature]:
     return [f for f in features().values() if f.operation in ("ratio", "sum", "share")]
 
 
+def transaction_features() -> list[CatalogueFeature]:
+    """Customer features computed from a transaction log (models/transactions), in catalogue
+    order; each needs the canonical transaction columns in its `inputs`."""
+    return [f for f in features().values() if f.operation == "transactions"]
+
+
 def kind_of(kind: str) -> Kind:
     try:
         return kinds()[kind]

@@ -252,6 +252,44 @@ def segment_sizes(profiles: pd.DataFrame, labels: dict[str, str]):
     return fig
 
 
+def migration_matrix(moves: pd.DataFrame, title: str):
+    """Customers by segment in the previous run (rows) and in this one (columns), from
+    segment_migrations rows of one algorithm and one pair of runs. New customers are the
+    row "(new)", customers who left the column "(left)"; the diagonal is those who stayed."""
+    def label(segment_id, name, missing):
+        return missing if pd.isna(segment_id) else f"{int(segment_id)} {name}"
+
+    frame = moves.assign(
+        source=[label(i, n, "(new)") for i, n in zip(moves["from_segment_id"], moves["from_segment_name"])],
+        target=[label(i, n, "(left)") for i, n in zip(moves["to_segment_id"], moves["to_segment_name"])])
+    grid = frame.pivot_table(index="source", columns="target", values="customers", aggfunc="sum", fill_value=0)
+    segments = sorted((set(grid.index) | set(grid.columns)) - {"(new)", "(left)"}, key=lambda t: int(t.split(" ")[0]))
+    rows = [r for r in segments if r in grid.index] + (["(new)"] if "(new)" in grid.index else [])
+    cols = [c for c in segments if c in grid.columns] + (["(left)"] if "(left)" in grid.columns else [])
+    grid = grid.reindex(index=rows, columns=cols, fill_value=0)
+    values = grid.to_numpy(dtype=float)
+    fig, ax = plt.subplots(figsize=(max(7, 1.1 * len(cols) + 3), 0.55 * len(rows) + 2.4))
+    ax.imshow(np.log1p(values), cmap="Blues", aspect="auto")
+    top = values.max() if values.size else 0
+    for i in range(values.shape[0]):
+        for j in range(values.shape[1]):
+            if values[i, j]:
+                ax.text(j, i, f"{int(values[i, j]):,}", ha="center", va="center", fontsize=8,
+                        color="white" if np.log1p(values[i, j]) > 0.6 * np.log1p(top) else "#222",
+                        fontweight="bold" if rows[i] == cols[j] else "normal")
+    ax.set_xticks(range(len(cols)), [textwrap_label(c) for c in cols], rotation=30, ha="right", fontsize=8)
+    ax.set_yticks(range(len(rows)), [textwrap_label(r) for r in rows], fontsize=8)
+    ax.set_xlabel("segment in this run")
+    ax.set_ylabel("segment in the previous run")
+    ax.set_title(title, fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def textwrap_label(text: str, width: int = 28) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 def profile_heatmap(profiles: pd.DataFrame, title: str):
     """Segment by measure: the effect size (how many population standard deviations the
     segment's mean sits from the average; red above, blue below). Comparable across kinds

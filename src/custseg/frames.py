@@ -31,6 +31,28 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def table(session, name) -> object:
+    """A table the model does not ref (its own previous rows: `dbt.this`), from the session
+    dbt gives Python models (a DuckDB connection, or a Spark/Snowpark session)."""
+    module = type(session).__module__
+    if module.startswith(("duckdb", "_duckdb")):
+        return session.sql(f"select * from {name}")
+    return session.table(str(name))
+
+
+def empty_like(relation) -> pd.DataFrame:
+    """No rows, with the relation's columns and types (what an incremental model returns to
+    append nothing)."""
+    engine = engine_of(relation)
+    if engine == "duckdb":
+        return relation.limit(0).df()
+    if engine == "spark":
+        return relation.limit(0).toPandas()
+    if engine == "snowpark":
+        return relation.limit(0).to_pandas()
+    return relation.iloc[0:0]
+
+
 def _literal(value) -> str:
     if isinstance(value, str):
         return "'" + value.replace("'", "''") + "'"

@@ -609,7 +609,7 @@ def profile_columns(source: Source, rows: int = PROFILE_ROWS) -> dict[str, Colum
             col = quote_identifier(name)
             profiles[name].top_values = [t for (t,) in con.execute(
                 f"select trim(cast({col} as varchar)) as t from profiled where {present} group by t "
-                "order by count(*) desc, t limit 5").fetchall()]
+                "order by count(*) desc, t limit 12").fetchall()]
         return profiles
     except duckdb.Error as err:
         raise InputError(f"{source.label} cannot be read: {str(err).splitlines()[0]}") from None
@@ -1195,6 +1195,12 @@ def _infer_id(source: Source, names: dict[str, str], profiles: dict[str, ColumnP
             candidates.append(col)
     if len(candidates) == 1:
         return candidates[0]
+    repeated = [c for c in source.columns if c not in excluded and (p := profiles.get(c)) is not None
+                and _ID_NAME.search(snake_case(names[c])) and p.non_missing and p.distinct < p.non_missing]
+    dated = [c for c in source.columns if (p := profiles.get(c)) is not None and p.date_counts]
+    if not candidates and repeated and dated:
+        raise InputError(f"{source.label} looks like a transaction log, not a customer table ('{names[repeated[0]]}' "
+                         f"repeats, '{names[dated[0]]}' holds dates): pass it as transactions_path.")
     if not candidates:
         raise InputError(f"no customer id column found in {source.label} (looked for a column named like an id, "
                          f"e.g. CUST_ID or customer_id, with unique values; columns: {', '.join(names.values())}). "
@@ -1275,7 +1281,12 @@ def resolve(request: dict) -> dict:
                                         seed_path, request.get("seed_label", ""))
                 _PROFILES[profile_key] = (source, profile_columns(source))
             source, profiles = _PROFILES[profile_key]
-            answer = {"contract": resolve_contract(settings, source, profiles)}
+            if role == "transactions":
+                from .transactions import resolve_transactions
+
+                answer = resolve_transactions(settings, source, profiles)
+            else:
+                answer = {"contract": resolve_contract(settings, source, profiles)}
         except InputError as err:
             answer = {"error": str(err)}
         _ANSWERS[key] = answer

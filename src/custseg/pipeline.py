@@ -24,24 +24,45 @@ import pyarrow as pa
 from threadpoolctl import threadpool_limits
 
 from . import frames
-from .algorithms import ALGORITHM_LABELS, ALGORITHMS, FitResult, SegmentModel, Spaces, fit_algorithm
+from .algorithms import ALGORITHM_LABELS, ALGORITHMS, FitResult, PreviousFit, SegmentModel, Spaces, fit_algorithm
 from .naming import name_all
 from .preprocessing import FeatureSpec, Preprocessor
 from .settings import Settings
+from .stable_ids import IdMatch, match_ids
 
 
 @dataclass(frozen=True)
 class RunContext:
-    """What the current invocation says: validated settings, the input contract, the run id."""
+    """What the current invocation says: validated settings, the input contract, the run id,
+    and the run's models (macros/model_versions.sql): refit or score, the model version, the
+    versions artifacts may be read at, and the segment names saved so far."""
 
     settings: Settings
     contract: dict
     run_id: str
+    mode: str = "refit"
+    model_version: int = 1
+    usable: tuple[int, ...] = (1,)
+    saved_names: tuple[tuple, ...] = ()
 
     @classmethod
     def from_dbt(cls, dbt) -> "RunContext":
         raw = json.loads(getattr(dbt, "custseg_context"))
-        return cls(Settings.from_mapping(raw["settings"]), raw["contract"], raw["run_id"])
+        models = raw.get("models") or {}
+        return cls(Settings.from_mapping(raw["settings"]), raw["contract"], raw["run_id"],
+                   models.get("mode", "refit"), int(models.get("model_version", 1)),
+                   tuple(int(v) for v in models.get("usable", [1])),
+                   tuple(tuple(r) for r in raw.get("saved_names") or ()))
+
+    @property
+    def refit(self) -> bool:
+        return self.mode == "refit"
+
+    def version_at(self, versions, below: bool = False) -> int | None:
+        """The latest usable version among `versions`, not above the run's (below: under it)."""
+        top = self.model_version - 1 if below else self.model_version
+        ok = [int(v) for v in set(versions) if int(v) in self.usable and int(v) <= top]
+        return max(ok) if ok else None
 
 
 def _sample_frame(sample_relation) -> pd.DataFrame:
@@ -52,22 +73,40 @@ def _sample_frame(sample_relation) -> pd.DataFrame:
     return frame
 
 
+def _at_version(table: pd.DataFrame, version: int | None) -> pd.DataFrame:
+    return table[table["model_version"] == version] if version is not None else table.iloc[0:0]
+
+
+def _nothing_new(existing) -> pd.DataFrame:
+    """What an incremental artifact appends in a score run: nothing (its own columns, no rows)."""
+    if existing is None:
+        raise ValueError("segment_mode score needs saved models; run a build with segment_mode: refit first")
+    return frames.empty_like(existing)
+
+
 # ------------------------------------------------------------------ preprocessing model
-def fit_preprocessing(ctx: RunContext, sample_relation, parameters_relation) -> pd.DataFrame:
-    """segment_preprocessing: one row per model column (how to rebuild it, PCA loadings)."""
+def fit_preprocessing(ctx: RunContext, sample_relation, parameters_relation, existing=None) -> pd.DataFrame:
+    """segment_preprocessing (incremental, one version per refit): one row per model column
+    (how to rebuild it, PCA loadings). A score run appends nothing."""
+    if not ctx.refit:
+        return _nothing_new(existing)
     frame = _sample_frame(sample_relation)
     params = frames.to_pandas(parameters_relation)
-    caps = dict(zip(params["column_name"], params["cap_value"].astype("float64")))
-    specs = FeatureSpec.from_contract(ctx.contract, {k: (None if pd.isna(v) else float(v)) for k, v in caps.items()})
+    params = _at_version(params, ctx.version_at(params["model_version"]))
+    caps = {k: (None if pd.isna(v) else float(v)) for k, v in zip(params["column_name"], params["cap_value"])}
     with threadpool_limits(limits=1):
-        pre = Preprocessor(specs).fit(frame)
+        pre = Preprocessor(FeatureSpec.from_contract(ctx.contract, caps)).fit(frame)
     out = pre.to_frame()
+    out.insert(0, "model_version", np.int32(ctx.model_version))
     out.insert(0, "run_id", ctx.run_id)
     return out
 
 
-def load_preprocessor(preprocessing_relation) -> Preprocessor:
-    return Preprocessor.from_frame(frames.to_pandas(preprocessing_relation))
+def preprocessors(preprocessing_relation, versions) -> dict[int, Preprocessor]:
+    """The preprocessing of each given model version (from segment_preprocessing)."""
+    table = frames.to_pandas(preprocessing_relation)
+    return {int(v): Preprocessor.from_frame(_at_version(table, int(v))) for v in set(versions)
+            if (table["model_version"] == int(v)).any()}
 
 
 def model_spaces(pre: Preprocessor, data) -> Spaces:
@@ -77,24 +116,34 @@ def model_spaces(pre: Preprocessor, data) -> Spaces:
 
 # ------------------------------------------------------------------ algorithm models
 MODEL_RECORD_COLUMNS = [
-    "run_id", "algorithm", "algorithm_label", "fit_space", "n_segments", "has_noise_segment", "parameters_json",
-    "model_json", "k_selection_json", "fit_sample_size", "evaluation_sample_size", "silhouette",
-    "davies_bouldin", "calinski_harabasz", "stability_ari", "stability_resamples", "fit_seconds",
-    "evaluation_seconds", "fitted_at",
+    "run_id", "model_version", "preprocessing_version", "previous_version", "algorithm", "algorithm_label",
+    "fit_space", "n_segments", "has_noise_segment", "segment_ids_json", "kept_ids_json", "new_ids_json",
+    "retired_ids_json", "next_segment_id", "parameters_json", "model_json", "k_selection_json", "fit_sample_size",
+    "evaluation_sample_size", "silhouette", "davies_bouldin", "calinski_harabasz", "stability_ari",
+    "stability_resamples", "fit_seconds", "evaluation_seconds", "fitted_at",
 ]
 
 
-def model_record(algorithm: str, result: FitResult, run_id: str) -> pd.DataFrame:
-    """The one-row table an algorithm model materializes."""
+def model_record(algorithm: str, result: FitResult, ctx: RunContext, preprocessing_version: int,
+                 previous_version: int | None, model: SegmentModel, match: IdMatch) -> pd.DataFrame:
+    """The one-row table an algorithm model appends."""
     row = {
-        "run_id": run_id,
+        "run_id": ctx.run_id,
+        "model_version": ctx.model_version,
+        "preprocessing_version": preprocessing_version,
+        "previous_version": previous_version,
         "algorithm": algorithm,
         "algorithm_label": ALGORITHM_LABELS[algorithm],
-        "fit_space": result.model.space,
-        "n_segments": int(result.model.n_segments),
-        "has_noise_segment": bool(result.model.has_noise),
+        "fit_space": model.space,
+        "n_segments": int(model.n_segments),
+        "has_noise_segment": bool(model.has_noise),
+        "segment_ids_json": json.dumps(model.segments()),
+        "kept_ids_json": json.dumps(sorted(match.kept)),
+        "new_ids_json": json.dumps(match.new),
+        "retired_ids_json": json.dumps(match.retired),
+        "next_segment_id": int(match.next_id),
         "parameters_json": json.dumps(result.parameters, sort_keys=True),
-        "model_json": result.model.to_json(),
+        "model_json": model.to_json(),
         "k_selection_json": json.dumps(result.candidates),
         "fit_sample_size": int(result.fit_rows),
         "evaluation_sample_size": int(result.eval_rows),
@@ -110,29 +159,95 @@ def model_record(algorithm: str, result: FitResult, run_id: str) -> pd.DataFrame
     frame = pd.DataFrame([row], columns=MODEL_RECORD_COLUMNS)
     for col in ("silhouette", "davies_bouldin", "calinski_harabasz", "stability_ari"):
         frame[col] = frame[col].astype("float64")
+    for col in ("model_version", "preprocessing_version", "previous_version"):
+        frame[col] = frame[col].astype("Int32")
     return frame
 
 
-def fit_model(algorithm: str, ctx: RunContext, sample_relation, preprocessing_relation) -> pd.DataFrame:
-    """<algorithm>_model: fit on the fit sample, return the one-row model record.
+def _previous_fit(algorithm: str, ctx: RunContext, existing, preprocessing: pd.DataFrame,
+                  frame: pd.DataFrame, pre: Preprocessor) -> tuple[PreviousFit | None, pd.Series | None]:
+    """The previous usable version of this algorithm, and what it says about the fit sample."""
+    if existing is None:
+        return None, None
+    rows = frames.to_pandas(existing)
+    version = ctx.version_at(rows["model_version"].dropna(), below=True)
+    if version is None:
+        return None, None
+    row = rows[rows["model_version"] == version].iloc[-1]
+    pre_rows = _at_version(preprocessing, int(row["preprocessing_version"]))
+    if not len(pre_rows) or not set(pre_rows["source_column"]) <= set(frame.columns):
+        return None, row            # the input lost a column the previous version used: a fresh fit
+    previous_pre = Preprocessor.from_frame(pre_rows)
+    previous_model = SegmentModel.from_json(row["model_json"])
+    assigned = previous_model.assign(model_spaces(previous_pre, frame))
+    carried = None
+    if previous_model.prototypes is not None and previous_model.space == "full":
+        carried = pre.carry(previous_pre, previous_model.prototypes)
+    return PreviousFit(assigned.segment_id, assigned.node, int(row["n_segments"]), json.loads(row["parameters_json"]),
+                       previous_model.prototype_segments, carried), row
+
+
+def fit_model(algorithm: str, ctx: RunContext, sample_relation, preprocessing_relation, existing=None) -> pd.DataFrame:
+    """<algorithm>_model (incremental, one row per version): fit on the fit sample, starting
+    from the previous version, and keep the ids of the segments that match it. A score run
+    appends nothing.
 
     The algorithm models run side by side (one per dbt thread), so each keeps its
     numerical libraries to one thread: oversubscribing the cores made the build slower."""
+    if not ctx.refit:
+        return _nothing_new(existing)
     frame = _sample_frame(sample_relation)
-    pre = load_preprocessor(preprocessing_relation)
+    preprocessing = frames.to_pandas(preprocessing_relation)
+    pre_version = ctx.version_at(preprocessing["model_version"])
+    pre = Preprocessor.from_frame(_at_version(preprocessing, pre_version))
     with threadpool_limits(limits=1):
+        previous, previous_row = _previous_fit(algorithm, ctx, existing, preprocessing, frame, pre)
         spaces = model_spaces(pre, frame)
-        result = fit_algorithm(algorithm, spaces, ctx.settings, pre.explained_variance_ratio_)
-    return model_record(algorithm, result, ctx.run_id)
+        result = fit_algorithm(algorithm, spaces, ctx.settings, pre.explained_variance_ratio_, previous)
+    fitted = result.model.labels(spaces)
+    if previous is not None:
+        match = match_ids(previous.labels, fitted, int(previous_row["next_segment_id"]))
+    else:
+        first = int(previous_row["next_segment_id"]) if previous_row is not None else 1
+        ids = result.model.segments()
+        match = match_ids(np.zeros_like(fitted), fitted, first) if first > 1 else \
+            IdMatch({i: i for i in [0, *ids]}, {}, ids, [], max(ids, default=0) + 1)
+    model = result.model.relabelled(match.mapping)
+    return model_record(algorithm, result, ctx, pre_version, int(previous_row["model_version"])
+                        if previous_row is not None else None, model, match)
 
 
-def load_models(models_relation) -> dict[str, SegmentModel]:
-    rows = frames.to_pandas(models_relation, columns=["algorithm", "model_json"])
+def load_models(models_relation) -> tuple[dict[str, SegmentModel], dict[str, int]]:
+    """The run's fitted models (int_segment_models) and each one's preprocessing version."""
+    rows = frames.to_pandas(models_relation, columns=["algorithm", "model_json", "preprocessing_version"])
     models = {a: SegmentModel.from_json(text) for a, text in zip(rows["algorithm"], rows["model_json"])}
     missing = [a for a in ALGORITHMS if a not in models]
     if missing:
         raise ValueError(f"fitted models missing for: {', '.join(missing)}")
-    return models
+    return models, {a: int(v) for a, v in zip(rows["algorithm"], rows["preprocessing_version"])}
+
+
+def model_parameters(ctx: RunContext, models_relation, existing=None) -> pd.DataFrame:
+    """segment_model_parameters (incremental): the fitted parameters of this run's new
+    version as rows (centres, SOM weights, core customers, mixture parameters), so any SQL
+    engine or BI tool can read them. A score run appends nothing."""
+    if not ctx.refit:
+        return _nothing_new(existing)
+    rows = frames.to_pandas(models_relation, columns=["algorithm", "model_version", "model_json"])
+    parts = []
+    for algorithm, version, text in zip(rows["algorithm"], rows["model_version"], rows["model_json"]):
+        if int(version) != ctx.model_version:
+            continue
+        part = pd.DataFrame(SegmentModel.from_json(text).parameter_rows(),
+                            columns=["parameter", "segment_id", "prototype", "row_index", "column_index", "value"])
+        part.insert(0, "algorithm", algorithm)
+        part.insert(0, "model_version", int(version))
+        parts.append(part)
+    out = pd.concat(parts, ignore_index=True)
+    for col in ("model_version", "segment_id", "prototype", "row_index", "column_index"):
+        out[col] = out[col].astype("Int32")
+    out["value"] = out["value"].astype("float64")
+    return out
 
 
 # ------------------------------------------------------------------ scoring every customer
@@ -151,17 +266,18 @@ def score_schema() -> pa.Schema:
 SCORE_SCHEMA = score_schema()
 
 
-def score_batch(batch: pa.RecordBatch, pre: Preprocessor, models: dict[str, SegmentModel]) -> pa.RecordBatch:
-    """One batch of customers in, their PCA coordinates and every algorithm's segment out."""
-    X = pre.transform(batch)
-    spaces = Spaces(X, pre.reduce(X))
-    view = pre.project(X)
+def score_batch(batch: pa.RecordBatch, pres: dict[int, Preprocessor], models: dict[str, SegmentModel],
+                versions: dict[str, int], view_version: int) -> pa.RecordBatch:
+    """One batch of customers in, their PCA coordinates and every algorithm's segment out.
+    Each algorithm sees the batch through its own version's preprocessing (one, normally)."""
+    spaces = {v: model_spaces(pre, batch) for v, pre in pres.items()}
+    view = pres[view_version].project(spaces[view_version].full)
     n = batch.num_rows
     columns = [batch.column("customer_id").cast(pa.string())]
     for i in range(3):
         columns.append(pa.array(view[:, i] if view.shape[1] > i else np.zeros(n), pa.float64()))
     for algorithm in ALGORITHMS:
-        assigned = models[algorithm].assign(spaces)
+        assigned = models[algorithm].assign(spaces[versions[algorithm]])
         columns.append(pa.array(assigned.segment_id, pa.int32()))
         columns.append(pa.array(assigned.distance, pa.float64()))
         columns.append(pa.array(assigned.probability, pa.float64()) if assigned.probability is not None
@@ -213,26 +329,46 @@ def _stream(relation, columns: list[str], batch_rows: int, fn, schema: pa.Schema
 
 def score_customers(ctx: RunContext, features_relation, preprocessing_relation,
                     models_relation) -> pa.RecordBatchReader:
-    """int_customer_scores: every customer, streamed through the fitted models in Arrow
+    """int_customer_scores: every customer, streamed through the run's models in Arrow
     batches of `assign_batch_rows`, so memory stays flat however many customers there are.
     Batches are scored on `scoring_threads()` threads, single-threaded BLAS each."""
-    pre = load_preprocessor(preprocessing_relation)
-    models = load_models(models_relation)
-    return _stream(features_relation, ["customer_id", *pre.source_columns], ctx.settings.assign_batch_rows,
-                   lambda b: score_batch(b, pre, models), SCORE_SCHEMA)
+    models, versions = load_models(models_relation)
+    pres = preprocessors(preprocessing_relation, versions.values())
+    columns = list(dict.fromkeys(c for pre in pres.values() for c in pre.source_columns))
+    view = versions[ctx.settings.primary_algorithm]
+    return _stream(features_relation, ["customer_id", *columns], ctx.settings.assign_batch_rows,
+                   lambda b: score_batch(b, pres, models, versions, view), SCORE_SCHEMA)
 
 
 # ------------------------------------------------------------------ naming
-def name_segments(ctx: RunContext, feature_stats_relation) -> pd.DataFrame:
-    """segment_names: one row per algorithm and segment."""
-    names = name_all(frames.to_pandas(feature_stats_relation), ctx.contract)
+def name_segments(ctx: RunContext, feature_stats_relation, models_relation) -> pd.DataFrame:
+    """segment_names: one row per algorithm and segment. A segment keeps the name it was saved
+    with for its model version (segment_name_versions); in a new version, a segment that kept
+    its id keeps the previous version's name; only new segments get new names."""
+    models = frames.to_pandas(models_relation, columns=["algorithm", "model_version", "previous_version",
+                                                        "kept_ids_json"])
+    saved = pd.DataFrame(list(ctx.saved_names), columns=["model_version", "algorithm", "segment_id", "segment_name"])
+    keep: dict[tuple[str, int], str] = {}
+    for r in models.itertuples(index=False):
+        mine = saved[(saved["algorithm"] == r.algorithm) & (saved["model_version"] == r.model_version)]
+        if len(mine):
+            keep.update({(r.algorithm, int(i)): n for i, n in zip(mine["segment_id"], mine["segment_name"])})
+        elif not pd.isna(r.previous_version):
+            kept = set(json.loads(r.kept_ids_json))
+            before = saved[(saved["algorithm"] == r.algorithm) & (saved["model_version"] == r.previous_version)
+                           & saved["segment_id"].isin(kept)]
+            keep.update({(r.algorithm, int(i)): n for i, n in zip(before["segment_id"], before["segment_name"])})
+    names = name_all(frames.to_pandas(feature_stats_relation), ctx.contract, keep)
     names["segment_id"] = names["segment_id"].astype("int32")
+    names = names.merge(models[["algorithm", "model_version"]], on="algorithm", how="left")
+    names["model_version"] = names["model_version"].astype("int32")
     names.insert(0, "run_id", ctx.run_id)
     return names
 
 
 # ------------------------------------------------------------------ report
-def silhouette_values(ctx: RunContext, sample_relation, preprocessing_relation, scores_relation) -> pd.DataFrame:
+def silhouette_values(ctx: RunContext, sample_relation, preprocessing_relation, models_relation,
+                      scores_relation) -> pd.DataFrame:
     """report_silhouette: each customer's silhouette in its primary-algorithm segment, on the
     customers segment_metrics averages over (the head of the fit sample; density noise left
     out), so the report's silhouette plot and the metric agree."""
@@ -247,7 +383,8 @@ def silhouette_values(ctx: RunContext, sample_relation, preprocessing_relation, 
     if s.primary_algorithm == "density":
         frame = frame[frame["segment_id"] != 0]
     frame = frame.head(s.silhouette_sample_size)
-    pre = load_preprocessor(preprocessing_relation)
+    models, versions = load_models(models_relation)
+    pre = preprocessors(preprocessing_relation, [versions[s.primary_algorithm]])[versions[s.primary_algorithm]]
     labels = frame["segment_id"].to_numpy()
     with threadpool_limits(limits=1):
         sil = values(pre.transform(frame), labels) if len(np.unique(labels)) > 1 else np.zeros(len(frame))

@@ -240,6 +240,19 @@ class Preprocessor:
             X[:, j] = (values - col.center) / col.scale
         return X
 
+    def carry(self, other: "Preprocessor", points: np.ndarray) -> np.ndarray | None:
+        """Points of `other`'s model space (a previous version's centres) expressed in this
+        one's: exact for the standardisation, which is all that differs when both have the
+        same columns and transforms; None when they do not."""
+        key = [(c.name, c.transform) for c in self.columns_]
+        if key != [(c.name, c.transform) for c in other.columns_] or points.shape[1] != len(key):
+            return None
+        old_center = np.array([c.center for c in other.columns_])
+        old_scale = np.array([c.scale for c in other.columns_])
+        center = np.array([c.center for c in self.columns_])
+        scale = np.array([c.scale for c in self.columns_])
+        return (points * old_scale + old_center - center) / scale
+
     def project(self, X: np.ndarray) -> np.ndarray:
         """View coordinates: the first `n_components` (3) PCA scores of model-space rows."""
         return (X - self.pca_mean_) @ self.pca_components_[: self.n_components].T

@@ -66,6 +66,7 @@ class ReportData:
     labels: dict[str, str] = field(default_factory=dict)     # feature -> label
     transforms: dict[str, str] = field(default_factory=dict)  # feature -> transform
     names: dict[str, dict[int, str]] = field(default_factory=dict)
+    migrations: pd.DataFrame = field(default_factory=pd.DataFrame)   # this run against the previous one
 
 
 def connect(database: Path) -> duckdb.DuckDBPyConnection:
@@ -98,16 +99,22 @@ def load(con: duckdb.DuckDBPyConnection) -> ReportData:
     profiles = df(f"select * from segment_profiles order by list_position([{order}], algorithm), segment_id")
     summary = df("select * from input_summary").iloc[0]
     models = df("select algorithm, n_segments, model_json, parameters_json from segment_models")
-    evr_rows = con.execute("select explained_variance_ratios from segment_preprocessing limit 1").fetchall() \
-        if "segment_preprocessing" in tables else []
-    transforms = dict(con.execute("select source_column, any_value(transform) from segment_preprocessing "
+    # the preprocessing version the primary algorithm's model was fitted with (the table keeps them all)
+    version = (f"where model_version = (select preprocessing_version from segment_models "
+               f"where algorithm = '{settings.primary_algorithm}')")
+    evr_rows = con.execute(f"select explained_variance_ratios from segment_preprocessing {version} limit 1"
+                           ).fetchall() if "segment_preprocessing" in tables else []
+    transforms = dict(con.execute(f"select source_column, any_value(transform) from segment_preprocessing {version} "
                                   "group by source_column").fetchall()) if "segment_preprocessing" in tables else {}
+    run_id = str(df("select run_id from segment_metrics limit 1").iloc[0, 0])
+    migrations = df(f"select * from segment_migrations where to_run_id = '{run_id}'") \
+        if "segment_migrations" in tables else pd.DataFrame()
     names = {a: dict(zip(g["segment_id"].astype(int), g["segment_name"])) for a, g in profiles.groupby("algorithm")}
     points = df("select * from report_points order by sample_rank")
     meta = {
         "input": config[2],
         "run_started_at": str(config[3]),
-        "run_id": str(df("select run_id from segment_metrics limit 1").iloc[0, 0]),
+        "run_id": run_id,
         "rows_in": int(summary["input_rows"]),
         "customers": int(summary["clean_customers"]),
         "primary": settings.primary_algorithm,
@@ -130,7 +137,7 @@ def load(con: duckdb.DuckDBPyConnection) -> ReportData:
         som_nodes=df("select * exclude (weights) from som_nodes order by som_node_id"),
         models=models,
         explained_variance=list(evr_rows[0][0]) if evr_rows else [],
-        labels=labels, transforms=transforms, names=names,
+        labels=labels, transforms=transforms, names=names, migrations=migrations,
     )
 
 
@@ -222,6 +229,22 @@ def _cards(profiles: pd.DataFrame, features: pd.DataFrame) -> str:
             f"<p><b>{int(r.customers):,}</b> customers ({r.share:.1%}) · segment {int(r.segment_id)}</p>"
             f"<p>{html.escape(r.segment_description)}</p><table>{numbers}</table></div>")
     return '<div class="cards">' + "".join(out) + "</div>"
+
+
+def _changes_section(moves: pd.DataFrame, figure: str, meta: dict) -> str:
+    """Since the previous run: who stayed, moved, arrived and left (primary algorithm)."""
+    came = moves["from_segment_id"].isna()
+    left = moves["to_segment_id"].isna()
+    both = ~came & ~left
+    stayed = int(moves.loc[both & (moves["from_segment_id"] == moves["to_segment_id"]), "customers"].sum())
+    moved = int(moves.loc[both & (moves["from_segment_id"] != moves["to_segment_id"]), "customers"].sum())
+    previous = html.escape(str(moves["from_run_id"].iloc[0]))
+    return (f'<section id="changes"><h2>Changes since the last run</h2>'
+            f'<p class="caption">Run {previous} against run {html.escape(meta["run_id"])}.</p>'
+            + _kpis([("stayed", f"{stayed:,}"), ("moved", f"{moved:,}"),
+                     ("new customers", f"{int(moves.loc[came, 'customers'].sum()):,}"),
+                     ("left", f"{int(moves.loc[left, 'customers'].sum()):,}")])
+            + figure + "</section>")
 
 
 def _columns_table(columns: pd.DataFrame) -> str:
@@ -353,6 +376,11 @@ def render(data: ReportData, figures_dir: Path | None, workers: int | None = Non
     if tree:
         jobs.append(FigureJob("dendrogram", "dendrogram_figure", (tree, int(hier.iloc[0]["n_segments"])),
                               "dendrogram.png"))
+    moves = data.migrations[data.migrations["algorithm"] == primary] if len(data.migrations) else data.migrations
+    if len(moves):
+        jobs.append(FigureJob("migrations", "migration_matrix",
+                              (moves, f"{labels[primary]}: moves since the previous run"),
+                              "migrations.png"))
     fp = data.feature_profiles.copy()
     fp["label"] = fp["feature"].map(lambda f: data.labels.get(f, f))
     for algorithm in algorithms:
@@ -401,7 +429,7 @@ def render(data: ReportData, figures_dir: Path | None, workers: int | None = Non
 </header>
 <nav><a href="#input">Input</a><a href="#quality">Data quality</a><a href="#exploration">Exploration</a>
 <a href="#k">Choosing k</a><a href="#pca">PCA views</a><a href="#segments">Segments</a>
-<a href="#som">SOM &amp; dendrogram</a><a href="#comparison">Algorithms</a></nav>
+<a href="#som">SOM &amp; dendrogram</a>{'<a href="#changes">Changes</a>' if len(moves) else ''}<a href="#comparison">Algorithms</a></nav>
 <main>
 <section id="input"><h2>Input</h2>
 <p class="caption">What each column of the input became (input_columns): the customer id, features the segments are
@@ -442,6 +470,7 @@ made from, measures profiled per segment, categorical attributes, ignored and dr
 {fig('som_maps', "The map's nodes on their grid: the U-matrix shows how far each node is from its neighbours (dark ridges separate groups), the hit map how many customers each node holds, and the node segments how the nodes were grouped.", "Self-organizing map")}
 {fig('dendrogram', "The top of the Ward tree on the hierarchical sample: each leaf is a cluster (its size in brackets); cutting at the dashed line gives the chosen segments.", "Hierarchical clustering")}
 </section>
+{_changes_section(moves, fig('migrations', "Each cell counts the customers who were in the row's segment in the previous run and are in the column's segment now (bold: stayed). From segment_migrations; segment_history has each customer's periods."), meta) if len(moves) else ''}
 <section id="comparison"><h2>Algorithms compared</h2>
 <p class="caption">From segment_metrics: silhouette (higher is better) and Davies-Bouldin (lower is better) on the evaluation sample; stability is the mean adjusted Rand index of refits on 80% subsamples (1 = always the same segments).</p>
 {_metrics_table(data.metrics)}

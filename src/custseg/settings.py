@@ -17,6 +17,8 @@ class Settings:
     random_state: int = 42
     segment_mode: str = "refit"
     model_version: int | None = None
+    refit_after_days: int = 30
+    refit_after_change: float = 0.2
     outlier_method: str = "cap"
     primary_algorithm: str = "kmeans"
     k_min: int = 2

@@ -38,7 +38,7 @@ def small_run(tmp_path_factory):
     out, data = root / "results", root / "data"
     proc = subprocess.run(
         [sys.executable, str(BENCH), "--sizes", "3000", "--out", str(out), "--data-dir", str(data),
-         "--baseline-step-timeout", "120"],
+         "--baseline-step-timeout", "120", "--day-two-max-n", "0"],
         cwd=PROJECT_DIR, capture_output=True, text=True, timeout=600,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]

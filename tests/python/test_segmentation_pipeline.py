@@ -95,15 +95,16 @@ def test_profiles_use_every_customer_and_raw_values(sample_build):
     assert check[0] == pytest.approx(check[1]) and check[2] == pytest.approx(check[3])
 
 
-def test_two_builds_give_identical_segments_and_metrics(sample_build, tmp_path):
+def test_a_score_run_reproduces_the_build_exactly(sample_build, tmp_path):
     shutil.copy(sample_build.db_path, tmp_path / "again.duckdb")
-    rebuilt = run_dbt(["build", "--select", "int_model_fit_sample+"], tmp_path, db_name="again.duckdb")
+    rebuilt = run_dbt(["build", "--select", "int_model_fit_sample+"], tmp_path, db_name="again.duckdb",
+                      vars={"segment_mode": "score"})
     assert_ok(rebuilt)
     key = "order by algorithm, customer_id"
     first = sample_build.df(f"select * exclude (run_id) from segment_assignments {key}")
     second = rebuilt.df(f"select * exclude (run_id) from segment_assignments {key}")
     pd.testing.assert_frame_equal(first, second)
-    timing = "exclude (run_id, fit_seconds, evaluation_seconds, run_started_at, fitted_at)"
+    timing = "exclude (run_id, run_started_at)"
     pd.testing.assert_frame_equal(
         sample_build.df(f"select * {timing} from segment_metrics order by algorithm"),
         rebuilt.df(f"select * {timing} from segment_metrics order by algorithm"),
@@ -114,6 +115,18 @@ def test_two_builds_give_identical_segments_and_metrics(sample_build, tmp_path):
     )
     assert sample_build.scalar("select run_id from segment_profiles limit 1") != \
         rebuilt.scalar("select run_id from segment_profiles limit 1")
+
+
+def test_a_refit_on_unchanged_data_keeps_every_segment_and_name(sample_build, tmp_path):
+    shutil.copy(sample_build.db_path, tmp_path / "again.duckdb")
+    rebuilt = run_dbt(["build", "--select", "int_model_fit_sample+"], tmp_path, db_name="again.duckdb")
+    assert_ok(rebuilt)
+    assert rebuilt.scalar("select max(model_version) from segment_assignments") == \
+        sample_build.scalar("select max(model_version) from segment_assignments") + 1
+    key = "order by algorithm, customer_id"
+    columns = "algorithm, customer_id, segment_id, segment_name"
+    pd.testing.assert_frame_equal(sample_build.df(f"select {columns} from segment_assignments {key}"),
+                                  rebuilt.df(f"select {columns} from segment_assignments {key}"))
 
 
 @pytest.fixture(scope="module")

@@ -1,16 +1,22 @@
 {#-
-  Segment ids run from 1 to the algorithm's n_segments; 0 (noise) only for the density
-  model. Returns offending (algorithm, segment_id) pairs with their counts.
+  Every assigned segment id is one of its model version's segments (segment_model_parameters
+  lists each segment's prototypes); 0 (noise) only for the density model. Ids are not 1..k:
+  a segment keeps its id across refits and retired ids are never reused. Returns offending
+  (algorithm, segment_id) pairs with their counts.
 -#}
 select
     assignments.algorithm,
     assignments.segment_id,
-    metrics.n_segments,
+    assignments.model_version,
     count(*) as customers
 from {{ ref('segment_assignments') }} as assignments
-inner join {{ ref('segment_metrics') }} as metrics
-    on assignments.algorithm = metrics.algorithm
-where assignments.segment_id > metrics.n_segments
-   or assignments.segment_id < 0
-   or (assignments.segment_id = 0 and assignments.algorithm <> 'density')
-group by all
+where not (assignments.segment_id = 0 and assignments.algorithm = 'density')
+    and not exists (
+        select 1
+        from {{ ref('segment_model_parameters') }} as parameters
+        where parameters.algorithm = assignments.algorithm
+            and parameters.model_version = assignments.model_version
+            and parameters.segment_id = assignments.segment_id
+            and parameters.parameter <> 'radius'
+    )
+group by assignments.algorithm, assignments.segment_id, assignments.model_version

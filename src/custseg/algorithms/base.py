@@ -28,7 +28,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from ..catalogue import NOISE_SEGMENT
-from ..metrics import scan_qualities
+from ..metrics import scan_qualities, within_sum_of_squares
 from ..settings import Settings
 
 #: Upper bound on the cells of one distance block (rows x prototypes) while assigning:
@@ -36,6 +36,10 @@ from ..settings import Settings
 DISTANCE_BLOCK_CELLS = 1_000_000
 #: Up to this many dimensions, nearest-prototype search uses a k-d tree.
 KD_TREE_MAX_DIMENSIONS = 12
+#: A refit keeps the previous number of segments unless another k's silhouette beats it by
+#: more than this (on weakly clustered data, silhouettes of neighbouring k differ by about
+#: this much from one sample to the next).
+STICKY_TOLERANCE = 0.03
 
 
 # --------------------------------------------------------------------------- spaces
@@ -329,6 +333,8 @@ class PreviousFit:
     nodes: np.ndarray | None        # SOM: node index per row
     n_segments: int
     parameters: dict
+    prototype_segments: np.ndarray | None = None   # the segment of each previous prototype
+    prototypes: np.ndarray | None = None   # the previous prototypes carried into the current full space
 
 
 @dataclass
@@ -391,18 +397,34 @@ class Segmenter(ABC):
         rows of each previous segment (None without a usable previous fit)."""
         if self.previous is None:
             return None
-        labels = self.previous.labels
+        labels = self.previous.labels[:len(X)]     # X may be the head of the fit sample
         ids = [i for i in np.unique(labels) if i != NOISE_SEGMENT and (labels == i).sum() >= 2]
         if len(ids) < 2:
             return None
         return np.vstack([X[labels == i].mean(axis=0) for i in ids])
 
-    def sticky_k(self, candidates: list[dict], chosen: int) -> int:
-        """Keep the previous number of segments when its silhouette is within the rule's
-        tolerance of the best: a refit on slightly different data should not add or remove a
-        segment for a negligible gain."""
-        from ..metrics import SILHOUETTE_TOLERANCE
+    def keep_previous(self, X: np.ndarray, fresh: SegmentModel) -> SegmentModel | None:
+        """The previous version's centres (carried into the current space) when the fresh fit
+        with the same number of segments is not better by more than STICKY_TOLERANCE (relative
+        within-segment sum of squares, both as nearest-centre models): a method whose fit is
+        not continuous in its input (a dendrogram cut) should not reshuffle customers for a
+        gain within noise."""
+        p = self.previous
+        if p is None or p.prototypes is None or fresh.prototypes is None \
+                or len(np.unique(p.prototype_segments)) != len(p.prototypes) or len(p.prototypes) != fresh.n_segments:
+            return None
+        kept = nearest_prototype(X, p.prototypes)[0]
+        if len(np.unique(kept)) != len(p.prototypes):
+            return None
+        new = nearest_prototype(X, fresh.prototypes)[0]
+        if within_sum_of_squares(X, kept) > (1 + STICKY_TOLERANCE) * within_sum_of_squares(X, new):
+            return None
+        return centroid_model(fresh.algorithm, X, kept, p.prototypes)
 
+    def sticky_k(self, candidates: list[dict], chosen: int) -> int:
+        """Keep the previous number of segments unless another k's silhouette is better by more
+        than STICKY_TOLERANCE: a refit on slightly different data should not add or remove a
+        segment for a gain within the noise of the k scan."""
         if self.previous is None:
             return chosen
         previous_k = self.previous.n_segments
@@ -410,5 +432,5 @@ class Segmenter(ABC):
         best = max((v for v in scores.values() if v is not None), default=None)
         if best is None or scores.get(previous_k) is None:
             return chosen
-        return previous_k if scores[previous_k] >= best - SILHOUETTE_TOLERANCE else chosen
+        return previous_k if scores[previous_k] >= best - STICKY_TOLERANCE else chosen
 

@@ -1,7 +1,9 @@
 """Hierarchical clustering: Ward linkage on `hierarchical_sample_size` customers (memory
 grows with n squared, so never on everyone); k by the rule on the within-segment sum of
 squares; every customer then goes to the nearest segment centroid. A refit with a previous
-version keeps its k when that k is as good."""
+version keeps its k when that k is as good, and its segments (recentred on the current
+customers) unless the new cut's within-segment sum of squares is lower by more than the
+tolerance: a dendrogram cut jumps under small changes of the input."""
 
 from __future__ import annotations
 
@@ -33,6 +35,10 @@ class HierarchicalSegmenter(Segmenter):
         candidates = scan_candidates(scan, evaluation.full, s)
         chosen = s.hierarchical_k or self.sticky_k(candidates, choose_k(candidates))
         model = centroid_model(self.name, Xh, ward_labels(Z, chosen))
+        kept = self.keep_previous(Xh, model)
+        segments = "the dendrogram cut"
+        if kept is not None:
+            model, segments = kept, "the previous version's, recentred (the new cut was not better)"
         model.extras["dendrogram"] = compact_linkage(Z, len(Xh))
         model.extras["dendrogram"]["cut_height"] = float((Z[-chosen, 2] + Z[-chosen + 1, 2]) / 2)
 
@@ -40,5 +46,5 @@ class HierarchicalSegmenter(Segmenter):
             return centroid_model(self.name, sub.full, ward_labels(linkage(sub.full, method="ward"), chosen)).labels
 
         params = {"k": chosen, "k_rule": "fixed" if s.hierarchical_k else "silhouette+elbow (within-segment SS)",
-                  "linkage": "ward", "sample_size": len(Xh), "assignment": "nearest segment centroid"}
+                  "linkage": "ward", "sample_size": len(Xh), "segments": segments, "assignment": "nearest segment centroid"}
         return Fit(model, candidates, params, len(Xh), base, refit)

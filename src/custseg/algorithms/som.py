@@ -2,9 +2,10 @@
 `som_grid_shape`), PCA-initialised; its nodes are grouped into segments by Ward clustering
 of the node weights, k by the rule; a customer takes the segment of its best-matching node.
 
-A refit with a previous version of the same grid starts from the previous map (each node's
-weights: the mean of the current customers it held) and only fine-tunes it (small
-neighbourhood, low learning rate), so the map, and the segments, move little."""
+A refit with a previous version of the same grid starts from the previous map (carried into
+the current model space) and only fine-tunes it (small neighbourhood, low learning rate); it
+keeps the previous map when fine-tuning lowers the segments' within sum of squares by less
+than the tolerance, so the map, and the segments, move little."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from minisom import MiniSom
 from scipy.cluster.hierarchy import linkage
 
 from ..metrics import choose_k, within_sum_of_squares
-from .base import Fit, SegmentModel, Segmenter, Spaces, nearest_prototype, scan_candidates
+from .base import STICKY_TOLERANCE, Fit, SegmentModel, Segmenter, Spaces, nearest_prototype, scan_candidates
 from .hierarchical import ward_labels
 
 LEARNING_RATE = 0.5
@@ -77,6 +78,8 @@ class SOMSegmenter(Segmenter):
         if p is None or p.nodes is None or p.parameters.get("grid_rows") != rows \
                 or p.parameters.get("grid_cols") != cols:
             return None
+        if p.prototypes is not None and len(p.prototypes) == rows * cols:
+            return p.prototypes.copy()
         start = MiniSom(rows, cols, X.shape[1], random_seed=self.settings.random_state)
         start.pca_weights_init(X)
         weights = start.get_weights().reshape(rows * cols, -1).copy()
@@ -104,8 +107,23 @@ class SOMSegmenter(Segmenter):
             scan.append((k, "within_ss", within_sum_of_squares(X_eval, seg[node_eval]), seg[node_eval]))
         candidates = scan_candidates(scan, X_eval, s)
         chosen = self.sticky_k(candidates, choose_k(candidates))
-        seg = som_node_segments(chosen, Zn, hits)
-        model = SegmentModel(self.name, int(seg.max()), prototypes=weights, prototype_segments=seg,
+        kept_grouping = (warm is not None and self.previous.prototype_segments is not None
+                         and chosen == self.previous.n_segments)
+        if kept_grouping:
+            # The fine-tuned map's nodes are the previous map's, moved a little: they keep their
+            # segments (regrouping them from scratch would reshuffle the borders).
+            seg = np.asarray(self.previous.prototype_segments, dtype=np.int32)
+        else:
+            seg = som_node_segments(chosen, Zn, hits)
+        kept_map = False
+        if kept_grouping:
+            warm_fit, warm_dist = nearest_prototype(X, warm)
+            if within_sum_of_squares(X, seg[node_fit]) >= (1 - STICKY_TOLERANCE) * within_sum_of_squares(X, seg[warm_fit]):
+                # fine-tuning did not improve the segments beyond noise: keep the previous map
+                som._weights = warm.reshape(rows, cols, -1).copy()
+                weights, node_fit, node_dist, kept_map = warm, warm_fit, warm_dist, True
+                hits = np.bincount(node_fit, minlength=rows * cols)
+        model = SegmentModel(self.name, len(np.unique(seg)), prototypes=weights, prototype_segments=seg,
                              prototype_is_node=True)
         model.extras["grid"] = {"rows": rows, "cols": cols}
         model.extras["u_matrix"] = som.distance_map().reshape(rows * cols).tolist()
@@ -126,5 +144,8 @@ class SOMSegmenter(Segmenter):
                   "learning_rate": FINE_TUNE_LEARNING_RATE if warm is not None else LEARNING_RATE,
                   "iterations": som_iterations(rows, cols) // (2 if warm is not None else 1),
                   "initialisation": "the previous version's map" if warm is not None else "PCA",
-                  "node_grouping": "ward on node weights", "assignment": "best-matching node"}
+                  "map": "the previous version's (fine-tuning gained less than the tolerance)" if kept_map
+                  else "trained",
+                  "node_grouping": "the previous version's" if kept_grouping else "ward on node weights",
+                  "assignment": "best-matching node"}
         return Fit(model, candidates, params, len(X), spaces.head(s.evaluation_sample_size), refit)

@@ -1,0 +1,83 @@
+{#-
+  One row per pair of consecutive published runs, algorithm, segment before and segment
+  after: how many customers went from one to the other (the same segment: they stayed).
+  NULL segments: customers that arrived (from) or left (to). Appended by each run for the
+  pair (the previous published run, this run), from segment_history; a pre-hook first undoes
+  pairs written by unpublished builds. Empty until there are two runs.
+-#}
+{{ config(
+    materialized='incremental',
+    full_refresh=false,
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ rewind_unpublished('to_run_id') }}",
+) }}
+{%- set previous = previous_published_run() -%}
+{%- set current = current_run_id() -%}
+
+with history as (
+
+    select * from {{ ref('segment_history') }}
+
+)
+
+{%- if previous %},
+
+before_run as (
+
+    select customer_id, algorithm, segment_id, segment_name
+    from history
+    where valid_from_run_id <= {{ sql_string(previous) }}
+        and (valid_to_run_id is null or valid_to_run_id > {{ sql_string(previous) }})
+
+),
+
+after_run as (
+
+    select customer_id, algorithm, segment_id, segment_name
+    from history
+    where valid_from_run_id <= {{ sql_string(current) }}
+        and (valid_to_run_id is null or valid_to_run_id > {{ sql_string(current) }})
+
+),
+
+moves as (
+
+    select
+        coalesce(before_run.algorithm, after_run.algorithm) as algorithm,
+        before_run.segment_id as from_segment_id,
+        before_run.segment_name as from_segment_name,
+        after_run.segment_id as to_segment_id,
+        after_run.segment_name as to_segment_name
+    from before_run
+    full outer join after_run
+        on before_run.customer_id = after_run.customer_id
+        and before_run.algorithm = after_run.algorithm
+
+)
+
+select
+    cast(algorithm as varchar) as algorithm,
+    cast({{ sql_string(previous) }} as varchar) as from_run_id,
+    cast({{ sql_string(current) }} as varchar) as to_run_id,
+    cast(from_segment_id as integer) as from_segment_id,
+    cast(from_segment_name as varchar) as from_segment_name,
+    cast(to_segment_id as integer) as to_segment_id,
+    cast(to_segment_name as varchar) as to_segment_name,
+    cast(count(*) as bigint) as customers
+from moves
+group by algorithm, from_segment_id, from_segment_name, to_segment_id, to_segment_name
+{%- else %}
+
+select
+    cast(null as varchar) as algorithm,
+    cast(null as varchar) as from_run_id,
+    cast(null as varchar) as to_run_id,
+    cast(null as integer) as from_segment_id,
+    cast(null as varchar) as from_segment_name,
+    cast(null as integer) as to_segment_id,
+    cast(null as varchar) as to_segment_name,
+    cast(null as bigint) as customers
+from history
+where false
+{%- endif %}
