@@ -1,13 +1,14 @@
 # Two commands for a fresh machine with python3 and make:
 #   make build   set up .venv (if needed), dbt build on the embedded sample, then write the report
 #   make test    same set-up, then the whole test suite
-# Other targets: make report | docs | bench | sample | clean | help
+# Other targets: make report | docs | bench | bench-transactions | sample | clean | help
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 VARS   ?=
 N      ?= 10000,40000,50000,100000,1000000,10000000
+TX_N   ?= 10m,100m
 
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export DBT_PROFILES_DIR := $(CURDIR)
@@ -15,7 +16,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 DBT_VARS := $(if $(VARS),--vars '$(VARS)',)
 
-.PHONY: help setup setup-test build run report docs test browser bench sample clean
+.PHONY: help setup setup-test build run report docs test browser bench bench-transactions sample clean
 
 help:
 	@sed -n '1,6p' Makefile
@@ -66,6 +67,9 @@ test: setup-test
 # --- benchmark -------------------------------------------------------------------
 bench: setup
 	$(BIN)/python scripts/bench.py --sizes $(N)
+
+bench-transactions: setup
+	$(BIN)/python scripts/bench_transactions.py --sizes $(TX_N)
 
 # --- the embedded sample (committed; regenerate only when the generator changes) ---
 sample: setup

@@ -163,3 +163,10 @@
 {% endmacro %}
 {% macro default__fail_when(condition, message) %}case when {{ condition }} then error({{ message }}) end{% endmacro %}
 {% macro spark__fail_when(condition, message) %}case when {{ condition }} then raise_error({{ message }}) end{% endmacro %}
+
+{# Seconds from one timestamp to another (a double). #}
+{% macro seconds_between(start, finish) %}
+  {{ return(adapter.dispatch('seconds_between', 'customer_segmentation')(start, finish)) }}
+{% endmacro %}
+{% macro default__seconds_between(start, finish) %}cast(date_diff('second', {{ start }}, {{ finish }}) as double){% endmacro %}
+{% macro spark__seconds_between(start, finish) %}cast(unix_timestamp({{ finish }}) - unix_timestamp({{ start }}) as double){% endmacro %}

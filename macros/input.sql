@@ -35,7 +35,8 @@
   {% endif %}
   {{ return({
       'settings': settings,
-      'role': role,
+      'role': 'transactions' if settings.transactions_path else role,
+      'transactions_sample_path': invocation_args_dict.get('project_dir', '.') ~ '/data/sample_transactions.csv.gz',
       'seed_path': invocation_args_dict.get('project_dir', '.') ~ '/seeds/raw_customers.csv',
       'seed_label': "seed 'raw_customers' (seeds/raw_customers.csv)",
       'cache_dir': invocation_args_dict.get('project_dir', '.') ~ '/' ~ env_var('DBT_TARGET_PATH', 'target') ~ '/custseg_input',
@@ -59,7 +60,24 @@
   {% set contract = answer.contract %}
   {% set source = contract.source %}
   {{ return({'contract': contract, 'relation': source.read_sql, 'label': source.label, 'is_csv': source.kind == 'csv',
-             'source': source}) }}
+             'source': source, 'transactions': answer.get('transactions')}) }}
+{% endmacro %}
+
+{#- The customer rows the input should yield, as SQL: the independent line count of the file,
+    or for a transaction log the customers built from it (callers declare
+    `-- depends_on: ref('int_transaction_customers')`). -#}
+{% macro customer_rows_in() %}
+  {% set input = customer_input() %}
+  {% if input.source.get('kind') == 'transactions' %}
+    {{ return('(select count(*) from ' ~ ref('int_transaction_customers') ~ ')') }}
+  {% endif %}
+  {{ return(input.contract.source.get('data_lines') or 0) }}
+{% endmacro %}
+
+{#- The input's size in rows for the auto mode's change rule: lines of the file (or the log). -#}
+{% macro input_size() %}
+  {% set input = customer_input() %}
+  {{ return(((input.transactions or {}).get('source', {}).get('data_lines')) or input.contract.source.get('data_lines') or 0) }}
 {% endmacro %}
 
 {# Contract columns with one of the given roles, in input order. #}

@@ -72,7 +72,7 @@
       {% set mode, why = 'refit', 'the input no longer has ' ~ (missing | join(', ')) %}
     {% else %}
       {% set age = (modules.datetime.datetime.utcnow() - modules.datetime.datetime.fromisoformat(saved[1][:19])).days %}
-      {% set rows = contract.source.get('data_lines', 0) %}
+      {% set rows = input_size() %}
       {% set change = ((rows - saved[2]) | abs) / ([saved[2], 1] | max) %}
       {% if age > settings.refit_after_days %}
         {% set mode, why = 'refit', 'model version ' ~ saved[0] ~ ' is ' ~ age ~ ' days old' %}
@@ -89,7 +89,7 @@
     {% set version = ((versions | map(attribute=0) | max) if versions else 0) + 1 %}
     {% do run_query("insert into main.segment_model_versions values (" ~ version ~ ", " ~ sql_string(current_run_id())
         ~ ", cast(" ~ sql_string(run_started_at.strftime('%Y-%m-%d %H:%M:%S')) ~ " as timestamp), "
-        ~ contract.source.get('data_lines', 0) ~ ", " ~ sql_string(tojson(features)) ~ ")") %}
+        ~ input_size() ~ ", " ~ sql_string(tojson(features)) ~ ")") %}
     {% do log('Model version ' ~ version ~ ': a refit' ~ (' (' ~ why ~ ')' if requested == 'auto' else '')
         ~ ((', starting from version ' ~ saved[0]) if saved else '') ~ '.', info=true) %}
   {% else %}

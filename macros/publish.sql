@@ -17,9 +17,10 @@
     'customer_segments', 'segment_assignments', 'segment_profiles', 'segment_feature_profiles',
     'segment_category_profiles', 'segment_metrics', 'segment_k_selection', 'som_nodes', 'segment_models',
     'segment_preprocessing', 'segment_model_parameters', 'segment_history', 'segment_migrations',
-    'customer_features', 'rejected_customers', 'segmentation_config', 'input_columns',
+    'customer_features', 'rejected_customers', 'rejected_transactions', 'transaction_summary',
+    'segmentation_config', 'input_columns',
     'input_summary', 'report_data_quality', 'report_feature_distributions', 'report_correlations',
-    'report_points', 'report_silhouette',
+    'report_points', 'report_silhouette', 'report_segment_crosstab',
   ]) }}
 {% endmacro %}
 

@@ -38,7 +38,7 @@
 
 {#- int_customer_scores (one row per customer, per-algorithm columns) as one row per
     customer and algorithm: customer_id, algorithm, segment_id, distance_to_centre,
-    membership_probability, som_node_id. -#}
+    membership_probability, som_node_id; then the RFM segments (int_rfm_segments). -#}
 {% macro long_scores(scores) %}
   {%- for algorithm in segmentation_algorithms() %}
     select
@@ -49,6 +49,21 @@
         {{ algorithm }}_probability as membership_probability,
         {{ algorithm }}_node as som_node_id
     from {{ scores }}
-    {% if not loop.last %}union all{% endif %}
+    union all
   {%- endfor %}
+    {#- the rule-based RFM segments of a transaction log (no rows for a customer table) #}
+    select
+        customer_id,
+        'rfm' as algorithm,
+        segment_id,
+        cast(null as double) as distance_to_centre,
+        cast(null as double) as membership_probability,
+        cast(null as integer) as som_node_id
+    from {{ ref('int_rfm_segments') }}
+{% endmacro %}
+
+{#- Every segmentation of this build: the learned algorithms, and `rfm` for a transaction log. -#}
+{% macro all_segmentations() %}
+  {% set names = measure_columns(customer_input().contract) | map(attribute='name') | list %}
+  {{ return(segmentation_algorithms() + (['rfm'] if 'rfm_recency_score' in names else [])) }}
 {% endmacro %}

@@ -6,4 +6,4 @@ def model(dbt, session):
     from custseg.pipeline import RunContext, name_segments
 
     return name_segments(RunContext.from_dbt(dbt), feature_stats_relation=dbt.ref("int_segment_feature_stats"),
-                         models_relation=dbt.ref("int_segment_models"))
+                         models_relation=dbt.ref("int_segment_models"), rules_relation=dbt.ref("rfm_segments"))

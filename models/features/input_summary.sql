@@ -12,7 +12,8 @@
   input_rows is counted independently of the parser (see custseg.inputs): the
   conservation test compares the two.
 -#}
-{%- set settings = segmentation_settings() -%}
+-- depends_on: {{ ref('int_transaction_customers') }}
+{% set settings = segmentation_settings() -%}
 {%- set contract = customer_input().contract -%}
 {%- set clustered = contract.columns | selectattr('role', 'equalto', 'feature') | list -%}
 {%- set clustered_derived = contract.derived | selectattr('role', 'equalto', 'feature') | list -%}
@@ -63,7 +64,7 @@ reasons as (
 summary as (
 
     select
-        cast({{ contract.source.get('data_lines', 0) }} as bigint) as input_rows,
+        cast({{ customer_rows_in() }} as bigint) as input_rows,
         staged.staged_rows,
         clean.clean_customers,
         clean.clean_rows - clean.clean_customers as collapsed_duplicates,

@@ -6,6 +6,8 @@
 -#}
 -- depends_on: {{ ref('customer_features') }}
 -- depends_on: {{ ref('segment_names') }}
+-- depends_on: {{ ref('int_rfm_segments') }}
+-- depends_on: {{ ref('int_customer_scores') }}
 {% set categoricals = contract_columns(customer_input().contract, ['categorical']) -%}
 
 {%- if categoricals %}

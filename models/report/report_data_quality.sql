@@ -1,7 +1,8 @@
 {#-
   The data-quality numbers of the report, one row per item: where the input rows went
   (stage), why rows were rejected (reason), which columns were imputed (imputed) or had
-  outliers (outlier), with row counts over the whole input.
+  outliers (outlier), with row counts over the whole input; for a transaction log, where
+  its lines went (transaction_stage) and why lines were rejected (transaction_reason).
 -#}
 with summary as (
 
@@ -18,6 +19,29 @@ stages as (
     select 'stage', 3, 'Duplicates collapsed', collapsed_duplicates from summary
     union all
     select 'stage', 4, 'Rejected', rejected_rows from summary
+
+),
+
+transaction_stages as (
+
+    select 'transaction_stage' as section, 1 as position, 'Lines in' as item, input_lines as row_count
+    from {{ ref('transaction_summary') }}
+    union all
+    select 'transaction_stage', 2, 'Used', used_lines from {{ ref('transaction_summary') }}
+    union all
+    select 'transaction_stage', 3, 'Exact duplicates collapsed', collapsed_duplicates from {{ ref('transaction_summary') }}
+    union all
+    select 'transaction_stage', 4, 'Guest lines (no customer id)', guest_lines from {{ ref('transaction_summary') }}
+    union all
+    select 'transaction_stage', 5, 'Rejected (other reasons)', rejected_lines - guest_lines from {{ ref('transaction_summary') }}
+
+),
+
+transaction_reasons as (
+
+    select 'transaction_reason' as section, 0 as position, primary_reject_reason as item, count(*) as row_count
+    from {{ ref('rejected_transactions') }}
+    group by primary_reject_reason
 
 ),
 
@@ -74,6 +98,8 @@ select
     cast(position as integer) as position
 from (
     select * from stages
+    union all select * from transaction_stages
+    union all select * from transaction_reasons
     union all select * from reasons
     union all select * from imputed
     union all select * from outliers

@@ -18,7 +18,8 @@
   hold line breaks); the conservation test compares its sum with an independent count.
 -#}
 {{ config(pre_hook=customer_input_line_check_hooks()) }}
-{%- set settings = segmentation_settings() -%}
+-- depends_on: {{ ref('int_transaction_customers') }}
+{% set settings = segmentation_settings() -%}
 {%- set input = customer_input() -%}
 {%- set seed = ref('raw_customers') -%}
 {%- set contract = input.contract -%}
@@ -37,7 +38,7 @@ with source_rows as (
     select
         *,
         row_number() over () as source_row_number
-    from {{ input.relation or seed }}
+    from {{ input.relation or (ref('int_transaction_customers') if input.source.get('kind') == 'transactions' else seed) }}
 
 ),
 

@@ -266,7 +266,24 @@ def migration_matrix(moves: pd.DataFrame, title: str):
     segments = sorted((set(grid.index) | set(grid.columns)) - {"(new)", "(left)"}, key=lambda t: int(t.split(" ")[0]))
     rows = [r for r in segments if r in grid.index] + (["(new)"] if "(new)" in grid.index else [])
     cols = [c for c in segments if c in grid.columns] + (["(left)"] if "(left)" in grid.columns else [])
-    grid = grid.reindex(index=rows, columns=cols, fill_value=0)
+    return count_matrix(grid.reindex(index=rows, columns=cols, fill_value=0), title,
+                        "segment in the previous run", "segment in this run", bold_diagonal=True)
+
+
+def crosstab_matrix(pairs: pd.DataFrame, title: str, row_title: str, column_title: str):
+    """Customers in each pair of segments of two segmentations (report_segment_crosstab)."""
+    frame = pairs.assign(source=[f"{int(i)} {n}" for i, n in zip(pairs["row_segment_id"], pairs["row_segment_name"])],
+                         target=[f"{int(i)} {n}" for i, n in zip(pairs["column_segment_id"],
+                                                                 pairs["column_segment_name"])])
+    grid = frame.pivot_table(index="source", columns="target", values="customers", aggfunc="sum", fill_value=0)
+    order = lambda labels: sorted(labels, key=lambda t: int(t.split(" ")[0]))  # noqa: E731
+    return count_matrix(grid.reindex(index=order(grid.index), columns=order(grid.columns), fill_value=0), title,
+                        row_title, column_title)
+
+
+def count_matrix(grid: pd.DataFrame, title: str, row_title: str, column_title: str, bold_diagonal: bool = False):
+    """A table of counts as a heatmap (log colour scale), each cell annotated."""
+    rows, cols = list(grid.index), list(grid.columns)
     values = grid.to_numpy(dtype=float)
     fig, ax = plt.subplots(figsize=(max(7, 1.1 * len(cols) + 3), 0.55 * len(rows) + 2.4))
     ax.imshow(np.log1p(values), cmap="Blues", aspect="auto")
@@ -276,11 +293,11 @@ def migration_matrix(moves: pd.DataFrame, title: str):
             if values[i, j]:
                 ax.text(j, i, f"{int(values[i, j]):,}", ha="center", va="center", fontsize=8,
                         color="white" if np.log1p(values[i, j]) > 0.6 * np.log1p(top) else "#222",
-                        fontweight="bold" if rows[i] == cols[j] else "normal")
+                        fontweight="bold" if bold_diagonal and rows[i] == cols[j] else "normal")
     ax.set_xticks(range(len(cols)), [textwrap_label(c) for c in cols], rotation=30, ha="right", fontsize=8)
     ax.set_yticks(range(len(rows)), [textwrap_label(r) for r in rows], fontsize=8)
-    ax.set_xlabel("segment in this run")
-    ax.set_ylabel("segment in the previous run")
+    ax.set_xlabel(column_title)
+    ax.set_ylabel(row_title)
     ax.set_title(title, fontsize=11)
     fig.tight_layout()
     return fig

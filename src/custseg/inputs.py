@@ -806,11 +806,15 @@ def infer_kind(name: str, p: ColumnProfile) -> tuple[str, str]:
 
 def _date_formats(p: ColumnProfile) -> list[str]:
     """The formats a date column is read with: the one most values fit, then others that read
-    more values without contradicting it (never both day-first and month-first)."""
+    more values without contradicting it (never both day-first and month-first; neither when
+    as many values fit one as the other, so such values are rejected as ambiguous)."""
     ranked = sorted(p.date_counts, key=lambda f: (-p.date_counts[f], DATE_FORMATS.index(f)))
     chosen: list[str] = []
     for fmt in ranked:
         if any(_conflict(fmt, c) for c in chosen):
+            continue
+        rival = [f for f in ranked if _conflict(fmt, f) and p.date_counts[f] == p.date_counts[fmt]]
+        if rival:      # as many values read day-first as month-first: nothing tells which; read neither
             continue
         chosen.append(fmt)
     return chosen
@@ -1250,6 +1254,19 @@ def _stamp(paths: Iterable[Path]) -> str:
     return ";".join(parts)
 
 
+def _ensure_transactions_sample(path: Path) -> None:
+    """The embedded transaction sample (`transactions_path: sample`): generated on first use
+    (deterministic, byte for byte), written aside and renamed into place."""
+    if path.exists():
+        return
+    from .transactions_sample import write_sample
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial.gz")
+    write_sample(partial)
+    os.replace(partial, path)
+
+
 def resolve(request: dict) -> dict:
     """The whole answer for one request from the SQL side: {'contract': ...} or {'error': one line}.
 
@@ -1264,6 +1281,7 @@ def resolve(request: dict) -> dict:
     pattern = settings.get(setting)
     if role == "transactions" and pattern == "sample":
         pattern = request.get("transactions_sample_path")
+        _ensure_transactions_sample(Path(pattern))
     stamp_paths = ([Path(p) for p in sorted(glob.glob(pattern))] if pattern and any(c in pattern for c in "*?[")
                    else [Path(pattern)] if pattern else [Path(request.get("seed_path", ""))])
     stamp = _stamp(stamp_paths)

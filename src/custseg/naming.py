@@ -106,16 +106,19 @@ class Measure:
 
 def measures(contract: dict | None) -> dict[str, Measure]:
     """The profiled measures of an input contract (custseg.inputs), with their wording.
-    Without a contract, the catalogue's features (tests and notebooks)."""
+    Without a contract, the catalogue's features (tests and notebooks). The RFM scores of a
+    transaction log are left out: they restate recency, frequency and net spend, which names
+    and descriptions use directly."""
     out: dict[str, Measure] = {}
+    scores = {f.name for f in catalogue.transaction_features() if f.kind == "score"}
     if contract is None:
         for f in catalogue.features().values():
-            if f.kind != "id":
+            if f.kind != "id" and f.name not in scores:
                 k = catalogue.kind_of(f.kind)
                 out[f.name] = Measure(f.name, f.kind, f.label, f.phrase_high, f.phrase_low, k.scale)
         return out
     for c in contract.get("columns", []):
-        if c["role"] in ("feature", "profile"):
+        if c["role"] in ("feature", "profile") and c["name"] not in scores:
             out[c["name"]] = Measure(c["name"], c["kind"], c["label"], c.get("phrase_high") or f"high {c['label']}",
                                      c.get("phrase_low") or f"low {c['label']}", c.get("scale", "interval"))
     for d in contract.get("derived", []):
@@ -192,7 +195,9 @@ def archetype_scores(effect: pd.DataFrame) -> pd.DataFrame:
     scores = {}
     for arch, usable in usable_archetypes(effect.columns):
         total = sum(abs(w) for w in usable.values())
-        scores[arch.name] = sum(w * effect[f].to_numpy() for f, w in usable.items()) / total
+        score = sum(w * effect[f].to_numpy() for f, w in usable.items()) / total
+        # one name, several signatures (New customers of a card file and of a log): the better
+        scores[arch.name] = np.fmax(scores[arch.name], score) if arch.name in scores else score
     return pd.DataFrame(scores, index=effect.index)
 
 

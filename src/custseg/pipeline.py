@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import time
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -124,6 +125,15 @@ MODEL_RECORD_COLUMNS = [
 ]
 
 
+MODEL_RECORD_DTYPES = {
+    "run_id": "object", "model_version": "Int32", "preprocessing_version": "Int32", "previous_version": "Int32",
+    "n_segments": "int64", "has_noise_segment": "bool", "next_segment_id": "int64", "fit_sample_size": "int64",
+    "evaluation_sample_size": "int64", "silhouette": "float64", "davies_bouldin": "float64",
+    "calinski_harabasz": "float64", "stability_ari": "float64", "stability_resamples": "int64",
+    "fit_seconds": "float64", "evaluation_seconds": "float64", "fitted_at": "datetime64[us]",
+}
+
+
 def model_record(algorithm: str, result: FitResult, ctx: RunContext, preprocessing_version: int,
                  previous_version: int | None, model: SegmentModel, match: IdMatch) -> pd.DataFrame:
     """The one-row table an algorithm model appends."""
@@ -220,6 +230,7 @@ def fit_model(algorithm: str, ctx: RunContext, sample_relation, preprocessing_re
 def load_models(models_relation) -> tuple[dict[str, SegmentModel], dict[str, int]]:
     """The run's fitted models (int_segment_models) and each one's preprocessing version."""
     rows = frames.to_pandas(models_relation, columns=["algorithm", "model_json", "preprocessing_version"])
+    rows = rows[rows["algorithm"].isin(ALGORITHMS)]        # not the rule-based RFM segments
     models = {a: SegmentModel.from_json(text) for a, text in zip(rows["algorithm"], rows["model_json"])}
     missing = [a for a in ALGORITHMS if a not in models]
     if missing:
@@ -236,7 +247,7 @@ def model_parameters(ctx: RunContext, models_relation, existing=None) -> pd.Data
     rows = frames.to_pandas(models_relation, columns=["algorithm", "model_version", "model_json"])
     parts = []
     for algorithm, version, text in zip(rows["algorithm"], rows["model_version"], rows["model_json"]):
-        if int(version) != ctx.model_version:
+        if int(version) != ctx.model_version or algorithm not in ALGORITHMS:
             continue
         part = pd.DataFrame(SegmentModel.from_json(text).parameter_rows(),
                             columns=["parameter", "segment_id", "prototype", "row_index", "column_index", "value"])
@@ -248,6 +259,53 @@ def model_parameters(ctx: RunContext, models_relation, existing=None) -> pd.Data
         out[col] = out[col].astype("Int32")
     out["value"] = out["value"].astype("float64")
     return out
+
+
+# ------------------------------------------------------------------ rule-based RFM segments
+RFM_LABEL = "RFM rules"
+
+
+def rfm_record(ctx: RunContext, sample_relation, preprocessing_relation, segments_relation,
+               rules_relation) -> pd.DataFrame:
+    """rfm_model: the RFM segments (int_rfm_segments, from the rule table) described like a
+    fitted model, so segment_metrics compares them with the learned ones: the same
+    silhouette, Davies-Bouldin and Calinski-Harabasz on the same evaluation sample, in the
+    same model space. No rows when the input is not a transaction log."""
+    segments = frames.to_pandas(segments_relation)
+    if not len(segments):
+        return pd.DataFrame({c: pd.Series(dtype=MODEL_RECORD_DTYPES.get(c, "object")) for c in MODEL_RECORD_COLUMNS})
+    from .metrics import scan_qualities
+
+    started = time.perf_counter()
+    s = ctx.settings
+    frame = _sample_frame(sample_relation).head(s.evaluation_sample_size)
+    frame = frame.merge(segments[["customer_id", "segment_id"]], on="customer_id", how="inner", sort=False)
+    preprocessing = frames.to_pandas(preprocessing_relation)
+    pre_version = ctx.version_at(preprocessing["model_version"])
+    pre = Preprocessor.from_frame(_at_version(preprocessing, pre_version))
+    labels = frame["segment_id"].to_numpy()
+    with threadpool_limits(limits=1):
+        q = scan_qualities(pre.transform(frame), [labels], s.silhouette_sample_size)[0] \
+            if len(np.unique(labels)) > 1 else None
+    rules = frames.to_pandas(rules_relation).sort_values("segment_id")
+    used = sorted(int(i) for i in segments["segment_id"].unique())
+    row = {
+        "run_id": ctx.run_id, "model_version": ctx.model_version, "preprocessing_version": pre_version,
+        "previous_version": None, "algorithm": "rfm", "algorithm_label": RFM_LABEL, "fit_space": "rules",
+        "n_segments": len(used), "has_noise_segment": False, "segment_ids_json": json.dumps(used),
+        "kept_ids_json": "[]", "new_ids_json": "[]", "retired_ids_json": "[]",
+        "next_segment_id": int(rules["segment_id"].max()) + 1,
+        "parameters_json": json.dumps({"rules": "R x F score map, src/custseg/seeds/rfm_segments.csv",
+                                       "scores": "quintiles over every customer: 1 + floor(5 x percent rank), ties share the lower score"}),
+        "model_json": json.dumps({"rules": rules.to_dict(orient="records")}, default=str),
+        "k_selection_json": "[]", "fit_sample_size": 0, "evaluation_sample_size": int(len(frame)),
+        "silhouette": q.silhouette if q else None, "davies_bouldin": q.davies_bouldin if q else None,
+        "calinski_harabasz": q.calinski_harabasz if q else None, "stability_ari": None, "stability_resamples": 0,
+        "fit_seconds": 0.0, "evaluation_seconds": time.perf_counter() - started,
+        "fitted_at": dt.datetime.now(dt.timezone.utc).replace(tzinfo=None),
+    }
+    out = pd.DataFrame([row], columns=MODEL_RECORD_COLUMNS)
+    return out.astype({c: t for c, t in MODEL_RECORD_DTYPES.items()})
 
 
 # ------------------------------------------------------------------ scoring every customer
@@ -341,7 +399,7 @@ def score_customers(ctx: RunContext, features_relation, preprocessing_relation,
 
 
 # ------------------------------------------------------------------ naming
-def name_segments(ctx: RunContext, feature_stats_relation, models_relation) -> pd.DataFrame:
+def name_segments(ctx: RunContext, feature_stats_relation, models_relation, rules_relation=None) -> pd.DataFrame:
     """segment_names: one row per algorithm and segment. A segment keeps the name it was saved
     with for its model version (segment_name_versions); in a new version, a segment that kept
     its id keeps the previous version's name; only new segments get new names."""
@@ -358,6 +416,9 @@ def name_segments(ctx: RunContext, feature_stats_relation, models_relation) -> p
             before = saved[(saved["algorithm"] == r.algorithm) & (saved["model_version"] == r.previous_version)
                            & saved["segment_id"].isin(kept)]
             keep.update({(r.algorithm, int(i)): n for i, n in zip(before["segment_id"], before["segment_name"])})
+    if rules_relation is not None and "rfm" in set(models["algorithm"]):
+        rules = frames.to_pandas(rules_relation)
+        keep.update({("rfm", int(i)): n for i, n in zip(rules["segment_id"], rules["segment_name"])})
     names = name_all(frames.to_pandas(feature_stats_relation), ctx.contract, keep)
     names["segment_id"] = names["segment_id"].astype("int32")
     names = names.merge(models[["algorithm", "model_version"]], on="algorithm", how="left")

@@ -67,6 +67,7 @@ class ReportData:
     transforms: dict[str, str] = field(default_factory=dict)  # feature -> transform
     names: dict[str, dict[int, str]] = field(default_factory=dict)
     migrations: pd.DataFrame = field(default_factory=pd.DataFrame)   # this run against the previous one
+    crosstab: pd.DataFrame = field(default_factory=pd.DataFrame)     # RFM rules against the primary algorithm
 
 
 def connect(database: Path) -> duckdb.DuckDBPyConnection:
@@ -109,6 +110,7 @@ def load(con: duckdb.DuckDBPyConnection) -> ReportData:
     run_id = str(df("select run_id from segment_metrics limit 1").iloc[0, 0])
     migrations = df(f"select * from segment_migrations where to_run_id = '{run_id}'") \
         if "segment_migrations" in tables else pd.DataFrame()
+    crosstab = df("select * from report_segment_crosstab") if "report_segment_crosstab" in tables else pd.DataFrame()
     names = {a: dict(zip(g["segment_id"].astype(int), g["segment_name"])) for a, g in profiles.groupby("algorithm")}
     points = df("select * from report_points order by sample_rank")
     meta = {
@@ -137,7 +139,7 @@ def load(con: duckdb.DuckDBPyConnection) -> ReportData:
         som_nodes=df("select * exclude (weights) from som_nodes order by som_node_id"),
         models=models,
         explained_variance=list(evr_rows[0][0]) if evr_rows else [],
-        labels=labels, transforms=transforms, names=names, migrations=migrations,
+        labels=labels, transforms=transforms, names=names, migrations=migrations, crosstab=crosstab,
     )
 
 
@@ -229,6 +231,20 @@ def _cards(profiles: pd.DataFrame, features: pd.DataFrame) -> str:
             f"<p><b>{int(r.customers):,}</b> customers ({r.share:.1%}) · segment {int(r.segment_id)}</p>"
             f"<p>{html.escape(r.segment_description)}</p><table>{numbers}</table></div>")
     return '<div class="cards">' + "".join(out) + "</div>"
+
+
+def _transactions_block(quality: pd.DataFrame) -> str:
+    """For a transaction log: where its lines went and why lines were rejected."""
+    stages = quality[quality["section"] == "transaction_stage"]
+    if not len(stages):
+        return ""
+    reasons = quality[quality["section"] == "transaction_reason"].sort_values("row_count", ascending=False)
+    listed = ", ".join(f"{html.escape(str(r.item))} {int(r.row_count):,}" for r in reasons.itertuples())
+    return ("<h3>Transaction lines</h3>" + _kpis([(str(r.item).lower(), f"{int(r.row_count):,}")
+                                                 for r in stages.sort_values("position").itertuples()])
+            + (f'<p class="caption">Rejected lines by first reason (rejected_transactions): {listed}. Guest lines '
+               "(no customer id) do not count toward max_rejected_share. The customers below are built from the "
+               "used lines.</p>" if listed else "") + "<h3>Customers</h3>")
 
 
 def _changes_section(moves: pd.DataFrame, figure: str, meta: dict) -> str:
@@ -381,6 +397,10 @@ def render(data: ReportData, figures_dir: Path | None, workers: int | None = Non
         jobs.append(FigureJob("migrations", "migration_matrix",
                               (moves, f"{labels[primary]}: moves since the previous run"),
                               "migrations.png"))
+    if len(data.crosstab):
+        jobs.append(FigureJob("rfm_crosstab", "crosstab_matrix",
+                              (data.crosstab, f"RFM segments and {labels[primary]} segments",
+                               "RFM segment (rules)", f"{labels[primary]} segment (learned)"), "rfm_crosstab.png"))
     fp = data.feature_profiles.copy()
     fp["label"] = fp["feature"].map(lambda f: data.labels.get(f, f))
     for algorithm in algorithms:
@@ -441,6 +461,7 @@ made from, measures profiled per segment, categorical attributes, ignored and dr
 {_kpis([("input rows", f"{stages.get('Input rows', 0):,}"), ("clean customers", f"{stages.get('Clean customers', 0):,}"),
         ("duplicates collapsed", f"{stages.get('Duplicates collapsed', 0):,}"), ("rows rejected", f"{stages.get('Rejected', 0):,}"),
         ("values imputed", f"{imputed_total:,}"), ("outliers capped", f"{outlier_total:,}")])}
+{_transactions_block(data.quality)}
 {fig('data_quality', "Every input row ends as a clean customer, a collapsed exact duplicate or a rejected row (see rejected_customers for each row's reason); imputed values and outliers (capped in the model space) are counted per column.")}
 </section>
 <section id="exploration"><h2>Exploration</h2>
@@ -474,6 +495,7 @@ made from, measures profiled per segment, categorical attributes, ignored and dr
 <section id="comparison"><h2>Algorithms compared</h2>
 <p class="caption">From segment_metrics: silhouette (higher is better) and Davies-Bouldin (lower is better) on the evaluation sample; stability is the mean adjusted Rand index of refits on 80% subsamples (1 = always the same segments).</p>
 {_metrics_table(data.metrics)}
+{fig('rfm_crosstab', "Customers in each RFM segment (classic rules on the recency and frequency quintiles, rows) and each learned segment (columns): where the rules and the learned segments agree, and where one splits what the other keeps together.", "RFM rules against learned segments")}
 </section>
 </main>
 <footer>Generated by custseg.report at {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC from the tables of run {html.escape(meta['run_id'])} (opened read-only).</footer>

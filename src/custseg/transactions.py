@@ -99,12 +99,11 @@ def resolve_transactions(settings: dict, source, profiles: dict) -> dict:
     by_role = {role: col for col, role in roles.items()}
 
     if "occurred_at" not in by_role:
-        ids = [c for c in source.columns if (p := profiles.get(c)) is not None and p.non_missing
-               and p.distinct == p.non_missing and inputs._ID_NAME.search(inputs.snake_case(names[c]))]
-        dated = [c for c in source.columns if (p := profiles.get(c)) is not None and (p.date_counts or p.datelike)]
-        if ids and not dated:
-            raise InputError(f"{source.label} looks like a customer table, not a transaction log (one row per "
-                             f"'{ids[0]}', no date column): pass it as customers_path.")
+        dated = [c for c in source.columns if (p := profiles.get(c)) is not None and p.date_counts]
+        if not dated:
+            raise InputError(f"{source.label} has no date column, so it looks like a customer table rather than a "
+                             "transaction log: pass it as customers_path (or name its date column with column_map, "
+                             "e.g. {your_column: occurred_at}).")
     missing = [r for r in ("customer_id", "occurred_at") if r not in by_role]
     if "amount" not in by_role and not ("quantity" in by_role and "unit_price" in by_role):
         missing.append("amount (or quantity and unit_price)")
@@ -172,9 +171,14 @@ def customer_contract(transactions: dict, present: set[str], label: str) -> dict
     for f in catalogue.transaction_features():
         if all(i in present for i in f.inputs):
             add(f.name, f.role, f.kind, f"from the transactions: {f.description}", f)
+    used = {"customer_id", "country"} | {f.name for f in catalogue.transaction_features()}
     for role, word in (("category", "spend"), ("channel", "spend")):
-        for i, value in enumerate(transactions["shares"][role], start=1):
-            name = f"{role}_share_{i}"
+        for value in transactions["shares"][role]:
+            base = f"{role}_share_{inputs.snake_case(value) or 'other'}"
+            name, i = base, 2
+            while name in used:
+                name, i = f"{base}_{i}", i + 1
+            used.add(name)
             text = f"{value} share of {word}"
             add(name, ROLE_PROFILE, "share", f"from the transactions: the share of net spend on {role} '{value}'",
                 label_text=text, high=f"buy much {value}" if role == "category" else f"buy much via {value}",

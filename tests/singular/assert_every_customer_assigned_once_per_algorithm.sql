@@ -10,7 +10,7 @@ expected as (
     select count(*) as customers from features
 ),
 algorithms as (
-    {%- for algorithm in segmentation_algorithms() %}
+    {%- for algorithm in all_segmentations() %}
     select '{{ algorithm }}' as algorithm{% if not loop.last %} union all{% endif %}
     {%- endfor %}
 ),

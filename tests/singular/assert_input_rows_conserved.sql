@@ -7,12 +7,14 @@
   the header and any comment lines above it (a line starting with '#' below the header is
   data). The parser's side: the physical lines its rows took (a quoted value may hold line
   breaks), plus the lines it could not parse (malformed_line rows). For Parquet the count
-  is the file's row count; for the embedded sample, the lines of seeds/raw_customers.csv.
+  is the file's row count; for the embedded sample, the lines of seeds/raw_customers.csv;
+  for a transaction log, the customers built from it (assert_transaction_lines_conserved
+  checks the log's lines).
   Returns a row when the counts do not add up.
 -#}
-{%- set contract = customer_input().contract -%}
+-- depends_on: {{ ref('int_transaction_customers') }}
 with independent as (
-    select cast({{ contract.source.get('data_lines', 0) }} as bigint) as n
+    select cast({{ customer_rows_in() }} as bigint) as n
 ),
 parsed as (
     select

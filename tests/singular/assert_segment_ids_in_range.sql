@@ -11,6 +11,7 @@ select
     count(*) as customers
 from {{ ref('segment_assignments') }} as assignments
 where not (assignments.segment_id = 0 and assignments.algorithm = 'density')
+    and assignments.algorithm <> 'rfm'     -- rule segments: int_rfm_segments joins the rule table
     and not exists (
         select 1
         from {{ ref('segment_model_parameters') }} as parameters

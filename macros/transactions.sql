@@ -1,0 +1,43 @@
+{#-
+  A transaction log as the input (README: "From transactions"). transaction_input() is the
+  log's contract (custseg.transactions): which column is the customer id, the time, the
+  amount or quantity and unit price, the order, product, category, channel and country.
+  Without transactions_path it is disabled and the models of models/transactions are empty.
+-#}
+
+{% macro transaction_input() %}
+  {% set input = customer_input() %}
+  {% set tx = input.get('transactions') %}
+  {% if not tx %}
+    {{ return({'enabled': false, 'contract': {'columns': [], 'shares': {'category': [], 'channel': []}},
+               'relation': none, 'is_csv': false, 'source': {'whitespace': false, 'columns': []}, 'roles': {}}) }}
+  {% endif %}
+  {% set roles = {} %}
+  {% for c in tx.columns if c.role != 'ignored' %}{% do roles.update({c.role: c}) %}{% endfor %}
+  {{ return({'enabled': true, 'contract': tx, 'relation': tx.source.read_sql, 'is_csv': tx.source.kind == 'csv',
+             'source': tx.source, 'roles': roles, 'label': tx.source.label}) }}
+{% endmacro %}
+
+{#- The snapshot date: as_of, or the latest time in the log (a rebuild is reproducible). -#}
+{% macro transactions_as_of(times) %}
+  {% set as_of = segmentation_settings().as_of %}
+  {{ return(("cast(" ~ sql_string(as_of) ~ " as timestamp)") if as_of else ("max(" ~ times ~ ") over ()")) }}
+{% endmacro %}
+
+{#- Pre-hooks of stg_transactions: the scan that records unparseable CSV lines. -#}
+{% macro transaction_input_line_check_hooks() %}
+  {{ return([
+    'drop table if exists temp.main.custseg_input_line_errors',
+    'drop table if exists temp.main.custseg_input_scans',
+    '{{ transaction_input_line_scan() }}',
+  ]) }}
+{% endmacro %}
+
+{% macro transaction_input_line_scan() %}
+  {% set input = transaction_input() %}
+  {% if not input.is_csv %}
+    {{ return('select 1') }}
+  {% endif %}
+  {{ return('create or replace temp table custseg_input_readable as select count(*) as readable_rows from '
+      ~ input.source.scan_sql) }}
+{% endmacro %}
