@@ -1,7 +1,7 @@
 # Two commands for a fresh machine with python3 and make:
 #   make build   set up .venv (if needed), dbt build on the embedded sample, then write the report
 #   make test    same set-up, then the whole test suite
-# Other targets: make report | docs | bench | bench-transactions | sample | clean | help
+# Other targets: make report | docs | bench | bench-transactions | spark-build | test-spark | sample | clean | help
 
 PYTHON ?= python3
 VENV   := .venv
@@ -16,7 +16,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 DBT_VARS := $(if $(VARS),--vars '$(VARS)',)
 
-.PHONY: help setup setup-test build run report docs test browser bench bench-transactions sample clean
+.PHONY: help setup setup-test build run report docs test test-spark spark-build browser bench bench-transactions sample clean
 
 help:
 	@sed -n '1,6p' Makefile
@@ -67,6 +67,13 @@ test: setup-test
 # --- benchmark -------------------------------------------------------------------
 bench: setup
 	$(BIN)/python scripts/bench.py --sizes $(N)
+
+# --- the spark target (needs Java 17+; installs the Spark extras on first use) --------
+spark-build: setup
+	$(BIN)/python scripts/spark_build.py $(if $(VARS),--vars '$(VARS)')
+
+test-spark: setup-test
+	$(BIN)/python -m pytest tests/spark
 
 bench-transactions: setup
 	$(BIN)/python scripts/bench_transactions.py --sizes $(TX_N)

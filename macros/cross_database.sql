@@ -170,3 +170,25 @@
 {% endmacro %}
 {% macro default__seconds_between(start, finish) %}cast(date_diff('second', {{ start }}, {{ finish }}) as double){% endmacro %}
 {% macro spark__seconds_between(start, finish) %}cast(unix_timestamp({{ finish }}) - unix_timestamp({{ start }}) as double){% endmacro %}
+
+{# Strings of a group joined with a separator, in an order (Spark: in no particular order). #}
+{% macro joined_in_order(expression, separator, order_by) %}
+  {{ return(adapter.dispatch('joined_in_order', 'customer_segmentation')(expression, separator, order_by)) }}
+{% endmacro %}
+{% macro default__joined_in_order(expression, separator, order_by) %}{{ dbt.listagg(expression, separator, order_by) }}{% endmacro %}
+{% macro spark__joined_in_order(expression, separator, order_by) %}concat_ws({{ separator }}, collect_list({{ expression }})){% endmacro %}
+
+{# A number per row of a file read, increasing in file order (DuckDB: 1, 2, 3, ...; Spark:
+   increasing, not consecutive, without moving every row into one partition). #}
+{% macro file_row_number() %}
+  {{ return(adapter.dispatch('file_row_number', 'customer_segmentation')()) }}
+{% endmacro %}
+{% macro default__file_row_number() %}row_number() over (){% endmacro %}
+{% macro spark__file_row_number() %}(monotonically_increasing_id() + 1){% endmacro %}
+
+{# True when a text is valid JSON. #}
+{% macro is_json(expression) %}
+  {{ return(adapter.dispatch('is_json', 'customer_segmentation')(expression)) }}
+{% endmacro %}
+{% macro default__is_json(expression) %}json_valid({{ expression }}){% endmacro %}
+{% macro spark__is_json(expression) %}(json_object_keys({{ expression }}) is not null){% endmacro %}

@@ -22,7 +22,12 @@
   {{ return('`' ~ (name | replace('`', '``')) ~ '`') }}
 {% endmacro %}
 
+{#- A string literal. Spark reads backslash escapes inside literals (and two quotes as two
+    literals), so there backslashes and quotes are escaped with a backslash. -#}
 {% macro sql_string(value) %}
+  {% if target.type == 'spark' %}
+    {{ return("'" ~ (value | string | replace("\\", "\\\\") | replace("'", "\\'")) ~ "'") }}
+  {% endif %}
   {{ return("'" ~ (value | string | replace("'", "''")) ~ "'") }}
 {% endmacro %}
 
@@ -51,6 +56,15 @@
   {% if not execute %}
     {{ return({'contract': {'columns': [], 'derived': [], 'warnings': [], 'source': {}}, 'relation': none,
                'label': 'the input', 'is_csv': false, 'source': {'whitespace': false, 'kind': 'table', 'columns': []}}) }}
+  {% endif %}
+  {% if is_spark() %}
+    {% set answer = spark_input_answer() %}
+    {% set source = answer.contract.source %}
+    {% set tx = answer.get('transactions') %}
+    {% if tx %}{% do tx.source.update({'read_sql': tx.source.spark_read_sql}) %}{% endif %}
+    {# is_csv: no line checks on Spark (they use DuckDB's rejects tables) #}
+    {{ return({'contract': answer.contract, 'relation': source.spark_read_sql, 'label': source.label, 'is_csv': false,
+               'source': source, 'transactions': tx}) }}
   {% endif %}
   {% set request = _input_request('customers') %}
   {% set answer = fromjson(run_query('select custseg_resolve_input(' ~ sql_string(tojson(request)) ~ ')').columns[0].values()[0]) %}
@@ -98,6 +112,7 @@
   runs, and nothing in it is rendered again.
 #}
 {% macro customer_input_line_check_hooks() %}
+  {% if is_spark() %}{{ return([]) }}{% endif %}
   {{ return([
     'drop table if exists temp.main.custseg_input_line_errors',
     'drop table if exists temp.main.custseg_input_scans',
@@ -125,8 +140,8 @@
             + row_number() over (order by errors.file_id, errors.line) as source_row_number,
         nullif(trim(split_part(replace(replace(errors.csv_line, chr(13), ''), chr(10), ''),
                                coalesce(scans.delimiter, ','), 1)), '') as line_customer_id,
-        'line ' || cast(errors.line as varchar) || coalesce(' of ' || scans.file_path, '')
-            || ' could not be read (' || lower(cast(errors.error_type as varchar)) || ': ' || errors.error_message
+        'line ' || cast(errors.line as string) || coalesce(' of ' || scans.file_path, '')
+            || ' could not be read (' || lower(cast(errors.error_type as string)) || ': ' || errors.error_message
             || '): ' || left(trim(replace(replace(errors.csv_line, chr(13), ' '), chr(10), ' ')), 200) as reject_detail
     from (
         select

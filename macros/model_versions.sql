@@ -31,7 +31,7 @@
   {% do _ensure_model_tables() %}
   {% set settings = segmentation_settings() %}
   {% set requested = settings.segment_mode %}
-  {% set versions = run_query("select model_version, cast(created_at as varchar), input_rows, features_json
+  {% set versions = run_query("select model_version, cast(created_at as string), input_rows, features_json
       from main.segment_model_versions order by model_version").rows %}
   {% set published = run_query("select distinct model_version from main.custseg_runs
       where status = 'published' and model_version is not null").columns[0].values() | list %}
@@ -108,6 +108,11 @@
 {% macro run_models() %}
   {% if not execute or (model is defined and model is mapping and model.get('resource_type') == 'unit_test') %}
     {{ return({'mode': 'refit', 'model_version': 1, 'usable': [1], 'unit_test': true}) }}
+  {% endif %}
+  {% if is_spark() %}
+    {# the spark target scores with the saved version scripts/spark_build.py exported #}
+    {% set version = segmentation_settings().model_version or 1 %}
+    {{ return({'mode': 'score', 'model_version': version, 'usable': [version]}) }}
   {% endif %}
   {% set exists = run_query("select count(*) from information_schema.tables where table_schema = 'main'
       and table_name in ('custseg_runs', 'segment_model_versions')").columns[0].values()[0] == 2 %}

@@ -41,10 +41,14 @@
 {% endmacro %}
 
 {% macro custseg_on_run_start() %}
+  {% if execute and is_spark() %}
+    {% do log('Spark target: scoring with saved model version ' ~ run_models().model_version
+        ~ ' (fitted on DuckDB; models/spark/ reads it). The warehouse tables are what BI reads.', info=true) %}
+  {% endif %}
   {% if not _publishes() %}{{ return('select 1') }}{% endif %}
   {% do run_query("create table if not exists main.custseg_runs (run_id varchar, status varchar, started_at timestamp,
       finished_at timestamp, detail varchar, serving_path varchar, invocation varchar)") %}
-  {% set stale = run_query("select run_id, cast(started_at as varchar) from main.custseg_runs where status = 'running' order by started_at").rows %}
+  {% set stale = run_query("select run_id, cast(started_at as string) from main.custseg_runs where status = 'running' order by started_at").rows %}
   {% set serving = _serving_run_row() if stale else none %}
   {% for row in stale %}
     {% if serving and serving[0] == row[0] %}
@@ -77,7 +81,7 @@
     {{ return(none) }}
   {% endif %}
   {% do run_query("attach " ~ sql_string(path) ~ " as custseg_serving (read_only)") %}
-  {% set rows = run_query("select run_id, cast(finished_at as varchar) from custseg_serving.main.segment_runs "
+  {% set rows = run_query("select run_id, cast(finished_at as string) from custseg_serving.main.segment_runs "
       ~ "order by finished_at desc limit 1").rows %}
   {% do run_query("detach custseg_serving") %}
   {{ return(rows[0] if rows else none) }}

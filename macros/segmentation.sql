@@ -49,8 +49,9 @@
         {{ algorithm }}_probability as membership_probability,
         {{ algorithm }}_node as som_node_id
     from {{ scores }}
-    union all
+    {% if not loop.last or not is_spark() %}union all{% endif %}
   {%- endfor %}
+  {%- if not is_spark() %}
     {#- the rule-based RFM segments of a transaction log (no rows for a customer table) #}
     select
         customer_id,
@@ -60,10 +61,11 @@
         cast(null as double) as membership_probability,
         cast(null as integer) as som_node_id
     from {{ ref('int_rfm_segments') }}
+  {%- endif %}
 {% endmacro %}
 
 {#- Every segmentation of this build: the learned algorithms, and `rfm` for a transaction log. -#}
 {% macro all_segmentations() %}
   {% set names = measure_columns(customer_input().contract) | map(attribute='name') | list %}
-  {{ return(segmentation_algorithms() + (['rfm'] if 'rfm_recency_score' in names else [])) }}
+  {{ return(segmentation_algorithms() + (['rfm'] if 'rfm_recency_score' in names and not is_spark() else [])) }}
 {% endmacro %}

@@ -14,7 +14,7 @@
   {% endif %}
   {% set roles = {} %}
   {% for c in tx.columns if c.role != 'ignored' %}{% do roles.update({c.role: c}) %}{% endfor %}
-  {{ return({'enabled': true, 'contract': tx, 'relation': tx.source.read_sql, 'is_csv': tx.source.kind == 'csv',
+  {{ return({'enabled': true, 'contract': tx, 'relation': tx.source.read_sql, 'is_csv': tx.source.kind == 'csv' and not is_spark(),
              'source': tx.source, 'roles': roles, 'label': tx.source.label}) }}
 {% endmacro %}
 
@@ -26,6 +26,7 @@
 
 {#- Pre-hooks of stg_transactions: the scan that records unparseable CSV lines. -#}
 {% macro transaction_input_line_check_hooks() %}
+  {% if is_spark() %}{{ return([]) }}{% endif %}
   {{ return([
     'drop table if exists temp.main.custseg_input_line_errors',
     'drop table if exists temp.main.custseg_input_scans',

@@ -9,18 +9,18 @@
 {%- for c in contract.columns %}
 select
     cast({{ c.position }} as integer) as position,
-    cast({{ sql_string(c.source_column) }} as varchar) as source_column,
-    cast({{ sql_string(c.input_column) }} as varchar) as input_column,
-    cast({{ sql_string(c.name) }} as varchar) as column_name,
-    cast({{ sql_string(c.role) }} as varchar) as role,
-    cast({{ sql_string(c.kind) if c.kind else 'null' }} as varchar) as kind,
-    cast({{ sql_string(c.reason) }} as varchar) as reason,
-    cast({{ sql_string(c.label) }} as varchar) as label
+    cast({{ sql_string(c.source_column) }} as string) as source_column,
+    cast({{ sql_string(c.input_column) }} as string) as input_column,
+    cast({{ sql_string(c.name) }} as string) as column_name,
+    cast({{ sql_string(c.role) }} as string) as role,
+    cast({{ sql_string(c.kind) if c.kind else 'null' }} as string) as kind,
+    cast({{ sql_string(c.reason) }} as string) as reason,
+    cast({{ sql_string(c.label) }} as string) as label
 {% if not loop.last %}union all
 {% endif %}
 {%- else %}
-select cast(null as integer) as position, cast(null as varchar) as source_column, cast(null as varchar) as input_column,
-    cast(null as varchar) as column_name, cast(null as varchar) as role, cast(null as varchar) as kind,
-    cast(null as varchar) as reason, cast(null as varchar) as label
+select cast(null as integer) as position, cast(null as string) as source_column, cast(null as string) as input_column,
+    cast(null as string) as column_name, cast(null as string) as role, cast(null as string) as kind,
+    cast(null as string) as reason, cast(null as string) as label
 where false
 {%- endfor %}

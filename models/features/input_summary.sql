@@ -50,7 +50,7 @@ rejected as (
 reasons as (
 
     select
-        {{ dbt.listagg("primary_reject_reason || ' ' || cast(rows_rejected as varchar)", "', '", "order by rows_rejected desc, primary_reject_reason") }} as top_reasons
+        {{ joined_in_order("primary_reject_reason || ' ' || cast(rows_rejected as string)", "', '", "order by rows_rejected desc, primary_reject_reason") }} as top_reasons
     from (
         select primary_reject_reason, count(*) as rows_rejected
         from {{ ref('rejected_customers') }}
@@ -93,10 +93,10 @@ select
     cast({{ settings.max_rejected_share }} as double) as max_rejected_share,
     cast({{ settings.warn_rejected_share }} as double) as warn_rejected_share,
     {{ fail_when('rejected_share > ' ~ settings.max_rejected_share,
-        "cast(round(100 * rejected_share, 1) as varchar) || '% of the input rows were rejected, above max_rejected_share "
+        "cast(round(100 * rejected_share, 1) as string) || '% of the input rows were rejected, above max_rejected_share "
         ~ settings.max_rejected_share ~ " (top reasons: ' || top_reasons || '); see the table rejected_customers, fix the input, or raise max_rejected_share.'") }} as rejected_check,
     {{ fail_when('clean_customers < ' ~ needed,
-        "'only ' || cast(clean_customers as varchar) || ' clean customers: the algorithms need at least " ~ needed
+        "'only ' || cast(clean_customers as string) || ' clean customers: the algorithms need at least " ~ needed
         ~ " (one more than the largest k, and at least 10); add customers or lower k_max (or a fixed k). See rejected_customers for the rows that were dropped.'") }} as customers_check,
     {{ fail_when('varying_features < 2',
         "'fewer than two clustered features vary (every customer has the same value" ~ ((' in ' ~ ((clustered + clustered_derived) | map(attribute='name') | join(', '))) if (clustered + clustered_derived) else '') ~ "); declare other columns with feature_columns.'") }} as features_check

@@ -46,9 +46,9 @@ conflict_losers as (
         staged.customer_id,
         'deduplication' as reject_stage,
         'conflicting_duplicate_id' as reject_reasons,
-        'customer ' || staged.customer_id || ' has ' || cast(losing.records_for_customer as varchar)
+        'customer ' || staged.customer_id || ' has ' || cast(losing.records_for_customer as string)
             || ' different records; kept the most complete, latest one (input row '
-            || cast(kept.last_source_row_number as varchar) || ')' as reject_detail{{ ',' if measures }}
+            || cast(kept.last_source_row_number as string) || ')' as reject_detail{{ ',' if measures }}
         {%- for c in measures %}
         staged.{{ c.name }}{{ ',' if not loop.last }}
         {%- endfor %}

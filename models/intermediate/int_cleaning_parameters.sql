@@ -43,8 +43,8 @@ stats as (
 {%- for c in measures %}
 select
     cast({{ run.model_version }} as integer) as model_version,
-    cast({{ sql_string(c.name) }} as varchar) as column_name,
-    cast({{ sql_string(c.kind) }} as varchar) as kind,
+    cast({{ sql_string(c.name) }} as string) as column_name,
+    cast({{ sql_string(c.kind) }} as string) as kind,
     cast({{ c.name }}__fill as double) as fill_value,
     cast({{ c.name }}__cap as double) as cap_value,
     cast({{ c.name }}__observed as bigint) as observed_values
@@ -55,7 +55,7 @@ where false
 {% if not loop.last %}union all
 {% endif %}
 {%- else %}
-select cast(null as integer) as model_version, cast(null as varchar) as column_name, cast(null as varchar) as kind, cast(null as double) as fill_value,
+select cast(null as integer) as model_version, cast(null as string) as column_name, cast(null as string) as kind, cast(null as double) as fill_value,
     cast(null as double) as cap_value, cast(0 as bigint) as observed_values
 from stats
 where false

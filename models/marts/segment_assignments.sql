@@ -4,11 +4,11 @@
   fitting space; membership probability for the Gaussian mixture).
 -#}
 select
-    cast({{ sql_string(current_run_id()) }} as varchar) as run_id,
-    cast(scores.customer_id as varchar) as customer_id,
-    cast(scores.algorithm as varchar) as algorithm,
+    cast({{ sql_string(current_run_id()) }} as string) as run_id,
+    cast(scores.customer_id as string) as customer_id,
+    cast(scores.algorithm as string) as algorithm,
     cast(scores.segment_id as integer) as segment_id,
-    cast(names.segment_name as varchar) as segment_name,
+    cast(names.segment_name as string) as segment_name,
     cast(scores.distance_to_centre as double) as distance_to_centre,
     cast(scores.membership_probability as double) as membership_probability,
     cast(models.model_version as integer) as model_version

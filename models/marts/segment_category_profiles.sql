@@ -6,7 +6,7 @@
 -#}
 -- depends_on: {{ ref('customer_features') }}
 -- depends_on: {{ ref('segment_names') }}
--- depends_on: {{ ref('int_rfm_segments') }}
+{% if not is_spark() %}-- depends_on: {{ ref('int_rfm_segments') }}{% endif %}
 -- depends_on: {{ ref('int_customer_scores') }}
 {% set categoricals = contract_columns(customer_input().contract, ['categorical']) -%}
 
@@ -19,7 +19,7 @@ with long as (
         scores.segment_id,
         {{ sql_string(c.name) }} as attribute,
         {{ sql_string(c.input_column) }} as attribute_label,
-        cast(features.{{ c.name }} as varchar) as category
+        cast(features.{{ c.name }} as string) as category
     from ({{ long_scores(ref('int_customer_scores')) }}) as scores
     inner join {{ ref('customer_features') }} as features
         on scores.customer_id = features.customer_id
@@ -54,13 +54,13 @@ population as (
 )
 
 select
-    cast({{ sql_string(current_run_id()) }} as varchar) as run_id,
-    cast(counts.algorithm as varchar) as algorithm,
+    cast({{ sql_string(current_run_id()) }} as string) as run_id,
+    cast(counts.algorithm as string) as algorithm,
     cast(counts.segment_id as integer) as segment_id,
-    cast(names.segment_name as varchar) as segment_name,
-    cast(counts.attribute as varchar) as attribute,
-    cast(counts.attribute_label as varchar) as attribute_label,
-    cast(counts.category as varchar) as category,
+    cast(names.segment_name as string) as segment_name,
+    cast(counts.attribute as string) as attribute,
+    cast(counts.attribute_label as string) as attribute_label,
+    cast(counts.category as string) as category,
     cast(counts.customers as bigint) as customers,
     cast(counts.customers * 1.0 / segment_sizes.segment_customers as double) as share_of_segment,
     cast(population.population_share as double) as population_share,
@@ -79,9 +79,9 @@ left join {{ ref('segment_names') }} as names
     and counts.segment_id = names.segment_id
 {%- else %}
 select
-    cast(null as varchar) as run_id, cast(null as varchar) as algorithm, cast(null as integer) as segment_id,
-    cast(null as varchar) as segment_name, cast(null as varchar) as attribute, cast(null as varchar) as attribute_label,
-    cast(null as varchar) as category, cast(null as bigint) as customers, cast(null as double) as share_of_segment,
+    cast(null as string) as run_id, cast(null as string) as algorithm, cast(null as integer) as segment_id,
+    cast(null as string) as segment_name, cast(null as string) as attribute, cast(null as string) as attribute_label,
+    cast(null as string) as category, cast(null as bigint) as customers, cast(null as double) as share_of_segment,
     cast(null as double) as population_share, cast(null as double) as index_value
 from {{ ref('int_customer_scores') }}
 where false

@@ -27,13 +27,13 @@ population as (
 )
 
 select
-    cast({{ sql_string(current_run_id()) }} as varchar) as run_id,
-    cast(stats.algorithm as varchar) as algorithm,
+    cast({{ sql_string(current_run_id()) }} as string) as run_id,
+    cast(stats.algorithm as string) as algorithm,
     cast(stats.segment_id as integer) as segment_id,
-    cast(names.segment_name as varchar) as segment_name,
-    cast(stats.feature as varchar) as feature,
-    cast(stats.feature_label as varchar) as feature_label,
-    cast(stats.kind as varchar) as kind,
+    cast(names.segment_name as string) as segment_name,
+    cast(stats.feature as string) as feature,
+    cast(stats.feature_label as string) as feature_label,
+    cast(stats.kind as string) as kind,
     cast(stats.customers as bigint) as customers,
     cast(stats.observed as bigint) as observed,
     cast(stats.mean_value as double) as mean_value,

@@ -61,7 +61,7 @@ opened as (
         current_segments.segment_name,
         current_segments.model_version,
         {{ run_id }} as valid_from_run_id,
-        cast(null as varchar) as valid_to_run_id
+        cast(null as string) as valid_to_run_id
     from current_segments
     left join open_periods
         on open_periods.customer_id = current_segments.customer_id
@@ -90,18 +90,18 @@ changes as (
         segment_name,
         model_version,
         {{ run_id }} as valid_from_run_id,
-        cast(null as varchar) as valid_to_run_id
+        cast(null as string) as valid_to_run_id
     from current_segments
 
 )
 {%- endif %}
 
 select
-    cast(customer_id as varchar) as customer_id,
-    cast(algorithm as varchar) as algorithm,
+    cast(customer_id as string) as customer_id,
+    cast(algorithm as string) as algorithm,
     cast(segment_id as integer) as segment_id,
-    cast(segment_name as varchar) as segment_name,
+    cast(segment_name as string) as segment_name,
     cast(model_version as integer) as model_version,
-    cast(valid_from_run_id as varchar) as valid_from_run_id,
-    cast(valid_to_run_id as varchar) as valid_to_run_id
+    cast(valid_from_run_id as string) as valid_from_run_id,
+    cast(valid_to_run_id as string) as valid_to_run_id
 from changes

@@ -20,10 +20,10 @@ with candidates as (
 )
 
 select
-    cast({{ sql_string(current_run_id()) }} as varchar) as run_id,
-    cast(algorithm as varchar) as algorithm,
+    cast({{ sql_string(current_run_id()) }} as string) as run_id,
+    cast(algorithm as string) as algorithm,
     cast(candidate.k as integer) as k,
-    cast(candidate.criterion as varchar) as criterion,
+    cast(candidate.criterion as string) as criterion,
     cast(candidate.criterion_value as double) as criterion_value,
     cast(candidate.silhouette as double) as silhouette,
     cast(candidate.davies_bouldin as double) as davies_bouldin,

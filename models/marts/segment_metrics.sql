@@ -34,9 +34,9 @@ whole_population as (
 )
 
 select
-    cast({{ sql_string(current_run_id()) }} as varchar) as run_id,
-    cast(models.algorithm as varchar) as algorithm,
-    cast(models.algorithm_label as varchar) as algorithm_label,
+    cast({{ sql_string(current_run_id()) }} as string) as run_id,
+    cast(models.algorithm as string) as algorithm,
+    cast(models.algorithm_label as string) as algorithm_label,
     cast(models.model_version as integer) as model_version,
     cast(models.algorithm = '{{ primary }}' as boolean) as is_primary,
     cast(models.n_segments as integer) as n_segments,
@@ -49,7 +49,7 @@ select
     cast(whole_population.noise_share as double) as noise_share,
     cast(models.stability_ari as double) as stability_ari,
     cast(models.stability_resamples as integer) as stability_resamples,
-    cast(models.fit_space as varchar) as fit_space,
+    cast(models.fit_space as string) as fit_space,
     cast(models.fit_sample_size as bigint) as fit_sample_size,
     cast(models.evaluation_sample_size as bigint) as evaluation_sample_size,
     cast(least(models.evaluation_sample_size, {{ settings.silhouette_sample_size }}) as bigint) as silhouette_sample_size,
@@ -57,7 +57,7 @@ select
     cast(models.evaluation_seconds as double) as evaluation_seconds,
     cast({{ sql_string(run_started_at.strftime('%Y-%m-%d %H:%M:%S')) }} as timestamp) as run_started_at,
     cast(models.fitted_at as timestamp) as fitted_at,
-    cast(models.parameters_json as varchar) as parameters_json
+    cast(models.parameters_json as string) as parameters_json
 from models
 inner join whole_population
     on models.algorithm = whole_population.algorithm

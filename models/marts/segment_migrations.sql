@@ -57,26 +57,26 @@ moves as (
 )
 
 select
-    cast(algorithm as varchar) as algorithm,
-    cast({{ sql_string(previous) }} as varchar) as from_run_id,
-    cast({{ sql_string(current) }} as varchar) as to_run_id,
+    cast(algorithm as string) as algorithm,
+    cast({{ sql_string(previous) }} as string) as from_run_id,
+    cast({{ sql_string(current) }} as string) as to_run_id,
     cast(from_segment_id as integer) as from_segment_id,
-    cast(from_segment_name as varchar) as from_segment_name,
+    cast(from_segment_name as string) as from_segment_name,
     cast(to_segment_id as integer) as to_segment_id,
-    cast(to_segment_name as varchar) as to_segment_name,
+    cast(to_segment_name as string) as to_segment_name,
     cast(count(*) as bigint) as customers
 from moves
 group by algorithm, from_segment_id, from_segment_name, to_segment_id, to_segment_name
 {%- else %}
 
 select
-    cast(null as varchar) as algorithm,
-    cast(null as varchar) as from_run_id,
-    cast(null as varchar) as to_run_id,
+    cast(null as string) as algorithm,
+    cast(null as string) as from_run_id,
+    cast(null as string) as to_run_id,
     cast(null as integer) as from_segment_id,
-    cast(null as varchar) as from_segment_name,
+    cast(null as string) as from_segment_name,
     cast(null as integer) as to_segment_id,
-    cast(null as varchar) as to_segment_name,
+    cast(null as string) as to_segment_name,
     cast(null as bigint) as customers
 from history
 where false

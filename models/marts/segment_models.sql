@@ -4,20 +4,20 @@
   version, added and retired. segment_model_parameters has the fitted parameters as rows.
 -#}
 select
-    cast({{ sql_string(current_run_id()) }} as varchar) as run_id,
-    cast(algorithm as varchar) as algorithm,
-    cast(algorithm_label as varchar) as algorithm_label,
+    cast({{ sql_string(current_run_id()) }} as string) as run_id,
+    cast(algorithm as string) as algorithm,
+    cast(algorithm_label as string) as algorithm_label,
     cast(model_version as integer) as model_version,
     cast(preprocessing_version as integer) as preprocessing_version,
     cast(previous_version as integer) as previous_version,
-    cast(fit_space as varchar) as fit_space,
+    cast(fit_space as string) as fit_space,
     cast(n_segments as integer) as n_segments,
     cast(has_noise_segment as boolean) as has_noise_segment,
-    cast(segment_ids_json as varchar) as segment_ids_json,
-    cast(kept_ids_json as varchar) as kept_ids_json,
-    cast(new_ids_json as varchar) as new_ids_json,
-    cast(retired_ids_json as varchar) as retired_ids_json,
-    cast(parameters_json as varchar) as parameters_json,
-    cast(model_json as varchar) as model_json,
+    cast(segment_ids_json as string) as segment_ids_json,
+    cast(kept_ids_json as string) as kept_ids_json,
+    cast(new_ids_json as string) as new_ids_json,
+    cast(retired_ids_json as string) as retired_ids_json,
+    cast(parameters_json as string) as parameters_json,
+    cast(model_json as string) as model_json,
     cast(fitted_at as timestamp) as fitted_at
 from {{ ref('int_segment_models') }}

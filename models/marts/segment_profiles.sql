@@ -22,12 +22,12 @@ totals as (
 )
 
 select
-    cast({{ sql_string(current_run_id()) }} as varchar) as run_id,
-    cast(sizes.algorithm as varchar) as algorithm,
+    cast({{ sql_string(current_run_id()) }} as string) as run_id,
+    cast(sizes.algorithm as string) as algorithm,
     cast(sizes.algorithm = {{ sql_string(primary) }} as boolean) as is_primary,
     cast(sizes.segment_id as integer) as segment_id,
-    cast(names.segment_name as varchar) as segment_name,
-    cast(names.segment_description as varchar) as segment_description,
+    cast(names.segment_name as string) as segment_name,
+    cast(names.segment_description as string) as segment_description,
     cast(sizes.segment_id = 0 as boolean) as is_noise,
     cast(sizes.customers as bigint) as customers,
     cast(sizes.customers / totals.population_customers as double) as share,

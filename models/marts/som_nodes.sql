@@ -36,7 +36,7 @@ hits as (
 )
 
 select
-    cast({{ sql_string(current_run_id()) }} as varchar) as run_id,
+    cast({{ sql_string(current_run_id()) }} as string) as run_id,
     cast(nodes.som_node_id as integer) as som_node_id,
     cast((nodes.som_node_id - 1) // nodes.m.extras.grid.cols as integer) as grid_row,
     cast((nodes.som_node_id - 1) % nodes.m.extras.grid.cols as integer) as grid_col,

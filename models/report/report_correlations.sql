@@ -36,16 +36,16 @@ pairs as (
 {%- for a in features %}{% for b in features %}{% do pairs_list.append((a.name, b.name)) %}{% endfor %}{% endfor %}
 {%- for a, b in pairs_list %}
 select
-    cast({{ sql_string(current_run_id()) }} as varchar) as run_id,
-    cast({{ sql_string(a) }} as varchar) as feature_a,
-    cast({{ sql_string(b) }} as varchar) as feature_b,
+    cast({{ sql_string(current_run_id()) }} as string) as run_id,
+    cast({{ sql_string(a) }} as string) as feature_a,
+    cast({{ sql_string(b) }} as string) as feature_b,
     cast({{ '1.0' if a == b else (a ~ '__' ~ b if a < b else b ~ '__' ~ a) }} as double) as correlation
 from pairs
 {% if not loop.last %}union all
 {% endif %}
 {%- endfor %}
 {%- else %}
-select cast(null as varchar) as run_id, cast(null as varchar) as feature_a, cast(null as varchar) as feature_b,
+select cast(null as string) as run_id, cast(null as string) as feature_a, cast(null as string) as feature_b,
     cast(null as double) as correlation
 from {{ ref('customer_features') }}
 where false

@@ -91,9 +91,9 @@ outliers as (
 )
 
 select
-    cast({{ sql_string(current_run_id()) }} as varchar) as run_id,
-    cast(section as varchar) as section,
-    cast(item as varchar) as item,
+    cast({{ sql_string(current_run_id()) }} as string) as run_id,
+    cast(section as string) as section,
+    cast(item as string) as item,
     cast(row_count as bigint) as row_count,
     cast(position as integer) as position
 from (

@@ -49,8 +49,8 @@ binned as (
 )
 
 select
-    cast({{ sql_string(current_run_id()) }} as varchar) as run_id,
-    cast(binned.feature as varchar) as feature,
+    cast({{ sql_string(current_run_id()) }} as string) as run_id,
+    cast(binned.feature as string) as feature,
     cast(binned.bin as integer) as bin,
     cast(ranges.lo + binned.bin * case when ranges.hi > ranges.lo then (ranges.hi - ranges.lo) / {{ bins }} else 1 end as double) as bin_start,
     cast(ranges.lo + (binned.bin + 1) * case when ranges.hi > ranges.lo then (ranges.hi - ranges.lo) / {{ bins }} else 1 end as double) as bin_end,
@@ -63,7 +63,7 @@ select
 from binned
 inner join ranges on binned.feature = ranges.feature
 {%- else %}
-select cast(null as varchar) as run_id, cast(null as varchar) as feature, cast(null as integer) as bin,
+select cast(null as string) as run_id, cast(null as string) as feature, cast(null as integer) as bin,
     cast(null as double) as bin_start, cast(null as double) as bin_end, cast(null as bigint) as customers,
     cast(null as double) as p01, cast(null as double) as q25, cast(null as double) as q50, cast(null as double) as q75,
     cast(null as double) as p99

@@ -17,8 +17,8 @@ with points as (
 )
 
 select
-    cast({{ sql_string(current_run_id()) }} as varchar) as run_id,
-    cast(points.customer_id as varchar) as customer_id,
+    cast({{ sql_string(current_run_id()) }} as string) as run_id,
+    cast(points.customer_id as string) as customer_id,
     cast(points.sample_rank as bigint) as sample_rank,
     cast(scores.pca_1 as double) as pca_1,
     cast(scores.pca_2 as double) as pca_2,
@@ -27,7 +27,7 @@ select
     cast(scores.{{ algorithm }}_segment_id as integer) as {{ algorithm }}_segment_id,
     {%- endfor %}
     {%- for i in range(4) %}
-    cast({{ sql_string(features[i].name) if features | length > i else 'null' }} as varchar) as feature_{{ i + 1 }},
+    cast({{ sql_string(features[i].name) if features | length > i else 'null' }} as string) as feature_{{ i + 1 }},
     cast({{ report_scaled('features.' ~ features[i].name, features[i].transform) if features | length > i else 'null' }} as double) as value_{{ i + 1 }}{{ ',' if not loop.last }}
     {%- endfor %}
 from points

@@ -13,13 +13,13 @@ with assignments as (
 )
 
 select
-    cast({{ sql_string(current_run_id()) }} as varchar) as run_id,
-    cast('rfm' as varchar) as row_algorithm,
+    cast({{ sql_string(current_run_id()) }} as string) as run_id,
+    cast('rfm' as string) as row_algorithm,
     cast(rules.segment_id as integer) as row_segment_id,
-    cast(rules.segment_name as varchar) as row_segment_name,
-    cast({{ sql_string(primary) }} as varchar) as column_algorithm,
+    cast(rules.segment_name as string) as row_segment_name,
+    cast({{ sql_string(primary) }} as string) as column_algorithm,
     cast(learned.segment_id as integer) as column_segment_id,
-    cast(learned.segment_name as varchar) as column_segment_name,
+    cast(learned.segment_name as string) as column_segment_name,
     cast(count(*) as bigint) as customers
 from assignments as rules
 inner join assignments as learned

@@ -107,12 +107,12 @@ medians as (
 
 {%- for f in features %}
 select
-    cast(moments.algorithm as varchar) as algorithm,
+    cast(moments.algorithm as string) as algorithm,
     cast(moments.segment_id as integer) as segment_id,
     cast(moments.customers as bigint) as customers,
-    cast({{ sql_string(f.name) }} as varchar) as feature,
-    cast({{ sql_string(f.kind) }} as varchar) as kind,
-    cast({{ sql_string(f.label) }} as varchar) as feature_label,
+    cast({{ sql_string(f.name) }} as string) as feature,
+    cast({{ sql_string(f.kind) }} as string) as kind,
+    cast({{ sql_string(f.label) }} as string) as feature_label,
     cast(moments.{{ f.name }}__observed as bigint) as observed,
     cast(moments.{{ f.name }}__mean as double) as mean_value,
     cast(medians.{{ f.name }}__median as double) as median_value,

@@ -8,10 +8,10 @@
 
 select
     cast(names.model_version as integer) as model_version,
-    cast(names.algorithm as varchar) as algorithm,
+    cast(names.algorithm as string) as algorithm,
     cast(names.segment_id as integer) as segment_id,
-    cast(names.segment_name as varchar) as segment_name,
-    cast(names.run_id as varchar) as run_id
+    cast(names.segment_name as string) as segment_name,
+    cast(names.run_id as string) as run_id
 from {{ ref('segment_names') }} as names
 {%- if is_incremental() %}
 where not exists (

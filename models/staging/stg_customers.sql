@@ -21,7 +21,7 @@
 -- depends_on: {{ ref('int_transaction_customers') }}
 {% set settings = segmentation_settings() -%}
 {%- set input = customer_input() -%}
-{%- set seed = ref('raw_customers') -%}
+{%- set seed = ref('raw_customers') if not is_spark() else none -%}
 {%- set contract = input.contract -%}
 {%- set id_column = (contract_columns(contract, ['id']) or [none])[0] -%}
 {%- set measures = measure_columns(contract) -%}
@@ -37,7 +37,7 @@ with source_rows as (
 
     select
         *,
-        row_number() over () as source_row_number
+        {{ file_row_number() }} as source_row_number
     from {{ input.relation or (ref('int_transaction_customers') if input.source.get('kind') == 'transactions' else seed) }}
 
 ),
@@ -58,33 +58,33 @@ parsed as (
         cast(null as integer) as field_count,
         {%- endif %}
         {%- if id_column is not none %}
-        nullif(trim(cast({{ input_field(input, id_column) }} as varchar)), '') as customer_id,
+        nullif(trim(cast({{ input_field(input, id_column) }} as string)), '') as customer_id,
         {%- else %}
-        cast(null as varchar) as customer_id,
+        cast(null as string) as customer_id,
         {%- endif %}
         {%- for c in categoricals %}
-        {%- set t = "cast(" ~ input_field(input, c) ~ " as varchar)" %}
+        {%- set t = "cast(" ~ input_field(input, c) ~ " as string)" %}
         case when {{ is_missing_text(t, tokens) }} then null else trim({{ t }}) end as {{ quote_identifier(c.name) }},
         {%- endfor %}
         {%- for c in ignored %}
-        cast({{ input_field(input, c) }} as varchar) as {{ quote_identifier(c.name) }},
+        cast({{ input_field(input, c) }} as string) as {{ quote_identifier(c.name) }},
         {%- endfor %}
         {%- for c in measures %}
         {%- set field = input_field(input, c) %}
         {%- if c.date_formats and c.date_formats != ['native'] %}
-        {%- set t = "trim(cast(" ~ field ~ " as varchar))" %}
+        {%- set t = "trim(cast(" ~ field ~ " as string))" %}
         case when {{ is_missing_text(t, tokens) }} then null else {{ t }} end as {{ c.name }}__text,
         coalesce({% for f in c.date_formats %}{{ parse_timestamp(t, f) }}{{ ', ' if not loop.last }}{% endfor %}) as {{ c.name }}__time
         {%- elif c.date_formats %}
-        cast({{ field }} as varchar) as {{ c.name }}__text,
+        cast({{ field }} as string) as {{ c.name }}__text,
         cast({{ field }} as timestamp) as {{ c.name }}__time
         {%- elif c.dtype in ('text',) or text_source %}
-        {%- set t = "trim(cast(" ~ field ~ " as varchar))" %}
+        {%- set t = "trim(cast(" ~ field ~ " as string))" %}
         case when {{ is_missing_text(t, tokens) }} then null else {{ t }} end as {{ c.name }}__text,
         case when not {{ is_missing_text(t, tokens) }} and {{ text_is_number(t, pattern) }} then {{ try_to_double(t) }} end as {{ c.name }}__parsed
         {%- else %}
         case when {{ field }} is null or {{ is_nan(try_to_double(field)) }} then null
-             else cast({{ field }} as varchar) end as {{ c.name }}__text,
+             else cast({{ field }} as string) end as {{ c.name }}__text,
         {{ try_to_double(field) }} as {{ c.name }}__parsed
         {%- endif %}{{ ',' if not loop.last }}
         {%- endfor %}
@@ -124,7 +124,7 @@ typed as (
 {%- if input.source.get('whitespace') %}
   {%- set bad = "field_count <> " ~ (contract.columns | length) %}
   {%- do codes.append("case when " ~ bad ~ " then 'malformed_line' end") %}
-  {%- do details.append("case when " ~ bad ~ " then 'line has ' || cast(field_count as varchar) || ' fields, not " ~ (contract.columns | length) ~ "' end") %}
+  {%- do details.append("case when " ~ bad ~ " then 'line has ' || cast(field_count as string) || ' fields, not " ~ (contract.columns | length) ~ "' end") %}
 {%- endif %}
 {%- for c in measures %}
   {%- set v = c.name %}
@@ -194,7 +194,7 @@ select
     cast(null as double) as {{ c.name }},
     {%- endfor %}
     {%- for c in categoricals + ignored %}
-    cast(null as varchar) as {{ quote_identifier(c.name) }},
+    cast(null as string) as {{ quote_identifier(c.name) }},
     {%- endfor %}
     'malformed_line' as reject_reasons,
     reject_detail,

@@ -15,7 +15,7 @@ inner join {{ ref('rfm_segments') }} as rules
     and features.rfm_frequency_score between rules.frequency_min and rules.frequency_max
 {%- else %}
 select
-    cast(null as varchar) as customer_id,
+    cast(null as string) as customer_id,
     cast(null as integer) as segment_id
 from {{ ref('rfm_segments') }}
 where false

@@ -22,7 +22,7 @@
 {%- set recent_days = input.contract.get('recent_days', 90) -%}
 {%- if not input.enabled %}
 
-select cast(null as varchar) as customer_id where false
+select cast(null as string) as customer_id where false
 {%- else %}
 
 with snapshot as (

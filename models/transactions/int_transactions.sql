@@ -5,7 +5,7 @@
 -#}
 select
     customer_id,
-    coalesce(order_id, cast(cast(occurred_at as date) as varchar)) as order_key,
+    coalesce(order_id, cast(cast(occurred_at as date) as string)) as order_key,
     occurred_at,
     amount,
     quantity,

@@ -31,17 +31,17 @@
 select
     cast(null as bigint) as source_row_number,
     cast(null as integer) as line_span,
-    cast(null as varchar) as customer_id,
+    cast(null as string) as customer_id,
     cast(null as timestamp) as occurred_at,
     cast(null as double) as amount,
     cast(null as double) as quantity,
-    cast(null as varchar) as order_id,
-    cast(null as varchar) as product_id,
-    cast(null as varchar) as category,
-    cast(null as varchar) as channel,
-    cast(null as varchar) as country,
-    cast(null as varchar) as reject_reasons,
-    cast(null as varchar) as reject_detail,
+    cast(null as string) as order_id,
+    cast(null as string) as product_id,
+    cast(null as string) as category,
+    cast(null as string) as channel,
+    cast(null as string) as country,
+    cast(null as string) as reject_reasons,
+    cast(null as string) as reject_detail,
     cast(null as boolean) as is_valid,
     cast(null as boolean) as is_guest,
     cast(null as bigint) as raw_hash
@@ -56,7 +56,7 @@ where false
 {%- set missing = {} -%}
 {%- for role, c in roles.items() %}
   {%- set field = input_field(input, c) %}
-  {%- set t = "trim(cast(" ~ field ~ " as varchar))" %}
+  {%- set t = "trim(cast(" ~ field ~ " as string))" %}
   {%- do text_of.update({role: t}) %}
   {%- if input.source.get('kind') != 'csv' and (input.source.column_types.get(c.source_column, 'VARCHAR') | upper) not in ['VARCHAR', 'TEXT', 'STRING'] %}
     {%- do typed_roles.append(role) %}
@@ -70,7 +70,7 @@ with source_rows as (
 
     select
         *,
-        row_number() over () as source_row_number
+        {{ file_row_number() }} as source_row_number
     from {{ input.relation }}
 
 ),
@@ -113,7 +113,7 @@ parsed as (
         {%- if o in roles %}
         case when {{ missing[o] }} then null else {{ text_of[o] }} end as __{{ o }}
         {%- else %}
-        cast(null as varchar) as __{{ o }}
+        cast(null as string) as __{{ o }}
         {%- endif %}{{ ',' if not loop.last }}
         {%- endfor %}
     from source_rows
@@ -149,7 +149,7 @@ typed as (
 {%- if input.source.get('whitespace') %}
   {%- set bad = "__field_count <> " ~ (tx.columns | length) %}
   {%- do codes.append("case when " ~ bad ~ " then 'malformed_line' end") %}
-  {%- do details.append("case when " ~ bad ~ " then 'line has ' || cast(__field_count as varchar) || ' fields, not " ~ (tx.columns | length) ~ "' end") %}
+  {%- do details.append("case when " ~ bad ~ " then 'line has ' || cast(__field_count as string) || ' fields, not " ~ (tx.columns | length) ~ "' end") %}
 {%- endif %}
 {%- for n in numbers %}
   {%- set column = roles[n].input_column | replace("'", "''") %}
@@ -207,11 +207,11 @@ select
     cast(null as timestamp) as occurred_at,
     cast(null as double) as amount,
     cast(null as double) as quantity,
-    cast(null as varchar) as order_id,
-    cast(null as varchar) as product_id,
-    cast(null as varchar) as category,
-    cast(null as varchar) as channel,
-    cast(null as varchar) as country,
+    cast(null as string) as order_id,
+    cast(null as string) as product_id,
+    cast(null as string) as category,
+    cast(null as string) as channel,
+    cast(null as string) as country,
     'malformed_line' as reject_reasons,
     reject_detail,
     false as is_valid,

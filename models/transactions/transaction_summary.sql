@@ -22,12 +22,12 @@ select
     cast(null as bigint) as guest_lines,
     cast(null as double) as guest_share,
     cast(null as double) as rejected_share,
-    cast(null as varchar) as top_reasons,
+    cast(null as string) as top_reasons,
     cast(null as bigint) as used_lines,
     cast(null as bigint) as customers,
     cast(null as timestamp) as as_of,
     cast(null as double) as max_rejected_share,
-    cast(null as varchar) as rejected_check
+    cast(null as string) as rejected_check
 where false
 {%- else %}
 
@@ -56,7 +56,7 @@ rejected as (
 reasons as (
 
     select
-        {{ dbt.listagg("primary_reject_reason || ' ' || cast(rows_rejected as varchar)", "', '", "order by rows_rejected desc, primary_reject_reason") }} as top_reasons
+        {{ joined_in_order("primary_reject_reason || ' ' || cast(rows_rejected as string)", "', '", "order by rows_rejected desc, primary_reject_reason") }} as top_reasons
     from (
         select primary_reject_reason, count(*) as rows_rejected
         from {{ ref('rejected_transactions') }}
@@ -102,7 +102,7 @@ select
     *,
     cast({{ settings.max_rejected_share }} as double) as max_rejected_share,
     {{ fail_when('rejected_share > ' ~ settings.max_rejected_share,
-        "cast(round(100 * rejected_share, 1) as varchar) || '% of the transaction lines with a customer id were rejected, above max_rejected_share "
+        "cast(round(100 * rejected_share, 1) as string) || '% of the transaction lines with a customer id were rejected, above max_rejected_share "
         ~ settings.max_rejected_share ~ " (top reasons: ' || top_reasons || '); see the table rejected_transactions, fix the log, or raise max_rejected_share.'") }} as rejected_check
 from summary
 {%- endif %}

@@ -337,7 +337,7 @@ def score_batch(batch: pa.RecordBatch, pres: dict[int, Preprocessor], models: di
     for algorithm in ALGORITHMS:
         assigned = models[algorithm].assign(spaces[versions[algorithm]])
         columns.append(pa.array(assigned.segment_id, pa.int32()))
-        columns.append(pa.array(assigned.distance, pa.float64()))
+        columns.append(pa.array(assigned.distance, pa.float64(), from_pandas=True))   # NaN -> NULL
         columns.append(pa.array(assigned.probability, pa.float64()) if assigned.probability is not None
                        else pa.nulls(n, pa.float64()))
         columns.append(pa.array(assigned.node + 1, pa.int32()) if assigned.node is not None

@@ -122,8 +122,9 @@ class SegmentModel:
         else:
             idx, dist = nearest_prototype(X, self.prototypes)
         seg = self.prototype_segments[idx].astype(np.int32)
-        if self.radius is not None:
+        if self.radius is not None:     # noise: no segment, so no distance to one (NaN)
             seg = np.where(dist <= self.radius, seg, NOISE_SEGMENT).astype(np.int32)
+            dist = np.where(seg == NOISE_SEGMENT, np.nan, dist)
         node = idx if self.prototype_is_node else None
         return Assignment(seg, dist, None, node)
 

@@ -1,0 +1,73 @@
+"""The input contract for the spark target, where the dbt-duckdb plugin that resolves it
+during a DuckDB build does not exist: scripts/spark_build.py resolves it here, with the same
+custseg.inputs, and hands it to dbt in the CUSTSEG_CONTRACT_JSON environment variable. Each
+source also gets `spark_read_sql`, the FROM expression that reads it on Spark."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .inputs import CONTRACT_SETTINGS, resolve
+
+
+class ContractError(RuntimeError):
+    """The input cannot be resolved; the message is custseg.inputs' one line."""
+
+
+def _backtick(name: str) -> str:
+    return "`" + str(name).replace("`", "``") + "`"
+
+
+def _option(value: str) -> str:
+    return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def spark_read_sql(source: dict, project_dir: Path) -> str | None:
+    """How Spark reads the input the source dict describes (custseg.inputs._source_dict):
+    Parquet and CSV by path, a whitespace-separated file as text lines (column `line`)."""
+    kind = source.get("kind")
+    if kind not in ("csv", "parquet", "table"):
+        return None
+    files = source.get("files") or []
+    if kind == "table" and not files:
+        return None
+    paths = sorted({f["read_path"] for f in files})
+    path = paths[0] if len(paths) == 1 else (source.get("pattern") or paths[0])
+    if kind == "parquet":
+        return f"parquet.{_backtick(path)}"
+    if source.get("whitespace"):
+        return f"(select value as line from text.{_backtick(path)})"
+    header = bool(source.get("header", True))
+    options = {"header": "true" if header else "false", "sep": source.get("delimiter", ","), "quote": '"',
+               "escape": '"', "multiLine": "true", "encoding": "UTF-8"}
+    with_options = ", ".join(f"{_option(k)} = {_option(v)}" for k, v in options.items())
+    columns = source.get("columns") or []
+    if header:
+        select = ", ".join(_backtick(c) for c in columns)
+    else:
+        select = ", ".join(f"_c{i} as {_backtick(c)}" for i, c in enumerate(columns))
+    return f"(select {select or '*'} from csv.{_backtick(path)} with ({with_options}))"
+
+
+def contract_for_spark(user_vars: dict, project_dir: Path) -> dict:
+    """The answer customer_input() reads on the spark target: {'contract': ..., and for a
+    transaction log 'transactions': ...}, each source with its spark_read_sql."""
+    settings = {key: user_vars.get(key) for key in CONTRACT_SETTINGS}
+    settings["column_map"] = settings.get("column_map") or {}
+    settings["ignore_columns"] = settings.get("ignore_columns") or []
+    request = {
+        "settings": settings,
+        "role": "transactions" if settings.get("transactions_path") else "customers",
+        "transactions_sample_path": str(project_dir / "data" / "sample_transactions.csv.gz"),
+        "seed_path": str(project_dir / "seeds" / "raw_customers.csv"),
+        "seed_label": "seed 'raw_customers' (seeds/raw_customers.csv)",
+        "cache_dir": str(project_dir / "target" / "custseg_input"),
+    }
+    answer = resolve(request)
+    if answer.get("error"):
+        raise ContractError(answer["error"])
+    for part in ("contract", "transactions"):
+        if answer.get(part):
+            source = answer[part]["source"]
+            source["spark_read_sql"] = spark_read_sql(source, project_dir)
+    return answer
