@@ -9,6 +9,7 @@ BIN    := $(VENV)/bin
 VARS   ?=
 N      ?= 10000,40000,50000,100000,1000000,10000000
 TX_N   ?= 10m,100m
+SPARK_N ?= 1m,10m
 
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export DBT_PROFILES_DIR := $(CURDIR)
@@ -16,7 +17,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 DBT_VARS := $(if $(VARS),--vars '$(VARS)',)
 
-.PHONY: help setup setup-test build run report docs test test-spark spark-build browser bench bench-transactions sample clean
+.PHONY: help setup setup-test setup-spark build run report docs test test-spark spark-build browser bench bench-transactions sample clean
 
 help:
 	@sed -n '1,6p' Makefile
@@ -65,15 +66,21 @@ test: setup-test
 	$(BIN)/python -m pytest
 
 # --- benchmark -------------------------------------------------------------------
-bench: setup
-	$(BIN)/python scripts/bench.py --sizes $(N)
+bench: setup $(if $(SPARK_N),setup-spark)
+	$(BIN)/python scripts/bench.py --sizes $(N) --spark-sizes $(SPARK_N)
 
 # --- the spark target (needs Java 17+; installs the Spark extras on first use) --------
-spark-build: setup
+$(VENV)/.spark-installed: requirements-spark.txt $(VENV)/.runtime-installed
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.txt -r requirements-spark.txt
+	touch $@
+
+setup-spark: $(VENV)/.spark-installed
+
+spark-build: setup-spark
 	$(BIN)/python scripts/spark_build.py $(if $(VARS),--vars '$(VARS)')
 
-test-spark: setup-test
-	$(BIN)/python -m pytest tests/spark
+test-spark: setup-test setup-spark
+	$(BIN)/python -m pytest tests/spark -n 0 -W ignore::FutureWarning -W ignore::DeprecationWarning
 
 bench-transactions: setup
 	$(BIN)/python scripts/bench_transactions.py --sizes $(TX_N)

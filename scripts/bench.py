@@ -313,6 +313,34 @@ def run_day_two(n: int, parquet: Path, database: Path, work: Path, threads: int)
     return out
 
 
+def run_spark(n: int, parquet: Path, database: Path, work: Path) -> dict:
+    """The spark target on the same file, scoring with the model the DuckDB build just saved
+    (scripts/spark_build.py --skip-duckdb): the Spark `dbt build`'s wall time and peak memory
+    (JVM included), and its agreement with the DuckDB run."""
+    spark_dir = work / f"spark_{n}"
+    shutil.rmtree(spark_dir, ignore_errors=True)
+    env = child_env({"DBT_DUCKDB_PATH": str(database), "DBT_SPARK_DIR": str(spark_dir)})
+    log(f"N={human(n)}: Spark build (scoring with the saved model)")
+    cmd = [sys.executable, str(ROOT / "scripts" / "spark_build.py"), "--skip-duckdb", "--vars",
+           json.dumps({"customers_path": str(parquet)})]
+    run = run_monitored(cmd, env, work / f"spark_build_{n}.log")
+    row = {"n": n, "system": "spark"}
+    result_file = spark_dir / "comparison.json"
+    if not result_file.exists():
+        first = (work / f"spark_build_{n}.log").read_text().strip().splitlines()[-1:] or [""]
+        row["status"] = f"failed (exit {run.returncode}): {first[0][:200]}"
+        return row
+    result = json.loads(result_file.read_text())
+    row.update(build_seconds=result["spark_seconds"], wall_seconds=result["spark_seconds"],
+               peak_gib=result["spark_peak_gib"], build_peak_gib=result["spark_peak_gib"],
+               agreement=round(min(r["agreement"] for r in result["algorithms"].values()), 6),
+               counts_agree=result["counts_agree"], clean_customers=result["spark_counts"]["clean_customers"],
+               rejected_rows=result["spark_counts"]["rejected_rows"],
+               status="ok" if run.returncode == 0 else f"disagrees (exit {run.returncode})")
+    shutil.rmtree(spark_dir / "warehouse", ignore_errors=True)
+    return row
+
+
 def read_product_facts(database: Path) -> dict:
     import duckdb
 
@@ -519,7 +547,7 @@ def write_outputs(rows: list[dict], out_dir: Path, args: argparse.Namespace, sta
                    "report_seconds", "report_peak_gib", "report_mb", "input_rows", "clean_customers",
                    "rejected_rows", "kmeans_k", "kmeans_silhouette", "fit_sample_size", "som_grid",
                    "kmeans_ari_vs_full_fit", "full_fit_seconds", "day_two_status", "day_two_score_seconds",
-                   "day_two_refit_seconds",
+                   "day_two_refit_seconds", "agreement", "counts_agree",
                    *[f"stage_{s}" for s in [*STAGES, "dbt tests"]], *[f"step_{s}" for s in BASELINE_STEPS]]
     for name in (f"bench_{stamp}.csv", "latest.csv"):
         with open(out_dir / name, "w", newline="") as fh:
@@ -579,6 +607,19 @@ def render_markdown(rows: list[dict], args: argparse.Namespace, started: dt.date
             ratio = f"{score / refit:.0%}" if score and refit else "–"
             lines.append(f"| {n:,} | {_fmt(refit)} | {_fmt(score)} | {ratio} | {_fmt(r.get('day_two_refit_seconds'))} | "
                          f"{r['day_two_status']} |")
+    spark = {r["n"]: r for r in rows if r["system"] == "spark"}
+    if spark:
+        lines += ["", "## The spark target: `dbt build --target spark` on a local SparkSession, scoring with the "
+                  "DuckDB build's saved model", "",
+                  "| customers | status | Spark build s | Spark peak memory GiB (JVM included) | DuckDB build s | "
+                  "DuckDB peak memory GiB | same segment (worst algorithm) | row counts agree |",
+                  "|---:|---|---:|---:|---:|---:|---:|---|"]
+        for n, r in sorted(spark.items()):
+            d = product.get(n, {})
+            agreement = f"{100 * r['agreement']:.3f}%" if r.get("agreement") is not None else "–"
+            lines.append(f"| {n:,} | {r['status']} | {_fmt(r.get('wall_seconds'))} | {_fmt(r.get('peak_gib'))} | "
+                         f"{_fmt(d.get('build_seconds'))} | {_fmt(d.get('build_peak_gib'))} | {agreement} | "
+                         f"{_fmt(r.get('counts_agree'))} |")
     if notebook:
         lines += ["", f"## The notebook approach (memory cap {args.baseline_memory_gib:g} GiB, "
                   f"time cap {args.baseline_step_timeout:g} s per step)", "",
@@ -625,6 +666,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--day-two-max-n", type=int, default=1_000_000,
                         help="up to this N, also time a score and a refit build of the next night's file "
                              "(1%% new or changed customers) into the same database")
+    parser.add_argument("--spark-sizes", type=parse_sizes, default=[],
+                        help="sizes (among --sizes) also built on the spark target (needs Java 17+)")
     parser.add_argument("--no-baseline", action="store_true", help="skip the notebook approach")
     parser.add_argument("--baseline-memory-gib", type=float, default=16.0)
     parser.add_argument("--baseline-step-timeout", type=float, default=300.0, help="seconds per notebook step")
@@ -656,12 +699,21 @@ def main(argv: list[str] | None = None) -> int:
             product.update(full_fit_ari(database, seed=42))
         if product["status"] == "ok" and n <= args.day_two_max_n:
             product.update(run_day_two(n, parquet, database, work, args.threads))
+        spark_row = None
+        if product["status"] == "ok" and n in args.spark_sizes:
+            spark_row = run_spark(n, parquet, database, work)
+            spark_row["input_rows"] = product["input_rows"]
+            failed |= spark_row["status"] != "ok"
         if not args.keep_db:
             for p in database_files(database):
                 p.unlink(missing_ok=True)
         log(f"N={human(n)}: product {product['status']}, {product.get('wall_seconds')} s, "
             f"peak {product.get('peak_gib', product.get('build_peak_gib'))} GiB")
         rows.append(product)
+        if spark_row:
+            log(f"N={human(n)}: spark {spark_row['status']}, {spark_row.get('wall_seconds')} s, "
+                f"peak {spark_row.get('peak_gib')} GiB")
+            rows.append(spark_row)
         failed |= product["status"] != "ok"
         if not args.no_baseline:
             k = product.get("kmeans_k", 4)

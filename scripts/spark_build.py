@@ -91,16 +91,34 @@ def spark_env() -> dict:
         "SPARK_LAUNCHER_OPTS": "-XX:-UsePerfData",
         "PYSPARK_PYTHON": sys.executable,
         "SPARK_LOCAL_IP": "127.0.0.1",
+        "DBT_TARGET_PATH": str(SPARK_DIR / "target"),    # the DuckDB build's target/ stays as it was
+        "DBT_LOG_PATH": str(SPARK_DIR / "logs"),
     })
     return env
 
 
-def dbt(args: list[str], env: dict, log_file: Path) -> tuple[int, str]:
+def dbt(args: list[str], env: dict, log_file: Path) -> tuple[int, str, float]:
+    """Run dbt; its exit code, its stdout and the peak memory (GiB, summed RSS of its whole
+    process tree, the Spark JVM included, sampled every 0.1 s)."""
+    import psutil
+
     log_file.parent.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.run([str(BIN / "dbt"), *args], cwd=ROOT, env=env, capture_output=True, text=True)
-    output = proc.stdout + proc.stderr
-    log_file.write_text(output)
-    return proc.returncode, proc.stdout
+    with open(log_file, "w") as out:
+        proc = subprocess.Popen([str(BIN / "dbt"), *args], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        root, peak = psutil.Process(proc.pid), 0
+        while proc.poll() is None:
+            rss = 0
+            try:
+                for p in [root, *root.children(recursive=True)]:
+                    try:
+                        rss += p.memory_info().rss
+                    except psutil.Error:
+                        pass
+            except psutil.Error:
+                pass
+            peak = max(peak, rss)
+            time.sleep(0.1)
+    return proc.returncode, log_file.read_text(), peak / 2**30
 
 
 def duckdb_paths() -> tuple[Path, Path]:
@@ -184,6 +202,8 @@ def compare(working: Path, warehouse: Path) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--vars", default="{}", help="dbt vars (YAML or JSON), as for dbt build")
+    parser.add_argument("--skip-duckdb", action="store_true",
+                        help="no DuckDB build: score on Spark with the model the working database last published")
     args = parser.parse_args(argv)
     import yaml
 
@@ -197,14 +217,19 @@ def main(argv: list[str] | None = None) -> int:
     logs = SPARK_DIR / "logs"
     working, _ = duckdb_paths()
 
-    mode = "score" if saved_version(working) else "refit"
-    log(f"DuckDB: dbt build ({mode}) into {working}")
-    started = time.perf_counter()
-    code, out = dbt(["build", "--vars", json.dumps({**user_vars, "segment_mode": mode})], base_env(),
-                    logs / "duckdb_build.log")
-    duckdb_seconds = time.perf_counter() - started
-    if code != 0:
-        raise SparkBuildError(f"the DuckDB build failed; see {logs / 'duckdb_build.log'}")
+    duckdb_seconds = duckdb_peak = None
+    if args.skip_duckdb:
+        if not saved_version(working):
+            raise SparkBuildError(f"--skip-duckdb needs a published DuckDB build in {working}: run without it first")
+    else:
+        mode = "score" if saved_version(working) else "refit"
+        log(f"DuckDB: dbt build ({mode}) into {working}")
+        started = time.perf_counter()
+        code, out, duckdb_peak = dbt(["build", "--vars", json.dumps({**user_vars, "segment_mode": mode})],
+                                     base_env(), logs / "duckdb_build.log")
+        duckdb_seconds = time.perf_counter() - started
+        if code != 0:
+            raise SparkBuildError(f"the DuckDB build failed; see {logs / 'duckdb_build.log'}")
     version = export_saved_model(working, SPARK_DIR / SAVED)
     log(f"saved model version {version} exported to {SPARK_DIR / SAVED}")
 
@@ -215,9 +240,9 @@ def main(argv: list[str] | None = None) -> int:
     env["CUSTSEG_SAVED_DIR"] = str(SPARK_DIR / SAVED)
     log("Spark: dbt build --target spark (score with the saved model)")
     started = time.perf_counter()
-    code, out = dbt(["build", "--target", "spark", "--vars",
-                     json.dumps({**user_vars, "segment_mode": "score", "model_version": version})], env,
-                    logs / "spark_build.log")
+    code, out, spark_peak = dbt(["build", "--target", "spark", "--vars",
+                                 json.dumps({**user_vars, "segment_mode": "score", "model_version": version})],
+                                env, logs / "spark_build.log")
     spark_seconds = time.perf_counter() - started
     summary = [line for line in out.splitlines() if "Done. PASS=" in line or "Finished running" in line]
     for line in summary:
@@ -226,15 +251,16 @@ def main(argv: list[str] | None = None) -> int:
         raise SparkBuildError(f"the Spark build failed; see {logs / 'spark_build.log'}")
 
     result = compare(working, SPARK_DIR / "warehouse" / "custseg.db")
-    result.update(duckdb_seconds=round(duckdb_seconds, 1), spark_seconds=round(spark_seconds, 1),
-                  model_version=version)
+    result.update(duckdb_seconds=duckdb_seconds and round(duckdb_seconds, 1),
+                  duckdb_peak_gib=duckdb_peak and round(duckdb_peak, 2), spark_seconds=round(spark_seconds, 1),
+                  spark_peak_gib=round(spark_peak, 2), model_version=version)
     (SPARK_DIR / "comparison.json").write_text(json.dumps(result, indent=2, default=str))
     for a, r in result["algorithms"].items():
         log(f"{a}: {r['same_segment']:,} of {r['customers']:,} customers in the same segment "
             f"({100 * r['agreement']:.3f}%)")
     log(f"row counts: DuckDB {result['duckdb_counts']}, Spark {result['spark_counts']}")
-    log(f"DuckDB build {duckdb_seconds:.1f} s, Spark build {spark_seconds:.1f} s; details in "
-        f"{SPARK_DIR / 'comparison.json'}")
+    duck = f"DuckDB build {duckdb_seconds:.1f} s ({duckdb_peak:.2f} GiB), " if duckdb_seconds else ""
+    log(f"{duck}Spark build {spark_seconds:.1f} s ({spark_peak:.2f} GiB); details in {SPARK_DIR / 'comparison.json'}")
     if not (result["counts_agree"] and result["agreement_ok"]):
         raise SparkBuildError("the Spark and DuckDB runs disagree beyond the target (99.9% of customers in the same "
                               f"segment, equal row counts); see {SPARK_DIR / 'comparison.json'}")

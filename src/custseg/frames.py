@@ -2,8 +2,11 @@
 
 dbt-duckdb hands a Python model DuckDB relations; on Spark (Databricks) `dbt.ref()` is a
 Spark DataFrame, on Snowflake a Snowpark DataFrame. The modelling code only needs two
-things from a table: a small one as a pandas frame (the fit sample, the fitted models, the
-profiles) and a big one as a stream of Arrow record batches (every customer, to score).
+things from a table: a small one as a pandas frame (the fit sample, drawn in SQL by
+int_model_fit_sample on whatever engine runs it; the fitted models; the profiles) and a big
+one mapped batch by batch (every customer, to score): on DuckDB a stream of Arrow record
+batches back into the database, on Spark the engine's own batch map (`mapInArrow`, the
+Arrow sibling of `mapInPandas`), so the customers never leave the executors.
 """
 
 from __future__ import annotations
@@ -107,6 +110,26 @@ def semi_join(relation, keys, column: str):
     if engine in ("spark", "snowpark"):
         return relation.join(keys.select(column).distinct(), column, "left_semi" if engine == "spark" else "semi")
     return relation[relation[column].isin(set(keys[column]))]
+
+
+def map_batches(relation, columns: list[str], fn, schema: pa.Schema, batch_rows: int):
+    """`fn` (an Arrow record batch in, one out, with `schema`) over every row of `relation`:
+    a lazy Spark DataFrame computed by Spark's `mapInArrow` on Spark; elsewhere an Arrow
+    RecordBatchReader over `arrow_batches` (which the caller may parallelise instead)."""
+    if engine_of(relation) == "spark":
+        from pyspark.sql.pandas.types import from_arrow_schema
+
+        def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+            from threadpoolctl import threadpool_limits
+
+            with threadpool_limits(limits=1):   # Spark runs one Python worker per core
+                for batch in batches:
+                    if batch.num_rows:
+                        yield fn(batch)
+
+        return relation.select(*columns).mapInArrow(run, from_arrow_schema(schema))
+    batches = (fn(b) for b in arrow_batches(relation, columns, batch_rows) if b.num_rows)
+    return pa.RecordBatchReader.from_batches(schema, batches)
 
 
 def arrow_batches(relation, columns: list[str], batch_rows: int) -> Iterator[pa.RecordBatch]:

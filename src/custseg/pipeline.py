@@ -3,7 +3,7 @@
 Each function takes what `dbt.ref()` returns (a DuckDB relation in dbt-duckdb; see
 custseg.frames for other engines) and returns what the model materializes: a pandas frame
 for small tables, an Arrow RecordBatchReader for per-customer tables, which stream back to
-the database batch by batch.
+the database batch by batch (on Spark, a DataFrame its executors compute batch by batch).
 
 The settings, the input contract and the run id reach the Python models through the code
 dbt compiles for them (macros/python_context.sql), so the vars of the current invocation
@@ -385,17 +385,23 @@ def _stream(relation, columns: list[str], batch_rows: int, fn, schema: pa.Schema
     return pa.RecordBatchReader.from_batches(schema, batches())
 
 
-def score_customers(ctx: RunContext, features_relation, preprocessing_relation,
-                    models_relation) -> pa.RecordBatchReader:
+def score_customers(ctx: RunContext, features_relation, preprocessing_relation, models_relation):
     """int_customer_scores: every customer, streamed through the run's models in Arrow
     batches of `assign_batch_rows`, so memory stays flat however many customers there are.
-    Batches are scored on `scoring_threads()` threads, single-threaded BLAS each."""
+    On DuckDB, batches are scored on `scoring_threads()` threads, single-threaded BLAS each
+    (an Arrow RecordBatchReader); on Spark, by the engine's batch map (a Spark DataFrame)."""
     models, versions = load_models(models_relation)
     pres = preprocessors(preprocessing_relation, versions.values())
     columns = list(dict.fromkeys(c for pre in pres.values() for c in pre.source_columns))
     view = versions[ctx.settings.primary_algorithm]
-    return _stream(features_relation, ["customer_id", *columns], ctx.settings.assign_batch_rows,
-                   lambda b: score_batch(b, pres, models, versions, view), SCORE_SCHEMA)
+    columns = ["customer_id", *columns]
+
+    def score(batch: pa.RecordBatch) -> pa.RecordBatch:
+        return score_batch(batch, pres, models, versions, view)
+
+    if frames.engine_of(features_relation) == "spark":   # Spark's executors score their partitions
+        return frames.map_batches(features_relation, columns, score, SCORE_SCHEMA, ctx.settings.assign_batch_rows)
+    return _stream(features_relation, columns, ctx.settings.assign_batch_rows, score, SCORE_SCHEMA)
 
 
 # ------------------------------------------------------------------ naming

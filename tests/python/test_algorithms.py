@@ -69,14 +69,18 @@ def test_fits_are_deterministic(blobs):
         assert a.silhouette == b.silhouette and a.stability_ari == b.stability_ari
 
 
-def test_models_survive_a_json_round_trip(blobs):
+def test_models_survive_a_json_round_trip_and_pickling(blobs):
+    import pickle
+
     spaces, _, evr = blobs
     for algorithm in ["kmeans", "density", "gmm", "som"]:
         model = fit_algorithm(algorithm, spaces, SETTINGS, evr).model
-        again = SegmentModel.from_json(model.to_json())
-        a, b = model.assign(spaces), again.assign(spaces)
-        np.testing.assert_array_equal(a.segment_id, b.segment_id)
-        np.testing.assert_array_equal(a.distance, b.distance)
+        a = model.assign(spaces)
+        # JSON: how models are saved; pickle: how Spark ships them to its Python workers
+        for again in (SegmentModel.from_json(model.to_json()), pickle.loads(pickle.dumps(model))):
+            b = again.assign(spaces)
+            np.testing.assert_array_equal(a.segment_id, b.segment_id)
+            np.testing.assert_array_equal(a.distance, b.distance)
 
 
 def test_gaussian_mixture_gives_probabilities(blobs):

@@ -3,7 +3,7 @@ the cross-database macros (dispatched per adapter) and in the exceptions the REA
 
 This scans the literal SQL of every model, macro and data test (Jinja comments and tags
 stripped, so a macro call such as `{{ median(x) }}` is not flagged, but SQL written inside
-a macro body is). It is a lint, not a run on another engine: none is reachable here."""
+a macro body is). It is a lint; the run on Spark is tests/spark (make test-spark)."""
 
 from __future__ import annotations
 
@@ -97,3 +97,18 @@ def test_the_readme_lists_the_same_exceptions():
     section = readme.split("## Beyond one machine", 1)[1].split("\n## ", 1)[0]
     for path in EXCEPTIONS:
         assert path in section, f"README 'Beyond one machine' does not mention {path}"
+
+
+def test_spark_build_without_java_says_what_to_install_in_one_line(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, JAVA_HOME=str(tmp_path / "no-java"), DBT_SPARK_DIR=str(tmp_path / "spark"))
+    proc = subprocess.run([sys.executable, str(PROJECT_DIR / "scripts" / "spark_build.py")], cwd=PROJECT_DIR,
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines() == [
+        "spark-build: the spark target needs Java 17 or later: install it (Debian/Ubuntu: apt-get install "
+        "openjdk-17-jre-headless) or set JAVA_HOME"]
+    assert not (tmp_path / "spark").exists()

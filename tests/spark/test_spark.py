@@ -104,6 +104,7 @@ def spark_models(spark_run):
             con.sql(f"copy (select * from {name}) to '{exported / name}.parquet' (format parquet)")
         duck = {name: con.sql(f"select * from {name}").df() for name in ("int_customer_scores", *(
             f"{a}_model" for a in ALGORITHMS), "segment_preprocessing")}
+    os.environ["PYSPARK_PYTHON"] = sys.executable      # the workers import custseg from this environment
     spark = (SparkSession.builder.master("local[2]").appName("custseg-test")
              .config("spark.sql.shuffle.partitions", "4").config("spark.ui.enabled", "false")
              .config("spark.sql.warehouse.dir", str(work / "test_warehouse")).getOrCreate())

@@ -128,6 +128,17 @@ class SegmentModel:
         node = idx if self.prototype_is_node else None
         return Assignment(seg, dist, None, node)
 
+    def __getstate__(self) -> dict:
+        # pickled to reach Spark's Python workers: the lock and the lazily built tree stay here
+        state = dict(self.__dict__)
+        state.pop("_kdtree_lock", None)
+        state["_kdtree"] = None
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._kdtree_lock = threading.Lock()
+
     def _tree(self) -> cKDTree:
         # built once, on first use; batches are scored on several threads
         with self._kdtree_lock:
