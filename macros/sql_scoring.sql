@@ -7,10 +7,13 @@
     model space   cap, transform (log1p, signed_log1p), fill, standardise; categories one-hot
     kmeans, hierarchical   nearest centre (full space)
     som           nearest node; the node's segment (full space)
+                  (the nearest prototype is the least of (squared distance, position) pairs,
+                  the distance ranked as |c|^2 - 2 x.c: one pass, no chain of comparisons)
     gmm           most probable mixture component, with its probability (reduced PCA space)
     density       nearest core customer within the radius, else noise (segment 0): a join on
-                  a grid of radius-sized cells of the first two reduced coordinates, so only
-                  core customers of the 3 x 3 neighbouring cells are compared
+                  a grid of radius-sized cells of the first (up to) four reduced coordinates,
+                  each core listed in its 3^4 neighbouring cells, so a customer is compared
+                  only with the cores near its own cell
 -#}
 
 {%- macro _num(value) -%}{{ '%.17e' | format(value | float) }}{%- endmacro -%}
@@ -46,6 +49,17 @@
   {%- set terms = [] -%}
   {%- for w in weights -%}{%- do terms.append(_num(w) ~ " * " ~ prefix ~ loop.index) -%}{%- endfor -%}
   {{ return('(' ~ (terms | join(' + ') or '0.0') ~ (' + ' ~ _num(offset) if offset else '') ~ ')') }}
+{%- endmacro -%}
+
+{#- |x - c|^2 - |x|^2 = |c|^2 - 2 x.c: what ranks prototypes, with half the arithmetic -#}
+{%- macro _squared_distance_to(point, prefix) -%}
+  {%- set ns = namespace(c2=0.0) -%}
+  {%- set terms = [] -%}
+  {%- for p in point -%}
+    {%- set ns.c2 = ns.c2 + (p | float) * (p | float) -%}
+    {%- do terms.append(_num(p) ~ " * " ~ prefix ~ loop.index) -%}
+  {%- endfor -%}
+  {{ return('(' ~ _num(ns.c2) ~ ' - 2.0 * (' ~ (terms | join(' + ')) ~ '))') }}
 {%- endmacro -%}
 
 {%- macro _squared_distance(point, prefix) -%}
@@ -147,33 +161,25 @@ reduced_{{ v }} as (
 
     select
         customer_id,
-        case
-            {%- for p in protos %}
-            when d{{ loop.index }} = best then {{ p.segment_id }}
-            {%- endfor %}
-        end as {{ a }}_segment_id,
-        sqrt(greatest(best, 0.0)) as {{ a }}_distance,
+        element_at(array({% for p in protos %}{{ p.segment_id }}{{ ', ' if not loop.last }}{% endfor %}), nearest.position) as {{ a }}_segment_id,
+        sqrt(greatest(norm + nearest.d, 0.0)) as {{ a }}_distance,
         cast(null as double) as {{ a }}_probability,
         {%- if a == 'som' %}
-        case
-            {%- for p in protos %}
-            when d{{ loop.index }} = best then {{ p.prototype }}
-            {%- endfor %}
-        end as {{ a }}_node
+        element_at(array({% for p in protos %}{{ p.prototype }}{{ ', ' if not loop.last }}{% endfor %}), nearest.position) as {{ a }}_node
         {%- else %}
         cast(null as integer) as {{ a }}_node
         {%- endif %}
     from (
-        select *, least({% for p in protos %}d{{ loop.index }}{{ ', ' if not loop.last }}{% endfor %}) as best
-        from (
-            select
-                customer_id,
+        select
+            customer_id,
+            ({% for j in range(1, protos[0]['values'] | length + 1) %}x{{ j }} * x{{ j }}{{ ' + ' if not loop.last }}{% endfor %}) as norm,
+            least(
                 {%- for p in protos %}
-                {{ _squared_distance(p['values'], 'x') }} as d{{ loop.index }}{{ ',' if not loop.last }}
+                named_struct('d', {{ _squared_distance_to(p['values'], 'x') }}, 'position', {{ loop.index }}){{ ',' if not loop.last }}
                 {%- endfor %}
-            from space_{{ v }}
-        ) as distances
-    ) as ranked
+            ) as nearest
+        from space_{{ v }}
+    ) as distances
 
 )
   {%- elif a == 'gmm' %}
@@ -230,7 +236,8 @@ reduced_{{ v }} as (
   {%- elif a == 'density' %}
   {%- set radius = (rows | selectattr('parameter', 'equalto', 'radius') | first).value | float %}
   {%- set cores = rows | selectattr('parameter', 'equalto', 'core_point') | list %}
-  {%- set dims = cores | map(attribute='column_index') | max %},
+  {%- set dims = cores | map(attribute='column_index') | max %}
+  {%- set grid = [dims, 4] | min %},
 
 density_cores as (
 
@@ -238,48 +245,47 @@ density_cores as (
         prototype,
         segment_id,
         {%- for j in range(1, dims + 1) %}
-        max(case when column_index = {{ j }} then value end) as c{{ j }},
+        max(case when column_index = {{ j }} then value end) as c{{ j }}{{ ',' if not loop.last }}
         {%- endfor %}
-        floor(max(case when column_index = 1 then value end) / {{ _num(radius) }}) as g1,
-        floor(max(case when column_index = {{ [dims, 2] | min }} then value end) / {{ _num(radius) }}) as g2
     from {{ parameters }}
     where algorithm = 'density' and model_version = {{ model_versions[a] }} and parameter = 'core_point'
     group by prototype, segment_id
 
 ),
 
-density_cells as (
+{#- each core customer is listed in its own grid cell and the neighbouring ones (3 per grid
+    dimension): a customer then meets, in its own cell only, every core within the radius -#}
+density_core_cells as (
 
     select
-        customer_id,
-        {%- for j in range(1, dims + 1) %}
-        z{{ j }},
+        cores.*,
+        {%- for j in range(1, grid + 1) %}
+        floor(cores.c{{ j }} / {{ _num(radius) }}) + step_{{ j }}.s as g{{ j }}{{ ',' if not loop.last }}
         {%- endfor %}
-        floor(z1 / {{ _num(radius) }}) + dx as g1,
-        floor(z{{ [dims, 2] | min }} / {{ _num(radius) }}) + dy as g2
-    from reduced_{{ v }}
-    cross join (select -1 as dx union all select 0 union all select 1) as x_steps
-    cross join (select -1 as dy union all select 0 union all select 1) as y_steps
+    from density_cores as cores
+    {%- for j in range(1, grid + 1) %}
+    cross join (select -1 as s union all select 0 as s union all select 1 as s) as step_{{ j }}
+    {%- endfor %}
 
 ),
 
 density_near as (
 
-    select customer_id, segment_id, d2
+    select
+        customer_id,
+        min_by(segment_id, d2) as segment_id,
+        min(d2) as d2
     from (
         select
-            cells.customer_id,
+            customers.customer_id,
             cores.segment_id,
-            ({% for j in range(1, dims + 1) %}(cells.z{{ j }} - cores.c{{ j }}) * (cells.z{{ j }} - cores.c{{ j }}){{ ' + ' if not loop.last }}{% endfor %}) as d2,
-            row_number() over (
-                partition by cells.customer_id
-                order by ({% for j in range(1, dims + 1) %}(cells.z{{ j }} - cores.c{{ j }}) * (cells.z{{ j }} - cores.c{{ j }}){{ ' + ' if not loop.last }}{% endfor %}), cores.prototype
-            ) as nearest
-        from density_cells as cells
-        inner join density_cores as cores
-            on cells.g1 = cores.g1 and cells.g2 = cores.g2
+            ({% for j in range(1, dims + 1) %}(customers.z{{ j }} - cores.c{{ j }}) * (customers.z{{ j }} - cores.c{{ j }}){{ ' + ' if not loop.last }}{% endfor %}) as d2
+        from reduced_{{ v }} as customers
+        inner join density_core_cells as cores
+            on {% for j in range(1, grid + 1) %}floor(customers.z{{ j }} / {{ _num(radius) }}) = cores.g{{ j }}{{ ' and ' if not loop.last }}{% endfor %}
     ) as candidates
-    where nearest = 1 and d2 <= {{ _num(radius * radius) }}
+    where d2 <= {{ _num(radius * radius) }}
+    group by customer_id
 
 ),
 

@@ -5,6 +5,22 @@
   evaluation sample, and which k is the elbow and which was chosen. The data behind the
   elbow and silhouette plots. (The density model has no k: it is not listed.)
 -#}
+{%- if is_spark() %}
+with candidates as (
+
+    select
+        models.algorithm,
+        explode(from_json(
+            models.k_selection_json,
+            'array<struct<k: int, criterion: string, criterion_value: double, silhouette: double,
+                          davies_bouldin: double, calinski_harabasz: double, is_chosen: boolean,
+                          is_elbow: boolean>>'
+        )) as candidate
+    from {{ ref('int_segment_models') }} as models
+
+)
+
+{%- else %}
 with candidates as (
 
     select
@@ -19,6 +35,7 @@ with candidates as (
 
 )
 
+{%- endif %}
 select
     cast({{ sql_string(current_run_id()) }} as string) as run_id,
     cast(algorithm as string) as algorithm,

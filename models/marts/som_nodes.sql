@@ -5,6 +5,31 @@
   the segment it was grouped into, and its hits (customers whose best-matching node it is,
   over every customer). The data behind the U-matrix and hit-map plots.
 -#}
+{%- if is_spark() %}
+with parsed as (
+
+    select from_json(
+        model_json,
+        'struct<prototypes: array<array<double>>, prototype_segments: array<int>,
+                extras: struct<grid: struct<rows: int, cols: int>, u_matrix: array<double>>>'
+    ) as m
+    from {{ ref('int_segment_models') }}
+    where algorithm = 'som'
+
+),
+
+nodes as (
+
+    -- Spark: posexplode numbers the nodes from 0; arrays index from 0
+    select
+        node.pos + 1 as som_node_id,
+        parsed.m
+    from parsed
+    lateral view posexplode(parsed.m.prototype_segments) node as pos, segment
+
+),
+
+{%- else %}
 with parsed as (
 
     select from_json(
@@ -27,6 +52,7 @@ nodes as (
 
 ),
 
+{%- endif %}
 hits as (
 
     select som_node as som_node_id, count(*) as customers
@@ -38,11 +64,17 @@ hits as (
 select
     cast({{ sql_string(current_run_id()) }} as string) as run_id,
     cast(nodes.som_node_id as integer) as som_node_id,
-    cast((nodes.som_node_id - 1) // nodes.m.extras.grid.cols as integer) as grid_row,
+    cast(floor((nodes.som_node_id - 1) / nodes.m.extras.grid.cols) as integer) as grid_row,
     cast((nodes.som_node_id - 1) % nodes.m.extras.grid.cols as integer) as grid_col,
+{%- if is_spark() %}
+    cast(nodes.m.prototypes[nodes.som_node_id - 1] as array<double>) as weights,
+    cast(nodes.m.extras.u_matrix[nodes.som_node_id - 1] as double) as u_matrix_distance,
+    cast(nodes.m.prototype_segments[nodes.som_node_id - 1] as integer) as segment_id,
+{%- else %}
     cast(nodes.m.prototypes[nodes.som_node_id] as double[]) as weights,
     cast(nodes.m.extras.u_matrix[nodes.som_node_id] as double) as u_matrix_distance,
     cast(nodes.m.prototype_segments[nodes.som_node_id] as integer) as segment_id,
+{%- endif %}
     cast(coalesce(hits.customers, 0) as bigint) as customers
 from nodes
 left join hits

@@ -103,26 +103,50 @@ medians as (
     from median_rows
     group by algorithm, segment_id
 
+),
+
+{#- one pass over moments and medians (a feature per row; engines that do not materialize
+    CTEs would otherwise recompute both for every feature) -#}
+joined as (
+
+    select
+        moments.*,
+        {%- for f in features %}
+        medians.{{ f.name }}__median,
+        {%- endfor %}
+        medians.median_sample
+    from moments
+    left join medians
+        on moments.algorithm = medians.algorithm
+        and moments.segment_id = medians.segment_id
+
+),
+
+feature_positions as (
+    {%- for f in features %}
+    select {{ loop.index }} as position{{ ' union all' if not loop.last }}
+    {%- endfor %}
 )
 
-{%- for f in features %}
+{%- set picks = [('feature', 'string', none), ('kind', 'string', none), ('feature_label', 'string', none),
+                 ('observed', 'bigint', '__observed'), ('mean_value', 'double', '__mean'),
+                 ('median_value', 'double', '__median'), ('stddev_value', 'double', '__stddev'),
+                 ('capped_mean', 'double', '__capped_mean'), ('capped_stddev', 'double', '__capped_stddev')] %}
+
 select
-    cast(moments.algorithm as string) as algorithm,
-    cast(moments.segment_id as integer) as segment_id,
-    cast(moments.customers as bigint) as customers,
-    cast({{ sql_string(f.name) }} as string) as feature,
-    cast({{ sql_string(f.kind) }} as string) as kind,
-    cast({{ sql_string(f.label) }} as string) as feature_label,
-    cast(moments.{{ f.name }}__observed as bigint) as observed,
-    cast(moments.{{ f.name }}__mean as double) as mean_value,
-    cast(medians.{{ f.name }}__median as double) as median_value,
-    cast(moments.{{ f.name }}__stddev as double) as stddev_value,
-    cast(moments.{{ f.name }}__capped_mean as double) as capped_mean,
-    cast(moments.{{ f.name }}__capped_stddev as double) as capped_stddev
-from moments
-left join medians
-    on moments.algorithm = medians.algorithm
-    and moments.segment_id = medians.segment_id
-{% if not loop.last %}union all
-{% endif %}
-{%- endfor %}
+    cast(joined.algorithm as string) as algorithm,
+    cast(joined.segment_id as integer) as segment_id,
+    cast(joined.customers as bigint) as customers,
+    {%- for name, type, suffix in picks %}
+    cast(case feature_positions.position
+        {%- for f in features %}
+        {%- if suffix %}
+        when {{ loop.index }} then joined.{{ f.name }}{{ suffix }}
+        {%- else %}
+        when {{ loop.index }} then {{ sql_string(f.name if name == 'feature' else f.kind if name == 'kind' else f.label) }}
+        {%- endif %}
+        {%- endfor %}
+    end as {{ type }}) as {{ name }}{{ ',' if not loop.last }}
+    {%- endfor %}
+from joined
+cross join feature_positions
