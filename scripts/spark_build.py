@@ -185,6 +185,12 @@ def compare(working: Path, warehouse: Path) -> dict:
         counts = "input_rows, clean_customers, rejected_rows"
         result["duckdb_counts"] = dict(zip(counts.split(", "), con.sql(f"select {counts} from input_summary").fetchall()[0]))
         result["spark_counts"] = dict(zip(counts.split(", "), con.sql(f"select {counts} from {spark_summary}").fetchall()[0]))
+        spark_tx = warehouse / "transaction_summary"
+        if con.sql("select count(*) from transaction_summary").fetchall()[0][0]:   # a transaction log
+            lines = "input_lines, collapsed_duplicates, rejected_lines, guest_lines, used_lines, customers"
+            for engine, source in (("duckdb", "transaction_summary"), ("spark", f"read_parquet('{spark_tx}/*.parquet')")):
+                row = con.sql(f"select {lines} from {source}").fetchall()[0]
+                result[f"{engine}_counts"].update({f"transaction_{k}": v for k, v in zip(lines.split(", "), row)})
         for a in ALGORITHMS:
             same, total, only_one = con.sql(f"""
                 select count(*) filter (where d.{a}_segment_id = s.{a}_segment_id),
