@@ -21,6 +21,14 @@
 {% macro duckdb__quantile_cont(column, q) %}quantile_cont({{ column }}, {{ q }}){% endmacro %}
 {% macro spark__quantile_cont(column, q) %}percentile({{ column }}, {{ q }}){% endmacro %}
 
+{# Approximate quantile of a column (aggregate) in bounded memory: a sketch, not every value. #}
+{% macro approx_quantile(column, q) %}
+  {{ return(adapter.dispatch('approx_quantile', 'customer_segmentation')(column, q)) }}
+{% endmacro %}
+{% macro default__approx_quantile(column, q) %}approx_percentile({{ column }}, {{ q }}){% endmacro %}
+{% macro duckdb__approx_quantile(column, q) %}approx_quantile({{ column }}, {{ q }}){% endmacro %}
+{% macro spark__approx_quantile(column, q) %}percentile_approx({{ column }}, {{ q }}){% endmacro %}
+
 {# Median (aggregate). #}
 {% macro median(column) %}
   {{ return(adapter.dispatch('median', 'customer_segmentation')(column)) }}

@@ -2,7 +2,8 @@
   Histograms of the report's features (macros/report.sql: the clustered features that
   weigh most in the first principal components), over every clean customer, on the scale
   the models see them (log1p for amounts, counts and ratios): one row per feature and bin,
-  plus the quartiles and the 1st and 99th percentiles for the box plots.
+  plus the quartiles and the 1st and 99th percentiles for the box plots (approximate: a
+  sketch in bounded memory; exact ones held every value, out of memory at 10M customers).
 -#}
 -- depends_on: {{ ref('segment_preprocessing') }}
 {% set features = report_features() -%}
@@ -26,11 +27,11 @@ ranges as (
         feature,
         min(v) as lo,
         max(v) as hi,
-        {{ quantile_cont('v', 0.01) }} as p01,
-        {{ quantile_cont('v', 0.25) }} as q25,
-        {{ quantile_cont('v', 0.5) }} as q50,
-        {{ quantile_cont('v', 0.75) }} as q75,
-        {{ quantile_cont('v', 0.99) }} as p99
+        {{ approx_quantile('v', 0.01) }} as p01,
+        {{ approx_quantile('v', 0.25) }} as q25,
+        {{ approx_quantile('v', 0.5) }} as q50,
+        {{ approx_quantile('v', 0.75) }} as q75,
+        {{ approx_quantile('v', 0.99) }} as p99
     from values_long
     group by feature
 
