@@ -20,7 +20,7 @@ DBT_VARS := $(if $(VARS),--vars '$(VARS)',)
 .PHONY: help setup setup-test setup-spark build run report docs test test-spark spark-build browser bench bench-transactions sample clean
 
 help:
-	@sed -n '1,6p' Makefile
+	@sed -n '1,4p' Makefile
 
 # --- environment -----------------------------------------------------------------
 $(BIN)/python:
