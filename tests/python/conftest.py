@@ -10,7 +10,16 @@ import duckdb
 import pytest
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
-SHARED_CC_GENERAL = PROJECT_DIR.parent / "shared" / "data" / "cc_general.csv"
+SHARED_DATA = PROJECT_DIR.parent / "shared" / "data"
+SHARED_CC_GENERAL = SHARED_DATA / "cc_general.csv"
+
+
+def shared_data(name: str) -> Path:
+    """A real file of ../shared/data (CI has them): missing is a failure, not a skip."""
+    path = SHARED_DATA / name
+    if not path.exists():
+        pytest.fail(f"real data missing: {path} (clone the project beside ../shared, as CI does)")
+    return path
 
 
 class DbtRun:
@@ -99,9 +108,7 @@ def assert_ok(run: DbtRun) -> None:
 
 @pytest.fixture(scope="session")
 def cc_general_path() -> Path:
-    if not SHARED_CC_GENERAL.exists():
-        pytest.skip(f"real data not present at {SHARED_CC_GENERAL} (it is in CI)")
-    return SHARED_CC_GENERAL
+    return shared_data("cc_general.csv")
 
 
 @pytest.fixture(scope="session")

@@ -11,11 +11,10 @@ import pandas as pd
 import pytest
 
 from custseg.report import build_report
-from conftest import PROJECT_DIR, assert_ok, run_dbt
+from conftest import assert_ok, run_dbt, shared_data
 
 pytestmark = pytest.mark.dbt
 
-SHARED_MARKETING = PROJECT_DIR.parent / "shared" / "data" / "marketing_campaign.csv"
 CC_WORDS = ("cash advance", "cash-advance", "instalment", "revolver", "credit utilization", "one-off", "dormant accounts")
 #: Faster builds: these tests check shapes and words, not segment quality.
 FAST = {"stability_resamples": 1, "k_max": 6}
@@ -84,9 +83,7 @@ def built(request, tmp_path_factory):
     make, settings = SCHEMAS[name]
     work = tmp_path_factory.mktemp(name)
     if make is None:
-        if not SHARED_MARKETING.exists():
-            pytest.skip(f"real data not present at {SHARED_MARKETING} (it is in CI)")
-        path = SHARED_MARKETING
+        path = shared_data("marketing_campaign.csv")
     else:
         path = make(work / f"{name}.csv")
     run = run_dbt(["build"], work, vars={"customers_path": str(path), **settings, **FAST})

@@ -16,10 +16,9 @@ from custseg import inputs
 from custseg.report import build_report
 from custseg.transactions_sample import add_dirt, generate_clean_transactions, to_retail_schema
 
-from conftest import PROJECT_DIR, assert_ok, run_dbt
+from conftest import PROJECT_DIR, assert_ok, run_dbt, shared_data
 
 FAST = {"stability_resamples": 1}
-CDNOW = PROJECT_DIR.parent / "shared" / "data" / "CDNOW_master.txt"
 CREDIT_CARD_WORDS = ("cash", "credit", "instalment", "installment", "balance", "revolv", "payment", "limit")
 FEATURES = ["+int_transaction_customers", "+transaction_summary", "assert_transaction_lines_conserved",
             "--indirect-selection", "cautious"]
@@ -171,11 +170,11 @@ def test_a_retail_invoice_log_builds_with_only_its_path_and_column_map(tmp_path)
     assert not [n for n in names if any(w in n.lower() for w in CREDIT_CARD_WORDS)]
 
 
-@pytest.mark.skipif(not CDNOW.exists(), reason="real data not present (it is in CI)")
 def test_the_cdnow_log_without_header_builds_with_named_columns(tmp_path):
+    cdnow = shared_data("CDNOW_master.txt")
     options = {"header": False, "delimiter": "whitespace",
                "column_names": ["customer_id", "occurred_at", "quantity", "amount"]}
-    run = run_dbt(["build"], tmp_path, vars={"transactions_path": str(CDNOW), "input_options": options, **FAST})
+    run = run_dbt(["build"], tmp_path, vars={"transactions_path": str(cdnow), "input_options": options, **FAST})
     assert_ok(run)
     s = run.df("select * from transaction_summary").iloc[0]
     assert s.input_lines == 69659 and s.collapsed_duplicates == 255
