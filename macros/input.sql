@@ -105,23 +105,24 @@
 {% endmacro %}
 
 {#
-  Pre-hooks of stg_customers for a CSV input: one scan of the file that records every line
-  DuckDB cannot parse (store_rejects) in session temp tables. stg_customers appends those
-  lines as rejected rows (reason malformed_line), so no input line is lost. Empty for the
+  Pre-hooks of stg_customers (stg_transactions: role 'transactions') for a CSV input: one
+  scan of the file that records every line DuckDB cannot parse (store_rejects) in session
+  temp tables. The staging model appends those lines as rejected rows (reason malformed_line), so no input line is lost. Empty for the
   seed and for Parquet. The hook only calls a macro; the SQL it runs is built when the hook
   runs, and nothing in it is rendered again.
 #}
-{% macro customer_input_line_check_hooks() %}
+{% macro input_line_check_hooks(role='customers') %}
   {% if is_spark() %}{{ return([]) }}{% endif %}
   {{ return([
     'drop table if exists temp.main.custseg_input_line_errors',
     'drop table if exists temp.main.custseg_input_scans',
-    '{{ customer_input_line_scan() }}',
+    "{{ input_line_scan('" ~ role ~ "') }}",
   ]) }}
 {% endmacro %}
 
-{% macro customer_input_line_scan() %}
-  {% set input = customer_input() %}
+{#- role: customers (customer_input) or transactions (transaction_input) -#}
+{% macro input_line_scan(role) %}
+  {% set input = transaction_input() if role == 'transactions' else customer_input() %}
   {% if not input.is_csv %}
     {{ return('select 1') }}
   {% endif %}

@@ -23,22 +23,3 @@
   {% set as_of = segmentation_settings().as_of %}
   {{ return(("cast(" ~ sql_string(as_of) ~ " as timestamp)") if as_of else ("max(" ~ times ~ ") over ()")) }}
 {% endmacro %}
-
-{#- Pre-hooks of stg_transactions: the scan that records unparseable CSV lines. -#}
-{% macro transaction_input_line_check_hooks() %}
-  {% if is_spark() %}{{ return([]) }}{% endif %}
-  {{ return([
-    'drop table if exists temp.main.custseg_input_line_errors',
-    'drop table if exists temp.main.custseg_input_scans',
-    '{{ transaction_input_line_scan() }}',
-  ]) }}
-{% endmacro %}
-
-{% macro transaction_input_line_scan() %}
-  {% set input = transaction_input() %}
-  {% if not input.is_csv %}
-    {{ return('select 1') }}
-  {% endif %}
-  {{ return('create or replace temp table custseg_input_readable as select count(*) as readable_rows from '
-      ~ input.source.scan_sql) }}
-{% endmacro %}

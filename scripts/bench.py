@@ -103,6 +103,22 @@ class Monitored:
     killed: str | None = None          # "memory cap" / "time cap" when we stopped it
 
 
+def tree_rss(root) -> int:
+    """Resident memory of a psutil process and all its descendants, in bytes (0 once gone)."""
+    import psutil
+
+    rss = 0
+    try:
+        for p in [root, *root.children(recursive=True)]:
+            try:
+                rss += p.memory_info().rss
+            except psutil.Error:
+                pass
+    except psutil.Error:
+        pass
+    return rss
+
+
 def run_monitored(cmd: list[str], env: dict, log_path: Path, memory_cap: int | None = None,
                   timeout: float | None = None, step_file: Path | None = None,
                   step_timeout: float | None = None) -> Monitored:
@@ -122,15 +138,7 @@ def run_monitored(cmd: list[str], env: dict, log_path: Path, memory_cap: int | N
         killed = None
         step_seen, step_start = 0, start
         while proc.poll() is None:
-            rss = 0
-            try:
-                for p in [root, *root.children(recursive=True)]:
-                    try:
-                        rss += p.memory_info().rss
-                    except psutil.Error:
-                        pass
-            except psutil.Error:
-                pass
+            rss = tree_rss(root)
             peak = max(peak, rss)
             now = time.perf_counter()
             if step_file is not None and step_file.exists():

@@ -27,14 +27,13 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench  # noqa: E402  (scripts/bench.py: tree_rss, the memory measure of make bench)
+
+ROOT = bench.ROOT
 BIN = Path(sys.executable).parent
 SPARK_DIR = Path(os.environ.get("DBT_SPARK_DIR", ROOT / ".spark"))
 SAVED = "saved"
-#: The saved-model tables the spark target reads (models/spark/), as exported from DuckDB.
-ARTIFACTS = ("kmeans_model", "hierarchical_model", "som_model", "density_model", "gmm_model",
-             "segment_preprocessing", "segment_pca_components", "segment_model_parameters",
-             "int_cleaning_parameters", "segment_names")
 ALGORITHMS = ("kmeans", "hierarchical", "som", "density", "gmm")
 AGREEMENT_TARGET = 0.999
 
@@ -98,8 +97,8 @@ def spark_env() -> dict:
 
 
 def dbt(args: list[str], env: dict, log_file: Path) -> tuple[int, str, float]:
-    """Run dbt; its exit code, its stdout and the peak memory (GiB, summed RSS of its whole
-    process tree, the Spark JVM included, sampled every 0.1 s)."""
+    """Run dbt; its exit code, its output and the peak memory (GiB, summed RSS of its whole
+    process tree, the Spark JVM included, sampled every 0.1 s as `make bench` does)."""
     import psutil
 
     log_file.parent.mkdir(parents=True, exist_ok=True)
@@ -107,18 +106,9 @@ def dbt(args: list[str], env: dict, log_file: Path) -> tuple[int, str, float]:
         proc = subprocess.Popen([str(BIN / "dbt"), *args], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
         root, peak = psutil.Process(proc.pid), 0
         while proc.poll() is None:
-            rss = 0
-            try:
-                for p in [root, *root.children(recursive=True)]:
-                    try:
-                        rss += p.memory_info().rss
-                    except psutil.Error:
-                        pass
-            except psutil.Error:
-                pass
-            peak = max(peak, rss)
+            peak = max(peak, bench.tree_rss(root))
             time.sleep(0.1)
-    return proc.returncode, log_file.read_text(), peak / 2**30
+    return proc.returncode, log_file.read_text(), peak / bench.GIB
 
 
 def duckdb_paths() -> tuple[Path, Path]:
@@ -142,7 +132,8 @@ def saved_version(working: Path) -> int | None:
 
 
 def export_saved_model(working: Path, out: Path) -> int:
-    """The saved model of the working database's last run, as Parquet files (ARTIFACTS)."""
+    """The saved model of the working database's last run, as Parquet files: one per table
+    that models/spark/ reads with saved_artifact()."""
     import duckdb
 
     out.mkdir(parents=True, exist_ok=True)

@@ -17,7 +17,7 @@
   malformed_line. `line_span` is how many physical lines a row took (a quoted value may
   hold line breaks); the conservation test compares its sum with an independent count.
 -#}
-{{ config(pre_hook=customer_input_line_check_hooks()) }}
+{{ config(pre_hook=input_line_check_hooks('customers')) }}
 -- depends_on: {{ ref('int_transaction_customers') }}
 {% set settings = segmentation_settings() -%}
 {%- set input = customer_input() -%}

@@ -17,7 +17,7 @@
   quantity x unit_price. Typed columns (Parquet) are read as they are; text is parsed.
   Empty without transactions_path.
 -#}
-{{ config(pre_hook=transaction_input_line_check_hooks()) }}
+{{ config(pre_hook=input_line_check_hooks('transactions')) }}
 {%- set input = transaction_input() -%}
 {%- set roles = input.roles -%}
 {%- set tx = input.contract -%}

@@ -112,35 +112,28 @@ def semi_join(relation, keys, column: str):
     return relation[relation[column].isin(set(keys[column]))]
 
 
-def map_batches(relation, columns: list[str], fn, schema: pa.Schema, batch_rows: int):
-    """`fn` (an Arrow record batch in, one out, with `schema`) over every row of `relation`:
-    a lazy Spark DataFrame computed by Spark's `mapInArrow` on Spark; elsewhere an Arrow
-    RecordBatchReader over `arrow_batches` (which the caller may parallelise instead)."""
-    if engine_of(relation) == "spark":
-        from pyspark.sql.pandas.types import from_arrow_schema
+def spark_map_batches(relation, columns: list[str], fn, schema: pa.Schema):
+    """`fn` (an Arrow record batch in, one out, with `schema`) over every row of a Spark
+    DataFrame: a lazy DataFrame that Spark's executors compute with `mapInArrow`."""
+    from pyspark.sql.pandas.types import from_arrow_schema
 
-        def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-            from threadpoolctl import threadpool_limits
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        from threadpoolctl import threadpool_limits
 
-            with threadpool_limits(limits=1):   # Spark runs one Python worker per core
-                for batch in batches:
-                    if batch.num_rows:
-                        yield fn(batch)
+        with threadpool_limits(limits=1):   # Spark runs one Python worker per core
+            for batch in batches:
+                if batch.num_rows:
+                    yield fn(batch)
 
-        return relation.select(*columns).mapInArrow(run, from_arrow_schema(schema))
-    batches = (fn(b) for b in arrow_batches(relation, columns, batch_rows) if b.num_rows)
-    return pa.RecordBatchReader.from_batches(schema, batches)
+    return relation.select(*columns).mapInArrow(run, from_arrow_schema(schema))
 
 
 def arrow_batches(relation, columns: list[str], batch_rows: int) -> Iterator[pa.RecordBatch]:
-    """A big table as Arrow record batches of about `batch_rows` rows (DuckDB streams them;
-    the others go through pandas, partition by partition where the engine allows)."""
+    """A big table as Arrow record batches of about `batch_rows` rows: DuckDB streams them,
+    pandas is sliced (Spark maps batches in the engine instead: spark_map_batches)."""
     engine = engine_of(relation)
     if engine == "duckdb":
         yield from relation.project(", ".join(_quote(c) for c in columns)).to_arrow_reader(batch_rows)
-        return
-    if engine == "spark":
-        yield from relation.select(*columns).toArrow().to_batches(batch_rows)
         return
     frame = to_pandas(relation, columns)
     for start in range(0, len(frame), batch_rows):

@@ -400,7 +400,7 @@ def score_customers(ctx: RunContext, features_relation, preprocessing_relation, 
         return score_batch(batch, pres, models, versions, view)
 
     if frames.engine_of(features_relation) == "spark":   # Spark's executors score their partitions
-        return frames.map_batches(features_relation, columns, score, SCORE_SCHEMA, ctx.settings.assign_batch_rows)
+        return frames.spark_map_batches(features_relation, columns, score, SCORE_SCHEMA)
     return _stream(features_relation, columns, ctx.settings.assign_batch_rows, score, SCORE_SCHEMA)
 
 
