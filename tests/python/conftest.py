@@ -117,3 +117,14 @@ def sample_build(tmp_path_factory) -> DbtRun:
     run = run_dbt(["build"], tmp_path_factory.mktemp("sample_build"))
     assert_ok(run)
     return run
+
+
+# The two xdist workers take whole files (--dist loadfile) in collection order as they free
+# up: starting with the slowest files lets both finish at about the same time.
+SLOWEST_FIRST = ["test_publishing.py", "test_day_two.py", "test_any_input.py", "test_segmentation_pipeline.py",
+                 "test_hostile.py", "test_transactions.py", "test_cleaning_pipeline.py", "test_bench.py"]
+
+
+def pytest_collection_modifyitems(session, config, items):
+    rank = {name: i for i, name in enumerate(SLOWEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 
 import numpy as np
@@ -53,6 +54,21 @@ def test_every_mart_is_written_with_its_grain_and_one_run_id(sample_build):
     for table in MARTS:
         run_ids |= {r[0] for r in sample_build.query(f"select distinct run_id from {table}")}
     assert len(run_ids) == 1, run_ids
+
+
+def test_the_one_scan_not_null_test_names_each_column_with_nulls(sample_build):
+    """tests/generic/not_null_columns.sql (one scan per model instead of a test per column)
+    passes on the build, and when NULLs appear it returns each column that has them, with how
+    many rows."""
+    path = next((sample_build.target_path / "compiled").rglob("customer_segments_columns_not_null.sql"))
+    compiled = path.read_text()
+    assert sample_build.query(compiled) == []
+    relation = re.search(r'"[^"]+"\."main"\."customer_segments"', compiled).group(0)
+    broken = compiled.replace(relation, "(select * replace (case when segment_id = 1 then null else segment_name end"
+                                        " as segment_name, cast(null as double) as pca_3) from main.customer_segments)")
+    in_segment_1 = sample_build.scalar("select count(*) from customer_segments where segment_id = 1")
+    everyone = sample_build.scalar("select count(*) from customer_segments")
+    assert sorted(sample_build.query(broken)) == [("pca_3", everyone), ("segment_name", in_segment_1)]
 
 
 def test_no_profile_column_is_entirely_null(sample_build):
