@@ -200,3 +200,11 @@
 {% endmacro %}
 {% macro default__is_json(expression) %}json_valid({{ expression }}){% endmacro %}
 {% macro spark__is_json(expression) %}(json_object_keys({{ expression }}) is not null){% endmacro %}
+
+{# Replace every match of a regular expression. #}
+{% macro regexp_replace_all(expression, pattern, replacement) %}
+  {{ return(adapter.dispatch('regexp_replace_all', 'customer_segmentation')(expression, pattern, replacement)) }}
+{% endmacro %}
+{% macro default__regexp_replace_all(expression, pattern, replacement) %}regexp_replace({{ expression }}, {{ sql_string(pattern) }}, {{ sql_string(replacement) }}, 'g'){% endmacro %}
+{% macro spark__regexp_replace_all(expression, pattern, replacement) %}regexp_replace({{ expression }}, {{ sql_string(pattern) }}, {{ sql_string(replacement) }}){% endmacro %}
+{% macro snowflake__regexp_replace_all(expression, pattern, replacement) %}regexp_replace({{ expression }}, {{ sql_string(pattern) }}, {{ sql_string(replacement) }}){% endmacro %}

@@ -180,3 +180,16 @@
   {%- for t in tokens %}{% do listed.append(sql_string(t)) %}{% endfor -%}
   {{ return('(' ~ text ~ ' is null or lower(trim(' ~ text ~ ')) in (' ~ (listed | join(', ')) ~ '))') }}
 {% endmacro %}
+
+{#- A number read from text: a plain number, or one written as the column's number_format
+    says (custseg.inputs.NUMBER_FORMATS: thousands separators, a decimal comma, currency or
+    percent signs); NULL when the text does not fit. -#}
+{% macro number_from_text(text, contract, column) %}
+  {%- set fmt = (contract.get('number_formats') or {}).get(column.get('number_format') or '') -%}
+  {%- if not fmt -%}
+    {{ return('case when ' ~ text_is_number(text, contract.get('number_pattern', '')) ~ ' then ' ~ try_to_double(text) ~ ' end') }}
+  {%- endif -%}
+  {%- set plain = regexp_replace_all(text, fmt.strip, '') -%}
+  {%- if fmt.decimal_comma %}{% set plain = "replace(" ~ plain ~ ", ',', '.')" %}{% endif -%}
+  {{ return('case when ' ~ text_is_number(text, fmt.pattern) ~ ' then ' ~ try_to_double(plain) ~ ' end') }}
+{% endmacro %}

@@ -28,7 +28,6 @@
 {%- set categoricals = contract_columns(contract, ['categorical']) -%}
 {%- set ignored = contract_columns(contract, ['ignored']) -%}
 {%- set tokens = contract.get('missing_tokens', ['']) -%}
-{%- set pattern = contract.get('number_pattern', '') -%}
 {%- set text_source = input.source.get('kind') in ('csv', 'table') -%}
 {%- set all_fields = [] -%}
 {%- for c in contract.columns -%}{%- do all_fields.append(input_field(input, c)) -%}{%- endfor -%}
@@ -81,7 +80,7 @@ parsed as (
         {%- elif c.dtype in ('text',) or text_source %}
         {%- set t = "trim(cast(" ~ field ~ " as string))" %}
         case when {{ is_missing_text(t, tokens) }} then null else {{ t }} end as {{ c.name }}__text,
-        case when not {{ is_missing_text(t, tokens) }} and {{ text_is_number(t, pattern) }} then {{ try_to_double(t) }} end as {{ c.name }}__parsed
+        case when not {{ is_missing_text(t, tokens) }} then {{ number_from_text(t, contract, c) }} end as {{ c.name }}__parsed
         {%- else %}
         case when {{ field }} is null or {{ is_nan(try_to_double(field)) }} then null
              else cast({{ field }} as string) end as {{ c.name }}__text,

@@ -105,6 +105,8 @@ parsed as (
         {{ missing[n] }} as __missing_{{ n }},
         {%- if n in typed_roles %}
         {{ finite_or_null("cast(" ~ input_field(input, roles[n]) ~ " as double)") }} as __{{ n }},
+        {%- elif roles[n].get('number_format') %}
+        {{ finite_or_null(number_from_text(text_of[n], tx, roles[n])) }} as __{{ n }},
         {%- else %}
         {{ finite_or_null(try_to_double(text_of[n])) }} as __{{ n }},
         {%- endif %}

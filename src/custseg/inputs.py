@@ -43,6 +43,36 @@ MISSING_TOKENS: tuple[str, ...] = ("", "na", "n/a", "null", "none", "nan", "-", 
 #: A number as text: digits with an optional sign, decimal point and exponent. Nothing else
 #: (no thousands separators, no underscores, no currency signs, no hexadecimal).
 NUMBER_PATTERN = r"^\s*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\s*$"
+
+_CURRENCY_CODES = ("USD EUR GBP JPY CHF CAD AUD NZD INR CNY HKD SGD SEK NOK DKK PLN CZK HUF BRL MXN ZAR KRW TRY "
+                   "ILS RUB")
+_CURRENCY = "(?:[$\u20ac\u00a3\u00a5\u20b9]|" + "|".join(_CURRENCY_CODES.split()) + ")"  # a sign or a code
+_SPACE = "[ \u00a0]"
+#: Numbers as spreadsheets and exports write them, chosen per text column when nearly all of its
+#: values fit one (and not the plain pattern): "grouped" 1,234.56 / $1,234.56 / USD 1,234 / 12.5%;
+#: "decimal_comma" 264,41 / 1.234,56 / 1 234,56 EUR. Each: the pattern a value must match, what
+#: to delete before reading it, and whether the comma is the decimal mark. A percent sign is
+#: dropped (12.5% reads 12.5).
+NUMBER_FORMATS = {
+    "grouped": {
+        "pattern": (rf"^\s*[+-]?{_SPACE}?(?:{_CURRENCY}{_SPACE}?)?[+-]?(?:[0-9]{{1,3}}(?:,[0-9]{{3}})+|[0-9]+)"
+                    rf"(?:\.[0-9]+)?{_SPACE}?(?:%|{_CURRENCY})?\s*$"),
+        "strip": "[^0-9.+-]", "decimal_comma": False},
+    "decimal_comma": {
+        "pattern": (rf"^\s*[+-]?{_SPACE}?(?:{_CURRENCY}{_SPACE}?)?[+-]?(?:[0-9]{{1,3}}(?:(?:\.|{_SPACE})[0-9]{{3}})+|[0-9]+)"
+                    rf"(?:,[0-9]+)?{_SPACE}?(?:%|{_CURRENCY})?\s*$"),
+        "strip": "[^0-9,+-]", "decimal_comma": True},
+}
+
+
+def number_text_sql(text: str, number_format: str | None) -> str:
+    """DuckDB SQL: the text of a number in `number_format`, rewritten as a plain number (the
+    dbt macro number_from_text does the same on every engine)."""
+    if not number_format:
+        return text
+    fmt = NUMBER_FORMATS[number_format]
+    out = f"regexp_replace({text}, {sql_string(fmt['strip'])}, '', 'g')"
+    return f"replace({out}, ',', '.')" if fmt["decimal_comma"] else out
 #: A column is numeric when at least this share of its non-missing values are numbers; the
 #: rest become rejected rows (a description line under the header does not make it text).
 NUMERIC_SHARE = 0.90
@@ -557,6 +587,7 @@ class ColumnProfile:
     datelike: int = 0         # values shaped like a date (digits and - / . separators, or 8 digits)
     date_counts: dict[str, int] = field(default_factory=dict)
     top_values: list[str] = field(default_factory=list)
+    number_format: str | None = None   # a key of NUMBER_FORMATS: numbers written with separators or signs
 
     @property
     def numeric_share(self) -> float:
@@ -586,7 +617,9 @@ def profile_columns(source: Source, rows: int = PROFILE_ROWS) -> dict[str, Colum
                 for i, c in enumerate(source.columns))
             base = f"select {parts} from ({base}) as lines"
         con.execute(f"create temp table profiled as select *, row_number() over () as __row from ({base}) as t")
-        specs = {name: _profile_sql(name, source.column_types.get(name, "VARCHAR")) for name in source.columns}
+        formats = _number_formats(con, source)
+        specs = {name: _profile_sql(name, source.column_types.get(name, "VARCHAR"), formats.get(name))
+                 for name in source.columns}
         first = con.execute("select " + ", ".join(
             f"[{', '.join(parts)}]" for _, parts, _ in specs.values()) + " from profiled").fetchone()
         profiles = {}
@@ -594,6 +627,7 @@ def profile_columns(source: Source, rows: int = PROFILE_ROWS) -> dict[str, Colum
         for (name, (kind, _, present)), values in zip(specs.items(), first):
             profiles[name] = _profile_from(name, kind, values)
             p = profiles[name]
+            p.number_format = formats.get(name)
             if kind == "text" and p.non_missing and p.datelike >= 0.5 * p.non_missing:
                 date_queries.append((name, present))
         if date_queries:
@@ -621,7 +655,39 @@ _NUMERIC_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYI
                   "UBIGINT", "FLOAT", "DOUBLE", "REAL", "DECIMAL")
 
 
-def _profile_sql(name: str, dtype: str) -> tuple[str, list[str], str]:
+def _number_formats(con, source: Source) -> dict[str, str]:
+    """The text columns whose values are numbers written with separators or signs (see
+    NUMBER_FORMATS): nearly all non-missing values fit a format and few are plain numbers.
+    A value such as 1,234 fits both formats: a ';'-separated file reads it as 1.234."""
+    names = [n for n in source.columns if not source.column_types.get(n, "VARCHAR").upper().startswith(
+        _NUMERIC_TYPES + ("BOOLEAN", "DATE", "TIMESTAMP"))]
+    if not names:
+        return {}
+    parts = []
+    for name in names:
+        text = f"trim(cast({quote_identifier(name)} as varchar))"
+        present = f"not {missing_condition(text)}"
+        parts.append(f"count(*) filter (where {present})")
+        parts.append(f"count(*) filter (where {present} and regexp_full_match({text}, {sql_string(NUMBER_PATTERN)}))")
+        for fmt in NUMBER_FORMATS.values():
+            parts.append(f"count(*) filter (where {present} and regexp_full_match({text}, {sql_string(fmt['pattern'])}))")
+    counts = con.execute("select " + ", ".join(parts) + " from profiled").fetchone()
+    width = 2 + len(NUMBER_FORMATS)
+    found = {}
+    for i, name in enumerate(names):
+        present, plain, *fitting = counts[i * width:(i + 1) * width]
+        if not present or plain >= NUMERIC_SHARE * present:
+            continue
+        by_format = dict(zip(NUMBER_FORMATS, fitting))
+        best = max(by_format.values())
+        if best < NUMERIC_SHARE * present:
+            continue
+        tied = [f for f, c in by_format.items() if c == best]
+        found[name] = tied[0] if len(tied) == 1 else ("decimal_comma" if source.delimiter == ";" else "grouped")
+    return found
+
+
+def _profile_sql(name: str, dtype: str, number_format: str | None = None) -> tuple[str, list[str], str]:
     """(dtype, the aggregates of one column as SQL, the condition 'has a value')."""
     col = quote_identifier(name)
     upper = dtype.upper()
@@ -638,8 +704,9 @@ def _profile_sql(name: str, dtype: str) -> tuple[str, list[str], str]:
         kind = "text"
         text = f"cast({col} as varchar)"
         present = f"not {missing_condition(text)}"
-        parsed = (f"case when regexp_full_match({text}, {sql_string(NUMBER_PATTERN)}) "
-                  f"then try_cast(trim({text}) as double) end")
+        pattern = NUMBER_FORMATS[number_format]["pattern"] if number_format else NUMBER_PATTERN
+        parsed = (f"case when regexp_full_match({text}, {sql_string(pattern)}) "
+                  f"then try_cast(trim({number_text_sql(text, number_format)}) as double) end")
         number = f"case when isfinite({parsed}) then {parsed} end"
     txt = f"cast({col} as varchar)"
     typed = kind != "text"   # typed columns need no text work (a Parquet input of millions of rows)
@@ -842,6 +909,7 @@ class ContractColumn:
     phrase_high: str = ""
     phrase_low: str = ""
     date_formats: list[str] = field(default_factory=list)
+    number_format: str | None = None   # a key of NUMBER_FORMATS (text numbers with separators or signs)
     min_value: float | None = None
     max_value: float | None = None
     min_is_exclusive: bool = False
@@ -969,7 +1037,7 @@ def resolve_contract(settings: dict, source: Source, profiles: dict[str, ColumnP
         mapped = names[col]
         p = profiles.get(col)
         entry = ContractColumn(mapped, col, position, "", ROLE_IGNORED, None, p.dtype if p else "text", "",
-                               humanize(mapped))
+                               humanize(mapped), number_format=p.number_format if p else None)
         if col == id_col:
             entry.name, entry.role, entry.kind = "customer_id", ROLE_ID, "id"
             entry.reason = ("declared (id_column)" if id_setting else
@@ -1055,6 +1123,7 @@ def resolve_contract(settings: dict, source: Source, profiles: dict[str, ColumnP
         "warnings": warnings,
         "missing_tokens": list(MISSING_TOKENS),
         "number_pattern": NUMBER_PATTERN,
+        "number_formats": NUMBER_FORMATS,
     }
 
 
@@ -1069,6 +1138,10 @@ def declared_one(by_mapped: dict, names: dict, source: Source, var: str, name: s
 def _set_feature(entry: ContractColumn, kind: str, role: str, known, p: ColumnProfile | None, why: str) -> None:
     k = catalogue.kind_of(kind)
     entry.role, entry.kind, entry.reason = role, kind, why
+    if p is not None and p.number_format:
+        shown = next((v for v in p.top_values if v.strip().lower() not in MISSING_TOKENS), "")
+        entry.reason += (f"; written like {shown!r}: read with " + ("a decimal comma" if p.number_format ==
+                         "decimal_comma" else "thousands separators") + ", currency and percent signs dropped")
     entry.min_value, entry.max_value, entry.min_is_exclusive = k.min_value, k.max_value, k.min_is_exclusive
     entry.is_integer, entry.invalid_code, entry.non_integer_code = k.is_integer, k.invalid_code, k.non_integer_code
     entry.impute, entry.is_capped, entry.transform, entry.scale = k.impute, k.is_capped, k.transform, k.scale

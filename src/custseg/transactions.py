@@ -118,6 +118,7 @@ def resolve_transactions(settings: dict, source, profiles: dict) -> dict:
         entry = {"input_column": names[col], "source_column": col, "position": position,
                  "name": role or inputs.snake_case(names[col]), "role": role or ROLE_IGNORED,
                  "dtype": p.dtype if p else "text", "date_formats": [],
+                 "number_format": p.number_format if p and role in ("amount", "quantity", "unit_price") else None,
                  "reason": ("declared (column_map)" if role and col in {by_lower[str(s).lower()] for s in column_map}
                             else f"named like {role}" if role else
                             "declared (ignore_columns)" if col in ignored else "not a transaction column: not used")}
@@ -143,7 +144,8 @@ def resolve_transactions(settings: dict, source, profiles: dict) -> dict:
     shares = {"category": top_values("category"), "channel": top_values("channel")}
     transactions = {"role": "transactions", "source": inputs._source_dict(source), "columns": columns,
                     "shares": shares, "recent_days": RECENT_DAYS,
-                    "missing_tokens": list(inputs.MISSING_TOKENS), "number_pattern": inputs.NUMBER_PATTERN}
+                    "missing_tokens": list(inputs.MISSING_TOKENS), "number_pattern": inputs.NUMBER_PATTERN,
+                    "number_formats": inputs.NUMBER_FORMATS}
     return {"transactions": transactions, "contract": customer_contract(transactions, set(by_role), source.label)}
 
 

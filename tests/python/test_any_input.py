@@ -63,8 +63,32 @@ def wide(path, n=1500, seed=4):
     })
     text = frame.astype(str)
     text["Notes"] = ""
+    text["Credit_Limit"] = [f"${v:,.1f}" for v in frame["Credit_Limit"]]   # as a spreadsheet shows money
     description = pd.DataFrame([{c: f"({c.lower().replace('_', ' ')})" for c in frame.columns}])
     pd.concat([description, text]).to_csv(path, index=False)
+    return path
+
+
+def european_frame(n=600, seed=5) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    g = rng.integers(0, 3, n)
+    return pd.DataFrame({
+        "Kundennummer": [f"K-{i:05d}" for i in range(n)],
+        "Umsatz": np.round(np.array([150, 1200, 6000])[g] * np.exp(rng.normal(0, 0.2, n)), 2),
+        "Bestellungen": np.round(np.array([2, 8, 20])[g] * np.exp(rng.normal(0, 0.2, n))).astype(int),
+        "Rabatt": (np.array([2.5, 7.5, 15.0])[g] + rng.normal(0, 1, n)).round(1).clip(0, 30),
+        "Region": rng.choice(["Nord", "Süd", "West", "Ost"], n),
+    })
+
+
+def european(path):
+    """A shop's export from a German spreadsheet: ';'-separated, a byte-order mark, CRLF line
+    ends, revenue written '1.234,56 €' and the discount '12,5 %', the id named Kundennummer."""
+    frame = european_frame()
+    text = frame.astype(str)
+    text["Umsatz"] = [f"{v:,.2f} €".replace(",", "_").replace(".", ",").replace("_", ".") for v in frame["Umsatz"]]
+    text["Rabatt"] = [f"{v:.1f} %".replace(".", ",") for v in frame["Rabatt"]]
+    path.write_text(text.to_csv(sep=";", index=False, lineterminator="\r\n"), encoding="utf-8-sig")
     return path
 
 
@@ -74,6 +98,7 @@ SCHEMAS = {
                                        "Naive_Bayes_Classifier_mon_2"]}),
     "marketing": (None, {"ignore_columns": ["AcceptedCmp1", "AcceptedCmp2", "AcceptedCmp3", "AcceptedCmp4",
                                             "AcceptedCmp5", "Response", "Complain"]}),
+    "european": (european, {"id_column": "Kundennummer"}),
 }
 
 
@@ -103,12 +128,36 @@ def test_the_input_contract_says_what_each_column_became(built):
                  "Total_Trans_Ct": "feature", "Naive_Bayes_Classifier_mon_1": "ignored"},
         "marketing": {"ID": "id", "Education": "categorical", "Income": "feature", "Dt_Customer": "feature",
                       "Z_CostContact": "dropped", "Response": "ignored"},
+        "european": {"Kundennummer": "id", "Umsatz": "feature", "Bestellungen": "feature", "Rabatt": "feature",
+                     "Region": "categorical"},
     }[name]
     assert {k: roles[k] for k in expected} == expected
     # what was ignored is carried into customer_features untouched, never clustered
     clustered = {r[0] for r in run.query("select distinct source_column from segment_preprocessing")}
     ignored = [c for c, r in roles.items() if r == "ignored"]
     assert not clustered & {c.lower() for c in ignored}
+
+
+def test_numbers_written_with_separators_or_signs_are_read_as_numbers(built):
+    """'$12,345.6', '1.234,56 €' and '12,5 %' are numbers; files of plain numbers get no such
+    reading (no column of the demographic or marketing files is read that way)."""
+    name, run, _ = built
+    formatted = {c for (c,) in run.query("select source_column from input_columns where reason like '%written like%'")}
+    expected = {"demographic": set(), "marketing": set(), "wide": {"Credit_Limit"},
+                "european": {"Umsatz", "Rabatt"}}[name]
+    assert formatted == expected
+    if name == "wide":
+        read = run.df("select customer_id, credit_limit from customer_features")
+        truth = pd.read_csv(run.db_path.parent / "wide.csv", dtype=str, skiprows=[1])
+        truth = truth.assign(value=truth["Credit_Limit"].str.replace("[$,]", "", regex=True).astype(float))
+        joined = read.merge(truth, left_on="customer_id", right_on="CLIENTNUM")
+        assert len(joined) == len(truth) and np.allclose(joined["credit_limit"], joined["value"])
+    if name == "european":
+        read = run.df("select customer_id, umsatz, rabatt from customer_features").set_index("customer_id")
+        truth = european_frame().set_index("Kundennummer")
+        assert len(read) == len(truth)
+        assert np.allclose(read.loc[truth.index, "umsatz"], truth["Umsatz"])
+        assert np.allclose(read.loc[truth.index, "rabatt"], truth["Rabatt"])
 
 
 def test_every_row_is_accounted_for(built):

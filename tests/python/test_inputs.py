@@ -153,6 +153,33 @@ def test_a_description_row_under_the_header_does_not_make_a_column_text(tmp_path
         next(c["reason"] for c in contract["columns"] if c["input_column"] == "spend")
 
 
+@pytest.mark.parametrize("delimiter, values, expected", [
+    (",", ['"$1,234.50"', '"$310.00"', '"USD 12,000"', '"-$5.25"'], ("grouped", [1234.5, 310.0, 12000.0, -5.25])),
+    (";", ["1.234,56 €", "264,41", "1 200,5 EUR", "12,5 %"], ("decimal_comma", [1234.56, 264.41, 1200.5, 12.5])),
+    # 1,234 reads either way: a ';' file has decimal commas, a ',' file thousands separators
+    (";", ["1,234", "2,5", "17"], ("decimal_comma", [1.234, 2.5, 17.0])),
+    (",", ['"1,234"', '"12,500"', "17"], ("grouped", [1234.0, 12500.0, 17.0])),
+    # not numbers: codes, text, plain numbers (read as they are), dates
+    (",", ["CUS001", "SKU 123", "ABC12"], (None, None)),
+    (",", ["1.5", "2", "3e2"], (None, None)),
+    (",", ["2024-01-15", "2023-12-01", "2022-06-30"], (None, None)),
+])
+def test_numbers_with_separators_and_signs_get_a_number_format(tmp_path, delimiter, values, expected):
+    import duckdb
+
+    rows = "".join(f"C{i}{delimiter}{values[i % len(values)]}{delimiter}{i % 7}{delimiter}{i * 3}\n" for i in range(60))
+    contract = resolve(write(tmp_path, f"customer_id{delimiter}value{delimiter}visits{delimiter}spend\n" + rows))
+    column = next(c for c in contract["columns"] if c["input_column"] == "value")
+    fmt, numbers = expected
+    assert column["number_format"] == fmt
+    if fmt:
+        assert column["role"] == "feature" and "written like" in column["reason"]
+        con = duckdb.connect()
+        read = [con.execute(f"select try_cast({inputs.number_text_sql('?', fmt)} as double)", [v.strip('"')]).fetchone()[0]
+                for v in values]
+        assert read == pytest.approx(numbers)
+
+
 def test_dates_become_days_before_the_latest(tmp_path):
     rows = [f"{i},{1 + i % 28:02d}-0{1 + i % 9}-2013,{i * 3}\n" for i in range(40)]
     contract = resolve(write(tmp_path, "ID,Dt_Customer,MntWines\n" + "".join(rows)))

@@ -143,6 +143,7 @@ def test_a_retail_invoice_log_builds_with_only_its_path_and_column_map(tmp_path)
     lines, _ = generate_clean_transactions(600, seed=5)
     dirty = add_dirt(lines, seed=5)
     retail = to_retail_schema(dirty)
+    retail["UnitPrice"] = "£" + retail["UnitPrice"].astype(str)   # prices as the shop writes them: still numbers
     path = tmp_path / "online_retail.csv"
     retail.to_csv(path, index=False)
     column_map = {"InvoiceNo": "order_id", "StockCode": "product_id", "Quantity": "quantity",
