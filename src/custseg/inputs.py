@@ -59,8 +59,8 @@ NUMBER_FORMATS = {
                     rf"(?:\.[0-9]+)?{_SPACE}?(?:%|{_CURRENCY})?\s*$"),
         "strip": "[^0-9.+-]", "decimal_comma": False},
     "decimal_comma": {
-        "pattern": (rf"^\s*[+-]?{_SPACE}?(?:{_CURRENCY}{_SPACE}?)?[+-]?(?:[0-9]{{1,3}}(?:(?:\.|{_SPACE})[0-9]{{3}})+|[0-9]+)"
-                    rf"(?:,[0-9]+)?{_SPACE}?(?:%|{_CURRENCY})?\s*$"),
+        "pattern": (rf"^\s*[+-]?{_SPACE}?(?:{_CURRENCY}{_SPACE}?)?[+-]?"
+                    rf"(?:[0-9]{{1,3}}(?:(?:\.|{_SPACE})[0-9]{{3}})+|[0-9]+)(?:,[0-9]+)?{_SPACE}?(?:%|{_CURRENCY})?\s*$"),
         "strip": "[^0-9,+-]", "decimal_comma": True},
 }
 
@@ -670,7 +670,8 @@ def _number_formats(con, source: Source) -> dict[str, str]:
         parts.append(f"count(*) filter (where {present})")
         parts.append(f"count(*) filter (where {present} and regexp_full_match({text}, {sql_string(NUMBER_PATTERN)}))")
         for fmt in NUMBER_FORMATS.values():
-            parts.append(f"count(*) filter (where {present} and regexp_full_match({text}, {sql_string(fmt['pattern'])}))")
+            pattern = sql_string(fmt["pattern"])
+            parts.append(f"count(*) filter (where {present} and regexp_full_match({text}, {pattern}))")
     counts = con.execute("select " + ", ".join(parts) + " from profiled").fetchone()
     width = 2 + len(NUMBER_FORMATS)
     found = {}
@@ -790,8 +791,16 @@ _ABBREVIATIONS = {"ct": "count", "cnt": "count", "amt": "amount", "bal": "balanc
 _CODE_WORDS = {"code", "cd", "type", "category", "class", "group", "region", "zone", "segment", "tier", "status",
                "cluster", "channel", "branch", "area", "sector", "plan", "gender", "sex"}
 
-_ID_NAME = re.compile(r"^(id|key|uuid|guid)$|(^|_)(id|key|uuid|guid)$|^(customer|cust|client|account|acct|member|"
-                      r"user|subscriber|person|contact|household|shopper|buyer)_?(id|num|number|no|nr|key|code|ref)?$")
+#: "customer" in the languages exports often come in (German, Dutch, Swedish, French, Spanish,
+#: Italian, Portuguese), and the words that make it a number: Kundennummer, Kunde Nr.,
+#: klantnummer, numero_client, id_cliente, codice_cliente.
+_CUSTOMER_WORDS = "customer|cust|client|account|acct|member|user|subscriber|person|contact|household|shopper|buyer"
+_FOREIGN_CUSTOMER = "kunde|kunden|kund|klant|cliente|client"
+_NUMBER_WORDS = "id|num|number|nummer|numero|no|nr|key|code|codigo|codice|ref"
+_ID_NAME = re.compile(rf"^(id|key|uuid|guid)$|(^|_)(id|key|uuid|guid)$"
+                      rf"|^({_CUSTOMER_WORDS})_?(id|num|number|no|nr|key|code|ref)?$"
+                      rf"|^({_FOREIGN_CUSTOMER})_?({_NUMBER_WORDS})?$"
+                      rf"|^({_NUMBER_WORDS})_({_FOREIGN_CUSTOMER}|{_CUSTOMER_WORDS})$")
 
 #: Name words that suggest a kind. The first word of a name decides when it is a prefix
 #: such as Num or Mnt ("NumWebVisitsMonth" is a count, "MntMeatProducts" an amount);

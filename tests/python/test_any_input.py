@@ -98,7 +98,7 @@ SCHEMAS = {
                                        "Naive_Bayes_Classifier_mon_2"]}),
     "marketing": (None, {"ignore_columns": ["AcceptedCmp1", "AcceptedCmp2", "AcceptedCmp3", "AcceptedCmp4",
                                             "AcceptedCmp5", "Response", "Complain"]}),
-    "european": (european, {"id_column": "Kundennummer"}),
+    "european": (european, {}),
 }
 
 

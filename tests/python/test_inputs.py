@@ -175,9 +175,17 @@ def test_numbers_with_separators_and_signs_get_a_number_format(tmp_path, delimit
     if fmt:
         assert column["role"] == "feature" and "written like" in column["reason"]
         con = duckdb.connect()
-        read = [con.execute(f"select try_cast({inputs.number_text_sql('?', fmt)} as double)", [v.strip('"')]).fetchone()[0]
-                for v in values]
+        sql = f"select try_cast({inputs.number_text_sql('?', fmt)} as double)"
+        read = [con.execute(sql, [v.strip('"')]).fetchone()[0] for v in values]
         assert read == pytest.approx(numbers)
+
+
+@pytest.mark.parametrize("name", ["Kundennummer", "Kunde Nr.", "klantnummer", "numero_client", "id_cliente",
+                                  "Codice Cliente", "Cliente"])
+def test_a_customer_number_named_in_another_language_is_the_id(tmp_path, name):
+    rows = "".join(f"K-{i:04d},{i * 2.5},{i % 9}\n" for i in range(40))
+    contract = resolve(write(tmp_path, f"{name},Umsatz,Besuche\n" + rows))
+    assert roles(contract)[name] == ("id", "id")
 
 
 def test_dates_become_days_before_the_latest(tmp_path):
