@@ -73,6 +73,8 @@ def number_text_sql(text: str, number_format: str | None) -> str:
     fmt = NUMBER_FORMATS[number_format]
     out = f"regexp_replace({text}, {sql_string(fmt['strip'])}, '', 'g')"
     return f"replace({out}, ',', '.')" if fmt["decimal_comma"] else out
+
+
 #: A column is numeric when at least this share of its non-missing values are numbers; the
 #: rest become rejected rows (a description line under the header does not make it text).
 NUMERIC_SHARE = 0.90
