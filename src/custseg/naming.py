@@ -26,7 +26,7 @@ keeps its name (`previous_names`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -285,6 +285,20 @@ def trait_name(found: list[Trait]) -> str:
                                    for p in parts[1:]])
 
 
+def _traits_key(found: list[Trait]) -> frozenset:
+    return frozenset((t.feature, t.high) for t in found)
+
+
+def _very(found: list[Trait], feature: str) -> list[Trait]:
+    """The traits with `feature` graded up: "Very low spend", "Much older"."""
+    def graded(t: Trait) -> Trait:
+        if t.feature != feature:
+            return t
+        return replace(t, short=("Much " + t.short.lower()) if t.short in ("Older", "Younger")
+                       else "Very " + t.short[:1].lower() + t.short[1:])
+    return [graded(t) for t in found]
+
+
 def name_segments(stats: pd.DataFrame, contract: dict | None = None,
                   previous_names: dict[int, str] | None = None) -> pd.DataFrame:
     """Names for the segments of ONE algorithm, from its rows of int_segment_feature_stats.
@@ -319,6 +333,7 @@ def name_segments(stats: pd.DataFrame, contract: dict | None = None,
 
     defining = {a.name: next(iter(a.signature)) for a in ARCHETYPES}
     descriptions: dict[int, str] = {}
+    by_traits: dict[frozenset, tuple[int, list[Trait]]] = {}   # traits of a trait-built name -> its segment
     for s in regular:
         found = traits(p, s, known, 3, defining.get(names.get(s)))
         if names.get(s) == MAINSTREAM_NAME or not found:
@@ -326,13 +341,28 @@ def name_segments(stats: pd.DataFrame, contract: dict | None = None,
         else:
             descriptions[s] = describe(found)
         if s not in names:
-            candidate = trait_name(found[:2]) if found else MAINSTREAM_NAME
-            if candidate in taken and len(found) > 2:
-                candidate = trait_name(found[:3])
+            candidate, used = (trait_name(found[:2]), found[:2]) if found else (MAINSTREAM_NAME, [])
+            # the same traits in another order are the same name to a reader: use a third
+            # trait, else call the more extreme of the two "very" on their first trait
+            if _traits_key(used) in by_traits and len(found) > 2 and _traits_key(found[:3]) not in by_traits:
+                candidate, used = trait_name(found[:3]), found[:3]
+            if used and _traits_key(used) in by_traits:
+                other, other_used = by_traits[_traits_key(used)]
+                feature = used[0].feature
+                if abs(p.effect.loc[s, feature]) > abs(p.effect.loc[other, feature]):
+                    candidate = trait_name(_very(used, feature))
+                else:
+                    stronger = trait_name(_very(other_used, feature))
+                    if stronger not in taken:
+                        taken.discard(names[other])
+                        names[other] = stronger
+                        taken.add(stronger)
             if candidate in taken:
                 candidate = f"{candidate} (segment {s})"
             names[s], scores_out[s] = candidate, float("nan")
             taken.add(candidate)
+            if used:
+                by_traits.setdefault(_traits_key(used), (s, used))
             if not found:
                 descriptions[s] = MAINSTREAM_DESCRIPTION
 

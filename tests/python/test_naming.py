@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import pandas as pd
 
 from custseg import catalogue
@@ -135,6 +136,25 @@ def test_other_schemas_are_named_in_their_own_words():
     words = " ".join(named["segment_name"]) + " ".join(named["segment_description"])
     for cc_word in ("cash", "instalment", "revolver", "balance", "credit"):
         assert cc_word not in words.lower()
+
+
+@pytest.mark.parametrize("low_a, low_b, very", [
+    ((45.0, 22.0), (25.0, 35.0), 3),   # the later segment is the more extreme on its first trait
+    ((20.0, 30.0), (35.0, 38.0), 1),   # the earlier one is: it is renamed
+])
+def test_the_same_traits_in_another_order_are_not_a_second_name(low_a, low_b, very):
+    """Two segments low on the same two measures are not named "Low X, low Y" and "Low Y, low
+    X": the more extreme of the two on the trait that comes first is "very low" on it."""
+    features = ["age", "annual_income", "spending_score"]
+    kinds = {"age": "age", "annual_income": "amount", "spending_score": "score"}
+    rows = [(1, 300, *low_a), (2, 300, 90.0, 80.0), (3, 250, *low_b)]
+    table = stats([{"segment_id": i, "customers": n, "age": 40.0, "annual_income": income, "spending_score": score}
+                   for i, n, income, score in rows], features=features, sd=5.0, kinds=kinds)
+    named = name_segments(table, demographic_contract()).set_index("segment_id")["segment_name"]
+    parts = {s: frozenset(n.lower().split(", ")) for s, n in named.items()}
+    assert len(set(parts.values())) == len(parts), named.to_dict()
+    assert "very low " in named[very].lower() and "very" not in named[4 - very].lower(), named.to_dict()
+    assert "(segment" not in " ".join(named)
 
 
 def test_an_archetype_needs_what_it_is_about():
