@@ -619,17 +619,24 @@ def profile_columns(source: Source, rows: int = PROFILE_ROWS) -> dict[str, Colum
                 for i, c in enumerate(source.columns))
             base = f"select {parts} from ({base}) as lines"
         con.execute(f"create temp table profiled as select *, row_number() over () as __row from ({base}) as t")
-        formats = _number_formats(con, source)
-        specs = {name: _profile_sql(name, source.column_types.get(name, "VARCHAR"), formats.get(name))
-                 for name in source.columns}
+        specs = {name: _profile_sql(name, source.column_types.get(name, "VARCHAR")) for name in source.columns}
         first = con.execute("select " + ", ".join(
             f"[{', '.join(parts)}]" for _, parts, _ in specs.values()) + " from profiled").fetchone()
-        profiles = {}
+        profiles = {name: _profile_from(name, kind, values)
+                    for (name, (kind, _, _)), values in zip(specs.items(), first)}
+        # text columns that are not plain numbers may be numbers written with separators or signs
+        formats = _number_formats(con, [n for n, p in profiles.items() if p.dtype == "text" and p.non_missing
+                                        and p.numbers < NUMERIC_SHARE * p.non_missing], source.delimiter)
+        if formats:
+            specs.update({name: _profile_sql(name, "VARCHAR", fmt) for name, fmt in formats.items()})
+            again = con.execute("select " + ", ".join(
+                f"[{', '.join(specs[name][1])}]" for name in formats) + " from profiled").fetchone()
+            for (name, fmt), values in zip(formats.items(), again):
+                profiles[name] = _profile_from(name, "text", values)
+                profiles[name].number_format = fmt
         date_queries = []
-        for (name, (kind, _, present)), values in zip(specs.items(), first):
-            profiles[name] = _profile_from(name, kind, values)
+        for name, (kind, _, present) in specs.items():
             p = profiles[name]
-            p.number_format = formats.get(name)
             if kind == "text" and p.non_missing and p.datelike >= 0.5 * p.non_missing:
                 date_queries.append((name, present))
         if date_queries:
@@ -657,12 +664,10 @@ _NUMERIC_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYI
                   "UBIGINT", "FLOAT", "DOUBLE", "REAL", "DECIMAL")
 
 
-def _number_formats(con, source: Source) -> dict[str, str]:
-    """The text columns whose values are numbers written with separators or signs (see
-    NUMBER_FORMATS): nearly all non-missing values fit a format and few are plain numbers.
-    A value such as 1,234 fits both formats: a ';'-separated file reads it as 1.234."""
-    names = [n for n in source.columns if not source.column_types.get(n, "VARCHAR").upper().startswith(
-        _NUMERIC_TYPES + ("BOOLEAN", "DATE", "TIMESTAMP"))]
+def _number_formats(con, names: list[str], delimiter: str) -> dict[str, str]:
+    """Which of these text columns hold numbers written with separators or signs (see
+    NUMBER_FORMATS): nearly all non-missing values fit one format. A value such as 1,234
+    fits both: a ';'-separated file reads it as 1.234, any other as 1234."""
     if not names:
         return {}
     parts = []
@@ -670,23 +675,20 @@ def _number_formats(con, source: Source) -> dict[str, str]:
         text = f"trim(cast({quote_identifier(name)} as varchar))"
         present = f"not {missing_condition(text)}"
         parts.append(f"count(*) filter (where {present})")
-        parts.append(f"count(*) filter (where {present} and regexp_full_match({text}, {sql_string(NUMBER_PATTERN)}))")
         for fmt in NUMBER_FORMATS.values():
             pattern = sql_string(fmt["pattern"])
             parts.append(f"count(*) filter (where {present} and regexp_full_match({text}, {pattern}))")
     counts = con.execute("select " + ", ".join(parts) + " from profiled").fetchone()
-    width = 2 + len(NUMBER_FORMATS)
+    width = 1 + len(NUMBER_FORMATS)
     found = {}
     for i, name in enumerate(names):
-        present, plain, *fitting = counts[i * width:(i + 1) * width]
-        if not present or plain >= NUMERIC_SHARE * present:
-            continue
+        present, *fitting = counts[i * width:(i + 1) * width]
         by_format = dict(zip(NUMBER_FORMATS, fitting))
         best = max(by_format.values())
-        if best < NUMERIC_SHARE * present:
+        if not present or best < NUMERIC_SHARE * present:
             continue
         tied = [f for f, c in by_format.items() if c == best]
-        found[name] = tied[0] if len(tied) == 1 else ("decimal_comma" if source.delimiter == ";" else "grouped")
+        found[name] = tied[0] if len(tied) == 1 else ("decimal_comma" if delimiter == ";" else "grouped")
     return found
 
 
