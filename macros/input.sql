@@ -107,9 +107,10 @@
 {#
   Pre-hooks of stg_customers (stg_transactions: role 'transactions') for a CSV input: one
   scan of the file that records every line DuckDB cannot parse (store_rejects) in session
-  temp tables. The staging model appends those lines as rejected rows (reason malformed_line), so no input line is lost. Empty for the
-  seed and for Parquet. The hook only calls a macro; the SQL it runs is built when the hook
-  runs, and nothing in it is rendered again.
+  temp tables. The staging model appends those lines as rejected rows (reason
+  malformed_line), so no input line is lost. Empty for the seed and for Parquet. The hook
+  only calls a macro; the SQL it runs is built when the hook runs, and nothing in it is
+  rendered again.
 #}
 {% macro input_line_check_hooks(role='customers') %}
   {% if is_spark() %}{{ return([]) }}{% endif %}
