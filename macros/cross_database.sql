@@ -122,12 +122,15 @@
 {% macro parse_timestamp(expression, format) %}
   {{ return(adapter.dispatch('parse_timestamp', 'customer_segmentation')(expression, format)) }}
 {% endmacro %}
-{% macro default__parse_timestamp(expression, format) %}try_strptime({{ expression }}, {{ sql_string(format) }}){% endmacro %}
-{% macro spark__parse_timestamp(expression, format) %}try_to_timestamp({{ expression }}, {{ sql_string(java_date_format(format)) }}){% endmacro %}
+{#- A format with a four-digit year reads only text holding four digits in a row: '19/9/16' is
+    never the year 16 (custseg.inputs.FOUR_DIGITS). -#}
+{% macro default__parse_timestamp(expression, format) %}try_strptime({{ ("case when regexp_matches(" ~ expression ~ ", '[0-9]{4}') then " ~ expression ~ " end") if '%Y' in format else expression }}, {{ sql_string(format) }}){% endmacro %}
+{% macro spark__parse_timestamp(expression, format) %}try_to_timestamp({{ ("case when " ~ expression ~ " rlike '[0-9]{4}' then " ~ expression ~ " end") if '%Y' in format else expression }}, {{ sql_string(java_date_format(format)) }}){% endmacro %}
 {% macro snowflake__parse_timestamp(expression, format) %}try_to_timestamp({{ expression }}, {{ sql_string(java_date_format(format) | replace('yyyy', 'YYYY') | replace('dd', 'DD') | replace('HH', 'HH24') | replace('mm', 'MI') | replace('ss', 'SS')) }}){% endmacro %}
 
 {% macro java_date_format(format) %}
   {{ return(format | replace('%Y', 'yyyy') | replace('%y', 'yy') | replace('%m', 'M') | replace('%d', 'd')
+                   | replace('%B', 'MMMM') | replace('%b', 'MMM')
                    | replace('%H', 'H') | replace('%M', 'm') | replace('%S', 's') | replace('T', "'T'")) }}
 {% endmacro %}
 
@@ -200,6 +203,14 @@
 {% endmacro %}
 {% macro default__is_json(expression) %}json_valid({{ expression }}){% endmacro %}
 {% macro spark__is_json(expression) %}(json_object_keys({{ expression }}) is not null){% endmacro %}
+
+{# An id written as a whole number with a decimal fraction of zeros ('17850.0', as spreadsheets
+   and pandas export an id column with gaps) as the whole number ('17850'); others as they are. #}
+{% macro whole_number_id(expression) %}
+  {{ return(adapter.dispatch('whole_number_id', 'customer_segmentation')(expression)) }}
+{% endmacro %}
+{% macro default__whole_number_id(expression) %}regexp_replace({{ expression }}, '^([0-9]+)[.]0+$', '\1'){% endmacro %}
+{% macro spark__whole_number_id(expression) %}regexp_replace({{ expression }}, '^([0-9]+)[.]0+$', '$1'){% endmacro %}
 
 {# Replace every match of a regular expression. #}
 {% macro regexp_replace_all(expression, pattern, replacement) %}

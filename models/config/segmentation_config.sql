@@ -8,7 +8,7 @@
 {%- set input = customer_input() -%}
 {%- set contract = input.contract -%}
 {%- if execute and model.unique_id in selected_resources %}
-  {%- set by_role = {} %}
+  {%- set by_role = {'id': ['(row numbers: no column is named like an id)']} if contract.get('id_source') == 'row_number' else {} %}
   {%- for c in contract.columns %}
     {%- do by_role.setdefault(c.role, []).append(c.input_column ~ ((' (' ~ c.kind ~ ')') if c.kind and c.role in ('feature', 'profile') else '')) %}
   {%- endfor %}

@@ -4,7 +4,8 @@
   with the reasons in `reject_reasons` (codes) and `reject_detail` (which value, which
   rule), and rejected_customers picks it up.
 
-  * the id: trimmed text;
+  * the id: trimmed text ('17850.0' is 17850 when every id is a whole number); a table
+    without an id column numbers its rows instead (1 = the first data row);
   * features and profiled measures: numbers as the contract's kind says (text that means
     no value, such as '', NA, N/A, null or '-', is missing and imputed later; other text
     that is not a plain number is `non_numeric_value`); date columns become days before
@@ -57,7 +58,10 @@ parsed as (
         cast(null as integer) as field_count,
         {%- endif %}
         {%- if id_column is not none %}
-        nullif(trim(cast({{ input_field(input, id_column) }} as string)), '') as customer_id,
+        {%- set id_text = "nullif(trim(cast(" ~ input_field(input, id_column) ~ " as string)), '')" %}
+        {{ whole_number_id(id_text) if contract.get('id_whole_numbers') else id_text }} as customer_id,
+        {%- elif contract.get('id_source') == 'row_number' %}
+        cast(source_row_number as string) as customer_id,
         {%- else %}
         cast(null as string) as customer_id,
         {%- endif %}
@@ -188,7 +192,7 @@ union all
 select
     source_row_number,
     1 as line_span,
-    line_customer_id as customer_id,
+    {{ 'cast(source_row_number as string)' if contract.get('id_source') == 'row_number' else 'line_customer_id' }} as customer_id,
     {%- for c in measures %}
     cast(null as double) as {{ c.name }},
     {%- endfor %}

@@ -94,7 +94,8 @@ parsed as (
         {%- endif %}
         {#- exact duplicates: every field of the line, as written #}
         {{ row_hash(all_fields) }} as __raw_hash,
-        case when {{ missing['customer_id'] }} then null else {{ text_of['customer_id'] }} end as __customer_id,
+        case when {{ missing['customer_id'] }} then null
+             else {{ whole_number_id(text_of['customer_id']) if roles.customer_id.get('whole_numbers') else text_of['customer_id'] }} end as __customer_id,
         {{ missing['occurred_at'] }} as __missing_occurred_at,
         {%- if roles.occurred_at.date_formats == ['native'] %}
         cast({{ input_field(input, roles.occurred_at) }} as timestamp) as __occurred_at,

@@ -88,7 +88,14 @@ DATE_FORMATS: tuple[str, ...] = (
     "%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d", "%Y/%m/%d %H:%M:%S",
     "%Y%m%d", "%d-%m-%Y", "%d/%m/%Y", "%m/%d/%Y", "%d/%m/%Y %H:%M", "%m/%d/%Y %H:%M", "%d/%m/%Y %H:%M:%S",
     "%m/%d/%Y %H:%M:%S", "%d.%m.%Y", "%d.%m.%Y %H:%M", "%m-%d-%Y",
+    # two-digit years (19/9/16, 12.5.74): 1969-2068, as strptime's %y reads them
+    "%d/%m/%y", "%m/%d/%y", "%d-%m-%y", "%d.%m.%y", "%d/%m/%y %H:%M", "%m/%d/%y %H:%M",
+    # month names in English (31-Jul-14, 31 Jul 2014, Jul 31, 2014)
+    "%d-%b-%y", "%d-%b-%Y", "%d-%b-%Y %H:%M:%S", "%d %b %Y", "%d %B %Y", "%b %d, %Y", "%B %d, %Y",
 )
+#: A format with a four-digit year (%Y) reads only text holding four digits in a row, so
+#: '19/9/16' is never the year 16 (DuckDB's and Spark's parsers would take it).
+FOUR_DIGITS = r"[0-9]{4}"
 #: Pairs of formats that read the same text as different dates (day-first and month-first):
 #: a column uses at most one of each pair, the one more of its values fit.
 _CONFLICTING = {("%d", "%m"), ("%m", "%d")}
@@ -296,6 +303,48 @@ def _transcode(path: Path, compression: str, cache_dir: Path) -> str:
     return str(target)
 
 
+def _refuse_spreadsheet(path: Path, head: bytes) -> None:
+    """A workbook is not a table file: say how to export it (before the zip check would call
+    an .xlsx a zip archive)."""
+    if head[:4] == b"\xd0\xcf\x11\xe0" or (head[:4] == b"PK\x03\x04"
+                                             and path.suffix.lower() in (".xlsx", ".xlsm", ".xlsb", ".ods", ".numbers")):
+        raise InputError(f"input file '{path}' is a spreadsheet workbook, which cannot be read directly: save the "
+                         "sheet as CSV (UTF-8) or Parquet and point the setting at that file.")
+
+
+def _is_json(path: Path, head: bytes) -> bool:
+    """A JSON array of objects or one object per line (JSON Lines), named .json, .jsonl or
+    .ndjson (also gzipped)."""
+    name = path.name.lower().removesuffix(".gz")
+    return name.endswith((".json", ".jsonl", ".ndjson")) and not head.startswith(b"PAR1")
+
+
+def _json_to_parquet(path: Path, cache_dir: Path) -> str:
+    """A Parquet copy of a JSON file (DuckDB's read_json_auto types the columns; nested
+    values such as an address object become JSON text), cached by the file's path, size and
+    modification time."""
+    import duckdb
+
+    stat = path.stat()
+    key = hashlib.sha1(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:16]
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    target = cache_dir / f"{path.name}.{key}.parquet"
+    if not target.exists():
+        partial = target.with_suffix(".partial")
+        with duckdb.connect() as con:
+            try:
+                read = f"read_json_auto({sql_string(str(path.resolve()))})"
+                fields = [f"cast(to_json({quote_identifier(n)}) as varchar) as {quote_identifier(n)}"
+                          if any(t in str(dtype).upper() for t in ("STRUCT", "MAP", "[]", "JSON"))
+                          else quote_identifier(n) for n, dtype, *_ in con.execute(f"describe select * from {read}").fetchall()]
+                con.execute(f"copy (select {', '.join(fields)} from {read}) to {sql_string(str(partial))} (format parquet)")
+            except duckdb.Error as err:
+                partial.unlink(missing_ok=True)
+                raise InputError(f"input file '{path}' cannot be read as JSON: {str(err).splitlines()[0]}") from None
+        os.replace(partial, target)
+    return str(target)
+
+
 def _split_line(line: str, delimiter: str) -> list[str]:
     """Fields of one CSV line (double quotes respected), trimmed of surrounding quotes."""
     fields, current, quoted, i = [], [], False, 0
@@ -406,6 +455,18 @@ def inspect_source(pattern: str | None, role: str, setting: str, options: InputO
         return source
     paths = _expand(pattern, setting)
     heads = {p: _magic(p) for p in paths}
+    for p in paths:
+        _refuse_spreadsheet(p, heads[p])
+    json_files = [p for p in paths if _is_json(p, heads[p])]
+    if json_files and len(json_files) != len(paths):
+        raise InputError(f"{setting}: '{pattern}' matches both JSON and other files; point it at one kind.")
+    if json_files:   # read through a Parquet copy: typed columns, like a Parquet input
+        source = Source(role, "parquet", f"file '{pattern}'", pattern)
+        for p in paths:
+            source.files.append(FileInfo(str(p.resolve()), _json_to_parquet(p, cache_dir), p.stat().st_size, "none",
+                                         "binary", 0, 0, None))
+        _parquet_columns(source)
+        return source
     parquet = [p for p in paths if heads[p][:4] == b"PAR1"]
     if parquet and len(parquet) != len(paths):
         raise InputError(f"{setting}: '{pattern}' matches both Parquet and text files; point it at one kind.")
@@ -586,7 +647,7 @@ class ColumnProfile:
     distinct_numbers: int
     with_at_sign: int
     sequence: bool            # values 0..n-1 or 1..n in row order (a row index)
-    datelike: int = 0         # values shaped like a date (digits and - / . separators, or 8 digits)
+    datelike: int = 0         # values shaped like a date (digits and - / . separators, 8 digits, month names)
     date_counts: dict[str, int] = field(default_factory=dict)
     top_values: list[str] = field(default_factory=list)
     number_format: str | None = None   # a key of NUMBER_FORMATS: numbers written with separators or signs
@@ -642,7 +703,9 @@ def profile_columns(source: Source, rows: int = PROFILE_ROWS) -> dict[str, Colum
         if date_queries:
             counts = con.execute("select " + ", ".join(
                 f"count(*) filter (where {present} and try_strptime(trim({quote_identifier(name)}), {sql_string(f)}) "
-                "is not null)" for name, present in date_queries for f in DATE_FORMATS) + " from profiled").fetchone()
+                "is not null" + (f" and regexp_matches({quote_identifier(name)}, {sql_string(FOUR_DIGITS)})"
+                                 if "%Y" in f else "") + ")"
+                for name, present in date_queries for f in DATE_FORMATS) + " from profiled").fetchone()
             for i, (name, _) in enumerate(date_queries):
                 chunk = counts[i * len(DATE_FORMATS):(i + 1) * len(DATE_FORMATS)]
                 profiles[name].date_counts = {f: int(c) for f, c in zip(DATE_FORMATS, chunk) if c}
@@ -730,7 +793,8 @@ def _profile_sql(name: str, dtype: str, number_format: str | None = None) -> tup
         f"cast(count(*) filter (where {number} = __row) = count(*) or count(*) filter (where {number} = __row - 1)"
         " = count(*) as double)",
         "cast(0 as double)" if typed else (f"cast(count(*) filter (where {present} and regexp_matches(trim({txt}), "
-                                           r"'^(\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}|\d{8})')) as double)"),
+                                           r"'^(\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}|\d{8}|\d{1,2}[- ][A-Za-z]{3,9}[- ]\d{2,4}|[A-Za-z]{3,9} \d{1,2}, \d{4})'))"
+                                           " as double)"),
     ]
     return kind, parts, present
 
@@ -805,6 +869,13 @@ _ID_NAME = re.compile(rf"^(id|key|uuid|guid)$|(^|_)(id|key|uuid|guid)$"
                       rf"|^({_CUSTOMER_WORDS})_?(id|num|number|no|nr|key|code|ref)?$"
                       rf"|^({_FOREIGN_CUSTOMER})_?({_NUMBER_WORDS})?$"
                       rf"|^({_NUMBER_WORDS})_({_FOREIGN_CUSTOMER}|{_CUSTOMER_WORDS})$")
+#: Columns that identify a person when nothing is named like an id: an e-mail address, a
+#: user name or login.
+_KEY_NAME = re.compile(r"^(e_?mail|email_address|e_mail_address|mail|user_?name|login|handle)$")
+#: Columns of the CC GENERAL preset a file needs (without its CUST_ID) for the preset to apply.
+PRESET_MIN_COLUMNS = 3
+#: What customer_id holds for a table with no id column: the row's number in the input.
+ROW_NUMBER_ID = "row_number"
 
 #: Name words that suggest a kind. The first word of a name decides when it is a prefix
 #: such as Num or Mnt ("NumWebVisitsMonth" is a count, "MntMeatProducts" an amount);
@@ -1013,7 +1084,6 @@ def resolve_contract(settings: dict, source: Source, profiles: dict[str, ColumnP
             raise InputError(f"column '{names[col]}' is both in categorical_columns and in feature_columns; keep it "
                              "in one (declare it in feature_columns with kind 'category' to cluster on it).")
 
-    preset = catalogue.preset_by_input_column() if role == "customers" else {}
 
     # --- the id
     if role == "transactions":
@@ -1029,6 +1099,15 @@ def resolve_contract(settings: dict, source: Source, profiles: dict[str, ColumnP
                                or id_col in (categorical_declared or [])):
         raise InputError(f"column '{names[id_col]}' is the customer id and cannot also be in ignore_columns, "
                          "feature_columns or categorical_columns.")
+
+    # The CC GENERAL preset (names, kinds and row rules such as "BALANCE is not negative")
+    # describes CC GENERAL files: ones with its CUST_ID or at least PRESET_MIN_COLUMNS of its
+    # columns. Elsewhere a column that happens to share a name (a bank's balance, which may
+    # be negative; a telecom's tenure, 0 for a new customer) is inferred like any other.
+    preset = catalogue.preset_by_input_column() if role == "customers" else {}
+    shared = [c for c in source.columns if names[c].lower() in preset]
+    if not (id_col is not None and names[id_col].lower() == "cust_id") and len(shared) < PRESET_MIN_COLUMNS:
+        preset = {}
 
     columns: list[ContractColumn] = []
     warnings: list[str] = []
@@ -1053,8 +1132,11 @@ def resolve_contract(settings: dict, source: Source, profiles: dict[str, ColumnP
                                humanize(mapped), number_format=p.number_format if p else None)
         if col == id_col:
             entry.name, entry.role, entry.kind = "customer_id", ROLE_ID, "id"
-            entry.reason = ("declared (id_column)" if id_setting else
-                            "named CUST_ID" if mapped.lower() == "cust_id" else "inferred: named like an id, unique values")
+            entry.reason = ("declared (id_column)" if id_setting else "named CUST_ID" if mapped.lower() == "cust_id"
+                            else "inferred: named like an e-mail address or user name"
+                            if not _ID_NAME.search(snake_case(mapped))
+                            else "inferred: named like an id, unique values" if p and p.distinct == p.non_missing
+                            else "inferred: named like an id, mostly unique values (repeats are de-duplicated)")
             entry.is_required = True
             columns.append(entry)
             continue
@@ -1107,8 +1189,12 @@ def resolve_contract(settings: dict, source: Source, profiles: dict[str, ColumnP
                                   and entry.date_formats else "") + snake_case(mapped))
         columns.append(entry)
 
+    id_source = "column"
     if role == "customers" and id_col is None:
-        raise InputError(f"no customer id column in {source.label}: name it with id_column (columns: {found}).")
+        id_source = ROW_NUMBER_ID
+        warnings.append(f"no column of {source.label} is named like a customer id, so customers are numbered by "
+                        "their row (1 = the first data row); name the id with id_column if there is one (history "
+                        "and score runs then follow customers, not rows)")
 
     present = {c.name for c in columns if c.role in (ROLE_FEATURE, ROLE_PROFILE)}
     derived = []
@@ -1134,6 +1220,8 @@ def resolve_contract(settings: dict, source: Source, profiles: dict[str, ColumnP
         "columns": [asdict(c) for c in columns],
         "derived": derived,
         "warnings": warnings,
+        "id_source": id_source,
+        "id_whole_numbers": bool(id_col is not None and _whole_number_ids(profiles.get(id_col))),
         "missing_tokens": list(MISSING_TOKENS),
         "number_pattern": NUMBER_PATTERN,
         "number_formats": NUMBER_FORMATS,
@@ -1272,31 +1360,43 @@ def _infer_column(entry: ContractColumn, p: ColumnProfile | None, features_decla
     entry.reason = f"inferred: free text ({p.distinct:,} distinct values in {p.non_missing:,} rows)"
 
 
+def _whole_number_ids(p: ColumnProfile | None) -> bool:
+    """True when every id is a whole number, so '17850.0' (a spreadsheet or pandas export of
+    an id column with gaps) is the customer 17850."""
+    return bool(p is not None and p.non_missing and p.numbers == p.non_missing and p.integers == p.numbers)
+
+
 def _infer_id(source: Source, names: dict[str, str], profiles: dict[str, ColumnProfile],
-              excluded: set[str]) -> str:
-    candidates = []
-    for col in source.columns:
-        if col in excluded:
-            continue
-        p = profiles.get(col)
-        if p is None or not _ID_NAME.search(snake_case(names[col])):
-            continue
-        if p.non_missing and p.distinct == p.non_missing and p.non_missing >= 0.99 * p.rows:
-            candidates.append(col)
-    if len(candidates) == 1:
-        return candidates[0]
-    repeated = [c for c in source.columns if c not in excluded and (p := profiles.get(c)) is not None
-                and _ID_NAME.search(snake_case(names[c])) and p.non_missing and p.distinct < p.non_missing]
+              excluded: set[str]) -> str | None:
+    """The id column: one named like an id with unique values; failing that, one named like
+    an id whose values mostly differ (a customer table with some duplicate rows: they are
+    de-duplicated later); failing that, one named like an e-mail address or a user name. None
+    when the table has no such column: its rows are numbered instead (ROW_NUMBER_ID)."""
+    def named(pattern: re.Pattern) -> list[str]:
+        return [c for c in source.columns if c not in excluded and (p := profiles.get(c)) is not None
+                and p.non_missing and pattern.search(snake_case(names[c]))]
+
+    def one(found: list[str]) -> str | None:
+        if len(found) > 1:
+            raise InputError(f"several columns of {source.label} could be the customer id: "
+                             f"{', '.join(names[c] for c in found)}. Name one with id_column.")
+        return found[0] if found else None
+
+    id_named = named(_ID_NAME)
+    unique = [c for c in id_named if profiles[c].distinct == profiles[c].non_missing
+              and profiles[c].non_missing >= 0.99 * profiles[c].rows]
+    if unique:
+        return one(unique)
+    repeated = [c for c in id_named if profiles[c].distinct < profiles[c].non_missing]
     dated = [c for c in source.columns if (p := profiles.get(c)) is not None and p.date_counts]
-    if not candidates and repeated and dated:
+    if repeated and dated:
         raise InputError(f"{source.label} looks like a transaction log, not a customer table ('{names[repeated[0]]}' "
                          f"repeats, '{names[dated[0]]}' holds dates): pass it as transactions_path.")
-    if not candidates:
-        raise InputError(f"no customer id column found in {source.label} (looked for a column named like an id, "
-                         f"e.g. CUST_ID or customer_id, with unique values; columns: {', '.join(names.values())}). "
-                         "Name it with id_column.")
-    raise InputError(f"several columns of {source.label} could be the customer id: "
-                     f"{', '.join(names[c] for c in candidates)}. Name one with id_column.")
+    mostly = [c for c in repeated if profiles[c].distinct >= 0.5 * profiles[c].non_missing]
+    if mostly:
+        return one(mostly)
+    keyed = [c for c in named(_KEY_NAME) if profiles[c].distinct >= 0.5 * profiles[c].non_missing]
+    return one(keyed)
 
 
 def _source_dict(source: Source) -> dict:

@@ -24,18 +24,20 @@ from . import catalogue
 from .catalogue import ROLE_CATEGORICAL, ROLE_FEATURE, ROLE_ID, ROLE_IGNORED, ROLE_PROFILE
 
 #: The canonical transaction columns and the names they are recognised by (compared
-#: lower-case, without spaces, underscores or punctuation).
+#: lower-case, without a unit in brackets, spaces, underscores or punctuation).
 CANONICAL: dict[str, tuple[str, ...]] = {
     "customer_id": ("customerid", "custid", "customer", "customerno", "customernumber", "clientid", "client",
                     "userid", "memberid", "accountid", "buyerid", "shopperid"),
     "occurred_at": ("occurredat", "invoicedate", "orderdate", "transactiondate", "purchasedate", "txndate",
-                    "saledate", "date", "datetime", "timestamp", "createdat", "orderedat", "time"),
+                    "transdate", "trandate", "saledate", "paymentdate", "orderdatetime", "transactiondatetime",
+                    "orderpurchasetimestamp", "date", "datetime", "timestamp", "createdat", "orderedat", "time"),
     "amount": ("amount", "lineamount", "linetotal", "totalamount", "sales", "revenue", "netamount", "spend",
-               "value", "total", "saleamount", "orderamount", "amountspent"),
+               "value", "total", "saleamount", "orderamount", "amountspent", "transactionamount", "tranamount",
+               "transamount", "txnamount", "purchaseamount", "paymentamount", "paymentvalue"),
     "quantity": ("quantity", "qty", "units", "items", "numberofitems", "itemcount", "count"),
     "unit_price": ("unitprice", "price", "itemprice", "priceeach"),
     "order_id": ("orderid", "invoiceno", "invoice", "invoiceid", "invoicenumber", "orderno", "ordernumber",
-                 "transactionid", "txnid", "receiptid", "basketid", "order"),
+                 "transactionid", "transid", "tranid", "txnid", "receiptid", "basketid", "order"),
     "product_id": ("productid", "stockcode", "sku", "itemid", "productcode", "articleid", "product"),
     "category": ("category", "productcategory", "department", "productline"),
     "channel": ("channel", "saleschannel", "orderchannel", "source"),
@@ -51,7 +53,10 @@ RECENT_DAYS = 90
 
 
 def _key(name: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", str(name).lower())
+    """The name lower-case, without a unit in brackets ('TransactionAmount (INR)'), spaces,
+    underscores or punctuation."""
+    bare = re.sub(r"\([^)]*\)|\[[^\]]*\]", "", str(name))
+    return re.sub(r"[^a-z0-9]", "", (bare if bare.strip() else str(name)).lower())
 
 
 def canonical_roles(columns: list[str], names: dict[str, str]) -> dict[str, str]:
@@ -119,6 +124,7 @@ def resolve_transactions(settings: dict, source, profiles: dict) -> dict:
                  "name": role or inputs.snake_case(names[col]), "role": role or ROLE_IGNORED,
                  "dtype": p.dtype if p else "text", "date_formats": [],
                  "number_format": p.number_format if p and role in ("amount", "quantity", "unit_price") else None,
+                 "whole_numbers": role == "customer_id" and inputs._whole_number_ids(p),
                  "reason": ("declared (column_map)" if role and col in {by_lower[str(s).lower()] for s in column_map}
                             else f"named like {role}" if role else
                             "declared (ignore_columns)" if col in ignored else "not a transaction column: not used")}

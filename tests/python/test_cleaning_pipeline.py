@@ -137,7 +137,7 @@ def test_garbage_rows_are_rejected_not_fatal(tmp_path):
     garbage = pd.DataFrame(
         [
             ["G1", "lots", "1", "10", "5", "5", "0", "0.5", "0.5", "0.5", "0", "0", "2", "1000", "50", "20", "0", "12"],
-            ["G2", "-5", "1.7", "10", "5", "5", "0", "0.5", "0.5", "0.5", "0", "0", "2.5", "0", "50", "20", "0", "0"],
+            ["G2", "-5", "1.7", "10", "5", "5", "0", "0.5", "0.5", "0.5", "0", "0", "2.5", "0", "50", "20", "0", "-1"],
             ["", "", "", "", "", "", "", "", "", "", "", "", "", "", "", "", "", ""],
             ["G3", "inf", "NaN", "1e3", "5", "5", "0", "0.5", "0.5", "0.5", "0", "0", "", "1000", "50", "20", "0", "12"],
         ],
@@ -217,6 +217,26 @@ def test_absent_optional_columns_skip_their_features(tmp_path):
     columns = {r[0] for r in run.query("select column_name from information_schema.columns "
                                        "where table_name = 'customer_features'")}
     assert not columns & {"total_transactions", "payment_to_minimum_ratio", "cash_advance_share", "minimum_payments"}
+
+
+def test_a_table_without_an_id_numbers_its_rows(tmp_path):
+    """A wholesale-style table (spend per category, no id) and a bank-style one share a
+    shape: nothing names a customer. Rows are numbered (1 = the first data row), the
+    contract says so, and 'balance' below zero is a net amount there, not a CC GENERAL
+    rejection."""
+    rng = np.random.default_rng(8)
+    frame = pd.DataFrame({"Channel": rng.integers(1, 3, 250), "Fresh": rng.lognormal(8, 1, 250).round(),
+                          "Milk": rng.lognormal(7, 1, 250).round(), "balance": rng.integers(-500, 5000, 250)})
+    path = tmp_path / "wholesale.csv"
+    frame.to_csv(path, index=False)
+    run = run_dbt(CLEANING, tmp_path, vars={"customers_path": str(path)})
+    assert_ok(run)
+    assert "customers are numbered by their row" in run.output
+    got = run.df("select cast(customer_id as integer) as row, fresh, balance from customer_features order by row")
+    assert got["row"].tolist() == list(range(1, 251)) and run.scalar("select count(*) from rejected_customers") == 0
+    assert np.allclose(got["fresh"], frame["Fresh"]) and (got["balance"] < 0).any()
+    assert run.query("select position, role, source_column from input_columns where column_name = 'customer_id'") \
+        == [(0, "id", None)]
 
 
 @pytest.mark.parametrize(

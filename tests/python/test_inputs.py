@@ -235,9 +235,32 @@ def test_the_id_is_inferred_or_its_ambiguity_named(tmp_path):
     two = "customer_id,account_no,spend,visits\n" + "".join(f"C{i},A{i},{i},{i % 4}\n" for i in range(30))
     with pytest.raises(InputError, match="several columns .* could be the customer id: customer_id, account_no"):
         resolve(write(tmp_path, two))
-    none = "name,spend,visits\n" + "".join(f"N{i % 3},{i},{i % 4}\n" for i in range(30))
-    with pytest.raises(InputError, match="no customer id column found .* Name it with id_column"):
-        resolve(write(tmp_path, none, "b.csv"))
+    # some ids repeat (duplicate rows, de-duplicated later): still the id
+    repeats = "Customer ID,spend,visits\n" + "".join(f"{i % 28}.0,{i * 37 % 101},{i % 4}\n" for i in range(30))
+    contract = resolve(write(tmp_path, repeats, "r.csv"))
+    assert roles(contract)["Customer ID"] == ("id", "id") and contract["id_whole_numbers"]
+    assert "mostly unique" in next(c["reason"] for c in contract["columns"] if c["role"] == "id")
+    # nothing named like an id, but an e-mail address
+    mails = "Email,Address,spend,visits\n" + "".join(f"u{i}@x.org,{i} Main St,{i * 37 % 101},{i % 4}\n" for i in range(30))
+    contract = resolve(write(tmp_path, mails, "m.csv"))
+    assert roles(contract)["Email"] == ("id", "id") and not contract["id_whole_numbers"]
+    # nothing that identifies a customer: rows are numbered, and the contract says so
+    none = "name,spend,visits\n" + "".join(f"N{i % 3},{i * 37 % 101},{i % 4}\n" for i in range(30))
+    contract = resolve(write(tmp_path, none, "b.csv"))
+    assert contract["id_source"] == "row_number" and "id" not in {c["role"] for c in contract["columns"]}
+    assert any("numbered by their row" in w for w in contract["warnings"])
+
+
+def test_cc_general_names_in_other_files_are_not_held_to_its_rules(tmp_path):
+    """A bank's balance may be negative and a telecom's tenure 0: outside a CC GENERAL file
+    (its CUST_ID, or three of its columns) such columns are inferred like any other."""
+    bank = "customerID,balance,tenure,duration\n" + "".join(f"K{i},{i * 50 - 300},{i % 5},{i * 7 % 31}\n" for i in range(30))
+    got = roles(resolve(write(tmp_path, bank)))
+    assert got["balance"] == ("feature", "net_amount") and got["tenure"] == ("feature", "duration")
+    cc = "customer_id,BALANCE,PURCHASES,TENURE\n" + "".join(f"K{i},{i * 50 + 3},{i * 3 % 17 + 1},{12}\n" for i in range(30))
+    contract = resolve(write(tmp_path, cc, "cc.csv"))
+    assert {c["input_column"]: c["reason"] for c in contract["columns"]}["BALANCE"] == \
+        "CC GENERAL column BALANCE (amount)"
 
 
 def test_numbers_are_plain_numbers():
@@ -247,3 +270,27 @@ def test_numbers_are_plain_numbers():
     bad = ["1_000", "1,000", "$5", "0x10", "12O", "inf", "nan", "1.2.3", ""]
     assert all(re.match(inputs.NUMBER_PATTERN, v) for v in ok)
     assert not any(re.match(inputs.NUMBER_PATTERN, v) for v in bad)
+
+
+def test_json_is_read_as_typed_columns_and_workbooks_get_a_way_out(tmp_path):
+    """A JSON array or JSON Lines file reads like Parquet (nested values become JSON text,
+    here a constant one, dropped); a spreadsheet workbook gets one line on how to export it."""
+    import json
+
+    records = [{"customer_id": f"K{i}", "spend": round(i * 2.5 + i % 3, 2), "visits": i % 7,
+                "tier": "gold" if i % 2 else "basic", "address": {"city": "Lyon"}} for i in range(40)]
+    as_array = write(tmp_path, json.dumps(records), "customers.json")
+    as_lines = write(tmp_path, gzip.compress("\n".join(json.dumps(r) for r in records).encode()), "customers.jsonl.gz")
+    for path in (as_array, as_lines):
+        contract = resolve(path)
+        assert contract["source"]["kind"] == "parquet" and contract["source"]["data_lines"] == 40
+        assert roles(contract) == {"customer_id": ("id", "id"), "spend": ("feature", "amount"),
+                                   "visits": ("feature", "count"), "tier": ("categorical", None),
+                                   "address": ("dropped", None)}
+    with pytest.raises(InputError, match="cannot be read as JSON"):
+        resolve(write(tmp_path, '{"customer_id": "K1", ', "broken.json"))
+    workbook = write(tmp_path, b"PK\x03\x04" + bytes(60), "customers.xlsx")
+    with pytest.raises(InputError, match="is a spreadsheet workbook.*save the sheet as CSV"):
+        resolve(workbook)
+    with pytest.raises(InputError, match="spreadsheet workbook"):
+        resolve(write(tmp_path, b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(60), "customers.xls"))

@@ -89,13 +89,17 @@ def test_hand_made_lines_are_all_accounted_for(hand_made):
 
 
 def test_without_order_ids_frequency_counts_purchase_days(tmp_path):
+    """Also: numeric customer ids written as pandas writes a column with gaps ('103.0') are
+    the customers 103, ..."""
     lines = pd.read_csv(pd.io.common.StringIO(HAND_MADE), dtype=str, keep_default_na=False).drop(columns="order_id")
+    lines["customer_id"] = lines["customer_id"].map(lambda c: f"{100 + ord(c) - ord('A') + 1}.0" if c else "")
     path = tmp_path / "no_orders.csv"
     lines.to_csv(path, index=False)
     run = run_dbt(["build", "--select", *FEATURES], tmp_path, vars={"transactions_path": str(path), **HAND_VARS})
     assert_ok(run)
     c = _customers(run)
-    assert c.loc["C", "frequency"] == 2 and c.loc["A", "frequency"] == 1     # two orders on one day: one
+    assert list(c.index) == ["101", "102", "103", "104"]
+    assert c.loc["103", "frequency"] == 2 and c.loc["101", "frequency"] == 1     # two orders on one day: one
 
 
 @pytest.fixture(scope="module")
@@ -222,3 +226,34 @@ def test_mixed_date_formats_read_what_is_unambiguous(tmp_path):
     formats = next(c for c in tx["columns"] if c["role"] == "occurred_at")["date_formats"]
     assert formats == ["%Y-%m-%d", "%d/%m/%Y"]      # day-first: 25/01 and 13/02 say so; 03/04 reads as 3 April
     assert json.dumps(tx)
+
+
+@pytest.mark.parametrize("written, fmt", [
+    (["19/9/16", "2/8/16", "28/10/16"], "%d/%m/%y"),      # a bank's export: day first, two-digit years
+    (["31-Jul-14", "1-Feb-13", "16-May-12"], "%d-%b-%y"),  # month names
+    (["Jul 31, 2014", "Feb 1, 2013", "May 16, 2012"], "%b %d, %Y"),
+])
+def test_two_digit_years_and_month_names_are_dates_of_their_century(tmp_path, written, fmt):
+    """'19/9/16' is 19 September 2016, never the year 16; units in brackets and short names
+    ('TransactionAmount (INR)', trans_date) are still the canonical columns."""
+    path = tmp_path / "log.csv"
+    rows = ["CustomerID,trans_date,TransactionAmount (INR)"] + [f"C{i},\"{written[i % 3]}\",{i + 1}" for i in range(30)]
+    path.write_text("\n".join(rows) + "\n")
+    tx = _resolve(path, "transactions")["transactions"]
+    assert {c["input_column"]: c["role"] for c in tx["columns"]} == {
+        "CustomerID": "customer_id", "trans_date": "occurred_at", "TransactionAmount (INR)": "amount"}
+    formats = next(c for c in tx["columns"] if c["role"] == "occurred_at")["date_formats"]
+    assert formats[0] == fmt and not [f for f in formats if "%Y" in f and "%y" in fmt]
+
+
+def test_two_digit_years_are_read_in_sql_as_in_the_profile(tmp_path):
+    """The SQL side: '%d/%m/%Y' never reads '19/9/16' (the year 16), so a log whose dates
+    have two-digit years gets the right recency."""
+    path = tmp_path / "log.csv"
+    path.write_text("CustomerID,TransactionDate,TransactionAmount (INR)\n"
+                    "C1,19/9/16,10\nC1,2/8/16,5\nC2,28/10/16,7\nC3,1/1/15,3\n")
+    run = run_dbt(["build", "--select", *FEATURES], tmp_path, vars={"transactions_path": str(path)})
+    assert_ok(run)
+    c = _customers(run)
+    assert c["recency_days"].to_dict() == {"C1": 39, "C2": 0, "C3": 666}
+    assert run.scalar("select as_of from transaction_summary").year == 2016
