@@ -125,7 +125,9 @@
 {#- A format with a four-digit year reads only text holding four digits in a row: '19/9/16' is
     never the year 16 (custseg.inputs.FOUR_DIGITS). -#}
 {% macro default__parse_timestamp(expression, format) %}try_strptime({{ ("case when regexp_matches(" ~ expression ~ ", '[0-9]{4}') then " ~ expression ~ " end") if '%Y' in format else expression }}, {{ sql_string(format) }}){% endmacro %}
-{% macro spark__parse_timestamp(expression, format) %}try_to_timestamp({{ ("case when " ~ expression ~ " rlike '[0-9]{4}' then " ~ expression ~ " end") if '%Y' in format else expression }}, {{ sql_string(java_date_format(format)) }}){% endmacro %}
+{#- Spark reads a two-digit year as 2000-2099; strptime (DuckDB) as 1969-2068: years from 2069
+    on are moved back a century so both engines agree ('12/5/74' is 1974). -#}
+{% macro spark__parse_timestamp(expression, format) %}{% set parsed = "try_to_timestamp(" ~ (("case when " ~ expression ~ " rlike '[0-9]{4}' then " ~ expression ~ " end") if '%Y' in format else expression) ~ ", " ~ sql_string(java_date_format(format)) ~ ")" %}{{ ("(case when year(" ~ parsed ~ ") >= 2069 then " ~ parsed ~ " - interval 100 years else " ~ parsed ~ " end)") if '%y' in format else parsed }}{% endmacro %}
 {% macro snowflake__parse_timestamp(expression, format) %}try_to_timestamp({{ expression }}, {{ sql_string(java_date_format(format) | replace('yyyy', 'YYYY') | replace('dd', 'DD') | replace('HH', 'HH24') | replace('mm', 'MI') | replace('ss', 'SS')) }}){% endmacro %}
 
 {% macro java_date_format(format) %}
