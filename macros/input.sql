@@ -192,5 +192,7 @@
   {%- endif -%}
   {%- set plain = regexp_replace_all(text, fmt.strip, '') -%}
   {%- if fmt.decimal_comma %}{% set plain = "replace(" ~ plain ~ ", ',', '.')" %}{% endif -%}
-  {{ return('case when ' ~ text_is_number(text, fmt.pattern) ~ ' then ' ~ try_to_double(plain) ~ ' end') }}
+  {#- a number in brackets is negative: (1,234.56) -#}
+  {%- set value = "case when " ~ text ~ " like '%(%' then -" ~ try_to_double(plain) ~ " else " ~ try_to_double(plain) ~ " end" -%}
+  {{ return('case when ' ~ text_is_number(text, fmt.pattern) ~ ' then ' ~ value ~ ' end') }}
 {% endmacro %}

@@ -47,20 +47,22 @@ NUMBER_PATTERN = r"^\s*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\s*$"
 _CURRENCY_CODES = ("USD EUR GBP JPY CHF CAD AUD NZD INR CNY HKD SGD SEK NOK DKK PLN CZK HUF BRL MXN ZAR KRW TRY "
                    "ILS RUB")
 _CURRENCY = "(?:[$\u20ac\u00a3\u00a5\u20b9]|" + "|".join(_CURRENCY_CODES.split()) + ")"  # a sign or a code
-_SPACE = "[ \u00a0]"
+_SPACE = "[ \u00a0\u202f\u2009]"   # a space, no-break, narrow no-break or thin space
+_THOUSANDS = "[,'\u2019]"              # 1,234 or the Swiss 1'234
 #: Numbers as spreadsheets and exports write them, chosen per text column when nearly all of its
-#: values fit one (and not the plain pattern): "grouped" 1,234.56 / $1,234.56 / USD 1,234 / 12.5%;
-#: "decimal_comma" 264,41 / 1.234,56 / 1 234,56 EUR. Each: the pattern a value must match, what
-#: to delete before reading it, and whether the comma is the decimal mark. A percent sign is
+#: values fit one (and not the plain pattern): "grouped" 1,234.56 / $1,234.56 / USD 1,234 / 12.5% /
+#: 1'234.50; "decimal_comma" 264,41 / 1.234,56 / 1 234,56 EUR. Either may put a negative number
+#: in brackets, as accounting does: (1,234.56). Each: the pattern a value must match, what to
+#: delete before reading it, and whether the comma is the decimal mark. A percent sign is
 #: dropped (12.5% reads 12.5).
 NUMBER_FORMATS = {
     "grouped": {
-        "pattern": (rf"^\s*[+-]?{_SPACE}?(?:{_CURRENCY}{_SPACE}?)?[+-]?(?:[0-9]{{1,3}}(?:,[0-9]{{3}})+|[0-9]+)"
-                    rf"(?:\.[0-9]+)?{_SPACE}?(?:%|{_CURRENCY})?\s*$"),
+        "pattern": (rf"^\s*\(?[+-]?{_SPACE}?(?:{_CURRENCY}{_SPACE}?)?\(?[+-]?(?:[0-9]{{1,3}}(?:{_THOUSANDS}[0-9]{{3}})+|[0-9]+)"
+                    rf"(?:\.[0-9]+)?{_SPACE}?(?:%|{_CURRENCY})?\)?\s*$"),
         "strip": "[^0-9.+-]", "decimal_comma": False},
     "decimal_comma": {
-        "pattern": (rf"^\s*[+-]?{_SPACE}?(?:{_CURRENCY}{_SPACE}?)?[+-]?"
-                    rf"(?:[0-9]{{1,3}}(?:(?:\.|{_SPACE})[0-9]{{3}})+|[0-9]+)(?:,[0-9]+)?{_SPACE}?(?:%|{_CURRENCY})?\s*$"),
+        "pattern": (rf"^\s*\(?[+-]?{_SPACE}?(?:{_CURRENCY}{_SPACE}?)?\(?[+-]?"
+                    rf"(?:[0-9]{{1,3}}(?:(?:\.|{_SPACE})[0-9]{{3}})+|[0-9]+)(?:,[0-9]+)?{_SPACE}?(?:%|{_CURRENCY})?\)?\s*$"),
         "strip": "[^0-9,+-]", "decimal_comma": True},
 }
 
@@ -72,7 +74,8 @@ def number_text_sql(text: str, number_format: str | None) -> str:
         return text
     fmt = NUMBER_FORMATS[number_format]
     out = f"regexp_replace({text}, {sql_string(fmt['strip'])}, '', 'g')"
-    return f"replace({out}, ',', '.')" if fmt["decimal_comma"] else out
+    out = f"replace({out}, ',', '.')" if fmt["decimal_comma"] else out
+    return f"(case when {text} like '%(%' then '-' || {out} else {out} end)"
 
 
 #: A column is numeric when at least this share of its non-missing values are numbers; the
@@ -588,10 +591,9 @@ def _sniff_layout(first: list[str], options: InputOptions, source: Source, path:
             names = list(options.column_names)
         else:
             names = [f"column{i + 1}" for i in range(len(fields))]
-    empty = [i + 1 for i, n in enumerate(names) if not n.strip()]
-    if empty:
-        raise InputError(f"the header of '{path}' has an empty column name at position {empty[0]}; name it or "
-                         "drop the column.")
+    # an unnamed column (a trailing delimiter on every line, as many exports write) is named by
+    # its position; empty, it is then dropped like any empty column
+    names = [n if n.strip() else f"column{i + 1}" for i, n in enumerate(names)]
     seen: dict[str, int] = {}
     for i, name in enumerate(names):
         key = name.strip().lower()

@@ -159,6 +159,10 @@ def test_a_description_row_under_the_header_does_not_make_a_column_text(tmp_path
     # 1,234 reads either way: a ';' file has decimal commas, a ',' file thousands separators
     (";", ["1,234", "2,5", "17"], ("decimal_comma", [1.234, 2.5, 17.0])),
     (",", ['"1,234"', '"12,500"', "17"], ("grouped", [1234.0, 12500.0, 17.0])),
+    # accounting brackets for negatives, Swiss apostrophes, narrow no-break spaces
+    (",", ['"(1,387.63)"', '"7,169.20"', '"$(25.00)"', "12"], ("grouped", [-1387.63, 7169.2, -25.0, 12.0])),
+    (",", ["1'234.50", "980.25", "12'000"], ("grouped", [1234.5, 980.25, 12000.0])),
+    (";", ["1\u202f234,56", "264,41", "(12,5)"], ("decimal_comma", [1234.56, 264.41, -12.5])),
     # not numbers: codes, text, plain numbers (read as they are), dates
     (",", ["CUS001", "SKU 123", "ABC12"], (None, None)),
     (",", ["1.5", "2", "3e2"], (None, None)),
@@ -175,7 +179,7 @@ def test_numbers_with_separators_and_signs_get_a_number_format(tmp_path, delimit
     if fmt:
         assert column["role"] == "feature" and "written like" in column["reason"]
         con = duckdb.connect()
-        sql = f"select try_cast({inputs.number_text_sql('?', fmt)} as double)"
+        sql = f"select try_cast({inputs.number_text_sql('v', fmt)} as double) from (select ? as v)"
         read = [con.execute(sql, [v.strip('"')]).fetchone()[0] for v in values]
         assert read == pytest.approx(numbers)
 
@@ -294,3 +298,11 @@ def test_json_is_read_as_typed_columns_and_workbooks_get_a_way_out(tmp_path):
         resolve(workbook)
     with pytest.raises(InputError, match="spreadsheet workbook"):
         resolve(write(tmp_path, b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(60), "customers.xls"))
+
+
+def test_a_trailing_delimiter_makes_an_empty_unnamed_column_that_is_dropped(tmp_path):
+    text = "customer_id,spend,visits,\n" + "".join(f"K{i},{i * 3.5 + 1},{i * 7 % 13},\n" for i in range(40))
+    contract = resolve(write(tmp_path, text))
+    assert roles(contract) == {"customer_id": ("id", "id"), "spend": ("feature", "amount"),
+                               "visits": ("feature", "count"), "column4": ("dropped", None)}
+    assert contract["warnings"] == ["column 'column4' is empty and was dropped"]
