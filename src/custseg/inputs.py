@@ -93,6 +93,10 @@ DATE_FORMATS: tuple[str, ...] = (
     "%m/%d/%Y %H:%M:%S", "%d.%m.%Y", "%d.%m.%Y %H:%M", "%m-%d-%Y",
     # two-digit years (19/9/16, 12.5.74): 1969-2068, as strptime's %y reads them
     "%d/%m/%y", "%m/%d/%y", "%d-%m-%y", "%d.%m.%y", "%d/%m/%y %H:%M", "%m/%d/%y %H:%M",
+    # ISO timestamps as APIs and databases export them: fractions of a second, Z, an offset
+    # (read as UTC: 2023-01-05T10:00:00+01:00 is 09:00)
+    "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S.%f", "%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S.%fZ",
+    "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%d %H:%M:%S%z", "%Y-%m-%d %H:%M:%S %z",
     # month names in English (31-Jul-14, 31 Jul 2014, Jul 31, 2014)
     "%d-%b-%y", "%d-%b-%Y", "%d-%b-%Y %H:%M:%S", "%d %b %Y", "%d %B %Y", "%b %d, %Y", "%B %d, %Y",
 )

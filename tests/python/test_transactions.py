@@ -232,6 +232,9 @@ def test_mixed_date_formats_read_what_is_unambiguous(tmp_path):
     (["19/9/16", "2/8/16", "28/10/16"], "%d/%m/%y"),      # a bank's export: day first, two-digit years
     (["31-Jul-14", "1-Feb-13", "16-May-12"], "%d-%b-%y"),  # month names
     (["Jul 31, 2014", "Feb 1, 2013", "May 16, 2012"], "%b %d, %Y"),
+    (["2023-01-05T10:00:00Z", "2023-02-11T23:59:59Z", "2022-12-31T00:00:00Z"], "%Y-%m-%dT%H:%M:%SZ"),
+    (["2023-01-05T10:00:00.123+01:00", "2023-02-11T23:59:59.5-05:00", "2022-12-31T00:00:00.000+00:00"],
+     "%Y-%m-%dT%H:%M:%S.%f%z"),
 ])
 def test_two_digit_years_and_month_names_are_dates_of_their_century(tmp_path, written, fmt):
     """'19/9/16' is 19 September 2016, never the year 16; units in brackets and short names
@@ -257,3 +260,13 @@ def test_two_digit_years_are_read_in_sql_as_in_the_profile(tmp_path):
     c = _customers(run)
     assert c["recency_days"].to_dict() == {"C1": 39, "C2": 0, "C3": 666}
     assert run.scalar("select as_of from transaction_summary").year == 2016
+
+
+def test_times_with_an_offset_are_read_as_utc(tmp_path):
+    path = tmp_path / "log.csv"
+    path.write_text("customer_id,created_at,total\n"
+                    "A,2024-03-01T23:30:00-05:00,10\nB,2024-03-02T01:00:00+01:00,5\nB,2024-03-03T04:30:00Z,5\n")
+    run = run_dbt(["build", "--select", *FEATURES], tmp_path, vars={"transactions_path": str(path)})
+    assert_ok(run)
+    assert str(run.scalar("select as_of from transaction_summary")) == "2024-03-03 04:30:00"
+    assert _customers(run)["recency_days"].to_dict() == {"A": 1, "B": 0}     # A: 2 March 04:30 UTC
