@@ -293,12 +293,18 @@ def _utf16_lines(path: Path, compression: str) -> tuple[int, int, str]:
     return len(parts), sum(1 for p in parts if not p.strip()), text[:HEAD_BYTES]
 
 
-def _transcode(path: Path, compression: str, cache_dir: Path) -> str:
-    """A UTF-8 copy of a Windows-1252 file (DuckDB reads UTF-8, UTF-16 and Latin-1 only)."""
+def _cached_copy(path: Path, cache_dir: Path, suffix: str) -> Path:
+    """Where a converted copy of `path` lives: named by the file's path, size and modification
+    time, so a changed file gets a new copy."""
     stat = path.stat()
     key = hashlib.sha1(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:16]
     cache_dir.mkdir(parents=True, exist_ok=True)
-    target = cache_dir / f"{path.name}.{key}.utf8.csv"
+    return cache_dir / f"{path.name}.{key}.{suffix}"
+
+
+def _transcode(path: Path, compression: str, cache_dir: Path) -> str:
+    """A UTF-8 copy of a Windows-1252 file (DuckDB reads UTF-8, UTF-16 and Latin-1 only)."""
+    target = _cached_copy(path, cache_dir, "utf8.csv")
     if not target.exists():
         partial = target.with_suffix(".partial")
         decoder = codecs.getincrementaldecoder("cp1252")(errors="replace")
@@ -328,14 +334,10 @@ def _is_json(path: Path, head: bytes) -> bool:
 
 def _json_to_parquet(path: Path, cache_dir: Path) -> str:
     """A Parquet copy of a JSON file (DuckDB's read_json_auto types the columns; nested
-    values such as an address object become JSON text), cached by the file's path, size and
-    modification time."""
+    values such as an address object become JSON text)."""
     import duckdb
 
-    stat = path.stat()
-    key = hashlib.sha1(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:16]
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    target = cache_dir / f"{path.name}.{key}.parquet"
+    target = _cached_copy(path, cache_dir, "parquet")
     if not target.exists():
         partial = target.with_suffix(".partial")
         with duckdb.connect() as con:
