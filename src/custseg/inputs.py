@@ -107,6 +107,8 @@ FOUR_DIGITS = r"[0-9]{4}"
 #: a column uses at most one of each pair, the one more of its values fit.
 _CONFLICTING = {("%d", "%m"), ("%m", "%d")}
 DELIMITERS = (",", ";", "\t", "|")
+#: Lines above a header that may be a title, notes, comments or blank, at most.
+MAX_PREAMBLE = 10
 #: Bytes of the file read to sniff it.
 HEAD_BYTES = 1 << 20
 CHUNK_BYTES = 1 << 22
@@ -127,7 +129,8 @@ class FileInfo:
     lines: int                # physical lines with any non-blank character
     blank_lines: int          # physical lines that are empty or only whitespace
     header: list[str] | None  # the header fields as written (None without a header)
-    preamble_lines: int = 0   # leading lines starting with '#' before the header, skipped
+    preamble_lines: int = 0   # lines above the header (comments, a title, blank lines), skipped
+    preamble_blank_lines: int = 0   # how many of them are blank
 
 
 @dataclass
@@ -151,7 +154,8 @@ class Source:
     @property
     def data_lines(self) -> int:
         """Non-blank lines that are not a header: the rows the input should yield."""
-        return sum(f.lines - f.preamble_lines - (1 if f.header is not None else 0) for f in self.files)
+        return sum(f.lines - (f.preamble_lines - f.preamble_blank_lines) - (1 if f.header is not None else 0)
+                   for f in self.files)
 
     def read_sql(self, extra: str = "ignore_errors = true") -> str:
         """The FROM expression that reads the input as text (CSV) or typed (Parquet)."""
@@ -522,15 +526,19 @@ def _inspect_csv_file(path: Path, options: InputOptions, cache_dir: Path, source
     encoding, bom = _detect_encoding(head_raw)
     if options.encoding:
         encoding = options.encoding
-    read_path = str(path.resolve())
+    read, read_compression = path, compression
+    if b"\r" in head_raw and b"\n" not in head_raw:
+        # old Mac line ends (CR only, as Excel for Mac's "CSV (Macintosh)" writes): a copy with LF
+        read, read_compression = _cr_to_lf(path, compression, cache_dir), "none"
+    read_path = str(read.resolve())
     if encoding in ("utf-16", "utf-16-nobom"):
         if encoding == "utf-16-nobom":
             raise InputError(f"input file '{path}' looks like UTF-16 without a byte-order mark; save it as UTF-8 "
                              "(or UTF-16 with a byte-order mark).")
-        lines, blank, text = _utf16_lines(path, compression)
+        lines, blank, text = _utf16_lines(read, read_compression)
         encoding = "utf-16"
     else:
-        lines, blank, valid_utf8, c1_bytes, head = _scan_bytes(path, compression)
+        lines, blank, valid_utf8, c1_bytes, head = _scan_bytes(read, read_compression)
         if not encoding:
             encoding = "utf-8" if valid_utf8 else ("cp1252" if c1_bytes else "latin-1")
         if encoding == "utf-8" and not valid_utf8 and options.encoding:
@@ -539,16 +547,11 @@ def _inspect_csv_file(path: Path, options: InputOptions, cache_dir: Path, source
         if bom:
             text = text[1:] if text.startswith("\ufeff") else text
         if encoding == "cp1252":
-            read_path = _transcode(path, compression, cache_dir)
+            read_path = _transcode(read, read_compression, cache_dir)
     if text.startswith("\ufeff"):
         text = text[1:]
-    first = _first_lines(text)
-    preamble = 0
-    while preamble < len(first) - 1 and first[preamble].lstrip().startswith("#"):
-        preamble += 1  # a comment above the header (never below it: there '#' starts a value)
-    if preamble and not text.startswith(first[0]):
-        preamble = 0   # blank lines before the comment: keep it simple, read it as data
-    first = first[preamble:]
+    preamble, preamble_blank = _lines_above_header(text, options)
+    first = _first_lines(text)[preamble - preamble_blank:]
     if not first:
         raise InputError(f"input file '{path}' is empty (no line with data); export the data again.")
     if not source.columns:
@@ -557,11 +560,51 @@ def _inspect_csv_file(path: Path, options: InputOptions, cache_dir: Path, source
     if source.header:
         header = (first[0].split() if source.whitespace else _split_line(first[0], source.delimiter))
     if source.files_preamble is not None and source.files_preamble != preamble:
-        raise InputError(f"the files matched by '{source.pattern}' start differently (comment lines above the "
-                         "header); make them alike.")
+        raise InputError(f"the files matched by '{source.pattern}' start differently (title or comment lines "
+                         "above the header); make them alike.")
     source.files_preamble = preamble
     return FileInfo(str(path.resolve()), read_path, size, compression, encoding, lines - blank, blank, header,
-                    preamble)
+                    preamble, preamble_blank)
+
+
+def _lines_above_header(text: str, options: InputOptions) -> tuple[int, int]:
+    """(physical lines above the header, how many of them are blank). Comment lines ('#')
+    may stand there, and, in a file with a header, blank lines and title lines with at most
+    one non-empty field (a report's name, an export date), as report exports write them: the
+    header is then the first line with two or more delimited fields, not all of them values.
+    Below the header, '#' starts a value."""
+    lines = [raw.rstrip("\r") for raw in text.split("\n")[:MAX_PREAMBLE + 1]]
+    comments = 0
+    while comments < len(lines) - 1 and lines[comments].lstrip().startswith("#"):
+        comments += 1
+    if options.header is False or options.delimiter == "whitespace":
+        return comments, 0
+    for k, line in enumerate(lines):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        delimiter = options.delimiter or max(DELIMITERS, key=lambda d: (_count_outside_quotes(line, d),
+                                                                         -DELIMITERS.index(d)))
+        if not _count_outside_quotes(line, delimiter):
+            continue
+        fields = [f for f in _split_line(line, delimiter) if f.strip()]
+        if len(fields) < 2:
+            continue   # a title padded with delimiters
+        if k and all(_looks_like_value(f) for f in fields):
+            break      # data: the lines above it are not a title over a header
+        return k, sum(1 for above in lines[:k] if not above.strip())
+    return comments, 0
+
+
+def _cr_to_lf(path: Path, compression: str, cache_dir: Path) -> Path:
+    """A copy of a file whose lines end in CR alone, with LF line ends."""
+    target = _cached_copy(path, cache_dir, "lf.csv")
+    if not target.exists():
+        partial = target.with_suffix(".partial")
+        with partial.open("wb") as out:
+            for chunk in _chunks(path, compression):
+                out.write(chunk.replace(b"\r", b"\n"))
+        os.replace(partial, target)
+    return target
 
 
 def _sniff_layout(first: list[str], options: InputOptions, source: Source, path: Path) -> None:
@@ -1119,6 +1162,10 @@ def resolve_contract(settings: dict, source: Source, profiles: dict[str, ColumnP
 
     columns: list[ContractColumn] = []
     warnings: list[str] = []
+    above = max((f.preamble_lines for f in source.files), default=0)
+    if above:
+        warnings.append(f"the first {above} line(s) of {source.label}, above its header, were skipped (a title, "
+                        "notes, comments or blank lines)")
     used_names: set[str] = {"customer_id", "source_row_number", "reject_reasons", "reject_detail", "is_valid",
                             "record_hash", "source_row_count", "imputed_columns", "outlier_columns", "run_id",
                             "line_span", "line_customer_id"}

@@ -75,3 +75,20 @@ def test_other_encodings_are_read_correctly(tmp_path, encoding):
     assert_ok(run)
     assert run.scalar("select count(*) from rejected_customers") == 0
     assert {r[0] for r in run.query("select distinct segment_note from customer_features")} == set(notes)
+
+
+def test_a_report_export_with_a_title_and_old_mac_line_ends_is_read(tmp_path):
+    """Excel for Mac's "CSV (Macintosh)": Windows-1252 text, lines ending in CR alone, and a
+    report's title and export date (padded with delimiters) above the header."""
+    notes = ["café", "€ plan", "Müller"]
+    rows = [hostile.good_row(i).replace("plain", notes[i % 3]) for i in range(40)]
+    padding = "," * (hostile.HEADER.count(","))
+    lines = ["Customer report" + padding, "Exported 2026-11-01" + padding, "", hostile.HEADER] + rows
+    path = tmp_path / "report.csv"
+    path.write_bytes(("\r".join(lines) + "\r").encode("cp1252"))
+    run = run_dbt(UP_TO_CHECKS, tmp_path, vars={"customers_path": str(path)})
+    assert_ok(run)
+    assert "the first 3 line(s)" in run.output and "above its header, were skipped" in run.output
+    assert run.scalar("select count(*) from rejected_customers") == 0
+    assert run.query("select input_rows, clean_customers from input_summary") == [(40, 40)]
+    assert {r[0] for r in run.query("select distinct segment_note from customer_features")} == set(notes)

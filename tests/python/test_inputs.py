@@ -306,3 +306,15 @@ def test_a_trailing_delimiter_makes_an_empty_unnamed_column_that_is_dropped(tmp_
     assert roles(contract) == {"customer_id": ("id", "id"), "spend": ("feature", "amount"),
                                "visits": ("feature", "count"), "column4": ("dropped", None)}
     assert contract["warnings"] == ["column 'column4' is empty and was dropped"]
+
+
+def test_title_lines_above_the_header_are_skipped_and_counted_out(tmp_path):
+    body = "".join(f"K{i},{i * 3.5 + 1},{i * 7 % 13}\n" for i in range(40))
+    for text in ("Customer report Q1\n\ncustomer_id,spend,visits\n" + body,
+                 "Customer report Q1,,\nExported 2026-11-01,,\ncustomer_id,spend,visits\n" + body):
+        contract = resolve(write(tmp_path, text))
+        assert list(roles(contract)) == ["customer_id", "spend", "visits"]
+        assert contract["source"]["data_lines"] == 40 and "skip = 2" in contract["source"]["read_sql"]
+    # a file without a header: its first rows are data, never a title
+    unnamed = resolve(write(tmp_path, "1,2.5,3\n" + body.replace("K", ""), "data.csv"), id_column="column1")
+    assert unnamed["source"]["data_lines"] == 41 and "skip = 0" in unnamed["source"]["read_sql"]
