@@ -132,10 +132,10 @@
 {% macro snowflake__parse_timestamp(expression, format) %}try_to_timestamp({{ expression }}, {{ sql_string(java_date_format(format) | replace('yyyy', 'YYYY') | replace('dd', 'DD') | replace('HH', 'HH24') | replace('mm', 'MI') | replace('ss', 'SS')) }}){% endmacro %}
 
 {% macro java_date_format(format) %}
-  {{ return(format | replace('T', "'T'") | replace('Z', "'Z'") | replace('%Y', 'yyyy') | replace('%y', 'yy')
+  {{ return(format | replace(' UTC', ' @') | replace('T', "'T'") | replace('Z', "'Z'") | replace('%Y', 'yyyy') | replace('%y', 'yy')
                    | replace('%m', 'M') | replace('%d', 'd') | replace('%B', 'MMMM') | replace('%b', 'MMM')
                    | replace('%H', 'H') | replace('%M', 'm') | replace('%S', 's') | replace('%f', 'SSSSSS')
-                   | replace('%z', 'XXX')) }}
+                   | replace('%z', 'XXX') | replace('@', "'UTC'")) }}
 {% endmacro %}
 
 {# Whole days from one timestamp to another. #}

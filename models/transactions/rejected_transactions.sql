@@ -2,7 +2,7 @@
   One row per transaction line that cannot be used (after exact duplicates are collapsed),
   with its reasons (see stg_transactions). Guest purchases (missing_customer_id) have
   is_guest = true: common in retail logs, reported apart and not counted toward
-  max_rejected_share. Lines in = used lines (int_transactions) + rows here + collapsed
+  max_rejected_share; so are a clickstream's other events (not_a_purchase, is_other_event). Lines in = used lines (int_transactions) + rows here + collapsed
   duplicates (the conservation test checks it against an independent count).
 -#}
 select
@@ -17,6 +17,7 @@ select
     reject_reasons,
     split_part(reject_reasons, ',', 1) as primary_reject_reason,
     reject_detail,
-    is_guest
+    is_guest,
+    is_other_event
 from {{ ref('int_transactions__deduplicated') }}
 where not is_valid

@@ -11,10 +11,13 @@
                           quantity x unit price)
     zero_amount           a line worth nothing (zero amount, or zero quantity)
     non_positive_price    a unit price of zero or below
+    not_a_purchase        in a clickstream log (an event-type column whose values include a
+                          purchase), a view, cart or other event: set apart like guests
     malformed_line        a CSV line that does not parse
 
   A negative quantity or amount is a return: kept. The amount of a line is `amount`, or
-  quantity x unit_price. Typed columns (Parquet) are read as they are; text is parsed.
+  quantity x unit_price, or unit_price alone (a log of single items, such as a clickstream's
+  purchase events). Typed columns (Parquet) are read as they are; text is parsed.
   Empty without transactions_path.
 -#}
 {{ config(pre_hook=input_line_check_hooks('transactions')) }}
@@ -22,9 +25,10 @@
 {%- set roles = input.roles -%}
 {%- set tx = input.contract -%}
 {%- set tokens = tx.get('missing_tokens', ['']) -%}
+{%- set purchase_events = (tx.get('purchase_events') or []) if 'event_type' in roles else [] -%}
 {%- set as_of = segmentation_settings().as_of -%}
 {%- set optional = ['order_id', 'product_id', 'category', 'channel', 'country'] -%}
-{%- set numbers = ['amount'] if 'amount' in roles else ['quantity', 'unit_price'] -%}
+{%- set numbers = ['amount'] if 'amount' in roles else (['quantity', 'unit_price'] if 'quantity' in roles else ['unit_price']) -%}
 {%- if 'amount' in roles and 'quantity' in roles %}{% set numbers = ['amount', 'quantity'] %}{% endif -%}
 {%- if not input.enabled %}
 
@@ -44,6 +48,7 @@ select
     cast(null as string) as reject_detail,
     cast(null as boolean) as is_valid,
     cast(null as boolean) as is_guest,
+    cast(null as boolean) as is_other_event,
     cast(null as bigint) as raw_hash
 where false
 {%- else %}
@@ -112,6 +117,11 @@ parsed as (
         {{ finite_or_null(try_to_double(text_of[n])) }} as __{{ n }},
         {%- endif %}
         {%- endfor %}
+        {%- if purchase_events %}
+        coalesce(lower({{ text_of['event_type'] }}) in ({% for e in purchase_events %}{{ sql_string(e) }}{{ ', ' if not loop.last }}{% endfor %}), false) as __purchase_event,
+        {%- else %}
+        true as __purchase_event,
+        {%- endif %}
         {%- for o in optional %}
         {%- if o in roles %}
         case when {{ missing[o] }} then null else {{ text_of[o] }} end as __{{ o }}
@@ -129,8 +139,10 @@ typed as (
         *,
         {%- if 'amount' in roles %}
         __amount as __line_amount,
-        {%- else %}
+        {%- elif 'quantity' in roles %}
         __quantity * __unit_price as __line_amount,
+        {%- else %}
+        __unit_price as __line_amount,
         {%- endif %}
         {{ '__quantity' if 'quantity' in roles else 'cast(null as double)' }} as __line_quantity
     from parsed
@@ -165,6 +177,10 @@ typed as (
   {%- do codes.append("case when __unit_price <= 0 then 'non_positive_price' end") %}
   {%- do details.append("case when __unit_price <= 0 then '" ~ roles.unit_price.input_column | replace("'", "''") ~ "=''' || " ~ text_of['unit_price'] ~ " || ''' is not a price above 0' end") %}
 {%- endif %}
+{%- if purchase_events %}
+  {%- do codes.append("case when not __purchase_event then 'not_a_purchase' end") %}
+  {%- do details.append("case when not __purchase_event then '" ~ roles.event_type.input_column | replace("'", "''") ~ "=''' || coalesce(" ~ text_of['event_type'] ~ ", '') || ''' is not a purchase' end") %}
+{%- endif %}
 {%- set zero = "(__line_amount = 0 or __line_quantity = 0)" ~ (" and not __unit_price <= 0" if 'unit_price' in numbers else "") %}
 {%- do codes.append("case when " ~ zero ~ " then 'zero_amount' end") %}
 {%- do details.append("case when " ~ zero ~ " then 'the line is worth nothing (amount or quantity 0)' end") %}
@@ -197,6 +213,7 @@ select
     __detail as reject_detail,
     __codes = '' as is_valid,
     __customer_id is null as is_guest,
+    not __purchase_event as is_other_event,
     __raw_hash as raw_hash
 from validated
 {%- if input.is_csv %}
@@ -219,6 +236,7 @@ select
     reject_detail,
     false as is_valid,
     false as is_guest,
+    false as is_other_event,
     {{ row_hash(['source_row_number', 'reject_detail']) }} as raw_hash
 from ({{ customer_input_malformed_lines() }}) as malformed_lines
 {%- endif %}

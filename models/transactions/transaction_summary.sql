@@ -2,7 +2,8 @@
   One row: what happened to the transaction log, and the check that must pass before the
   customers are built. Lines in (counted independently of the parser) = used lines +
   rejected lines + collapsed exact duplicates. Guest lines (no customer id) are rejected
-  with their own reason and reported with their share; the other rejections above
+  with their own reason and reported with their share, a clickstream's events other than
+  purchases likewise (other_event_lines); the other rejections above
   max_rejected_share stop the build here with one line. Empty without transactions_path.
 -#}
 -- depends_on: {{ ref('stg_transactions') }}
@@ -21,6 +22,7 @@ select
     cast(null as bigint) as rejected_lines,
     cast(null as bigint) as guest_lines,
     cast(null as double) as guest_share,
+    cast(null as bigint) as other_event_lines,
     cast(null as double) as rejected_share,
     cast(null as string) as top_reasons,
     cast(null as bigint) as used_lines,
@@ -48,7 +50,9 @@ rejected as (
 
     select
         count(*) as rejected_lines,
-        count(*) filter (where is_guest) as guest_lines
+        count(*) filter (where is_guest) as guest_lines,
+        count(*) filter (where is_other_event) as other_event_lines,
+        count(*) filter (where is_guest or is_other_event) as set_apart_lines
     from {{ ref('rejected_transactions') }}
 
 ),
@@ -60,7 +64,7 @@ reasons as (
     from (
         select primary_reject_reason, count(*) as rows_rejected
         from {{ ref('rejected_transactions') }}
-        where not is_guest
+        where not is_guest and not is_other_event
         group by primary_reject_reason
         order by rows_rejected desc, primary_reject_reason
         limit 3
@@ -85,7 +89,8 @@ summary as (
         rejected.rejected_lines,
         rejected.guest_lines,
         {{ safe_divide('rejected.guest_lines', 'staged.staged_rows') }} as guest_share,
-        {{ safe_divide('rejected.rejected_lines - rejected.guest_lines', 'staged.staged_rows - rejected.guest_lines') }} as rejected_share,
+        rejected.other_event_lines,
+        {{ safe_divide('rejected.rejected_lines - rejected.set_apart_lines', 'staged.staged_rows - rejected.set_apart_lines') }} as rejected_share,
         coalesce(reasons.top_reasons, '') as top_reasons,
         used.used_lines,
         used.customers,

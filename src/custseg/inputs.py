@@ -100,6 +100,7 @@ DATE_FORMATS: tuple[str, ...] = (
     # (read as UTC: 2023-01-05T10:00:00+01:00 is 09:00)
     "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S.%f", "%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S.%fZ",
     "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%d %H:%M:%S%z", "%Y-%m-%d %H:%M:%S %z",
+    "%Y-%m-%d %H:%M:%S UTC",
     # month names in English (31-Jul-14, 31 Jul 2014, Jul 31, 2014)
     "%d-%b-%y", "%d-%b-%Y", "%d-%b-%Y %H:%M:%S", "%d %b %Y", "%d %B %Y", "%b %d, %Y", "%B %d, %Y",
 )

@@ -5,8 +5,9 @@ frequency, monetary value and more).
 `resolve_transactions` returns two contracts:
 
 * `transactions`: per column of the log, its canonical role (customer_id, occurred_at,
-  amount, quantity, unit_price, order_id, product_id, category, channel, country) or
-  `ignored`, and how it is parsed (date formats). Canonical columns are found by
+  amount, quantity, unit_price, order_id, product_id, category, channel, country,
+  event_type) or `ignored`, and how it is parsed (date formats). An event-type column
+  whose values include a purchase (view, cart, purchase) keeps only purchase lines. Canonical columns are found by
   `column_map` (`{your_column: canonical_name}`) or by common names (InvoiceNo, StockCode,
   InvoiceDate, UnitPrice, CustomerID, ...).
 * the customer contract the rest of the build reads, exactly like a customer table's:
@@ -30,6 +31,7 @@ CANONICAL: dict[str, tuple[str, ...]] = {
                     "userid", "memberid", "accountid", "buyerid", "shopperid"),
     "occurred_at": ("occurredat", "invoicedate", "orderdate", "transactiondate", "purchasedate", "txndate",
                     "transdate", "trandate", "saledate", "paymentdate", "orderdatetime", "transactiondatetime",
+                    "eventtime", "eventdate", "eventtimestamp",
                     "orderpurchasetimestamp", "date", "datetime", "timestamp", "createdat", "orderedat", "time"),
     "amount": ("amount", "lineamount", "linetotal", "totalamount", "sales", "revenue", "netamount", "spend",
                "value", "total", "saleamount", "orderamount", "amountspent", "transactionamount", "tranamount",
@@ -39,13 +41,19 @@ CANONICAL: dict[str, tuple[str, ...]] = {
     "order_id": ("orderid", "invoiceno", "invoice", "invoiceid", "invoicenumber", "orderno", "ordernumber",
                  "transactionid", "transid", "tranid", "txnid", "receiptid", "basketid", "order"),
     "product_id": ("productid", "stockcode", "sku", "itemid", "productcode", "articleid", "product"),
-    "category": ("category", "productcategory", "department", "productline"),
+    "category": ("category", "productcategory", "categoryname", "categorycode", "department", "productline"),
     "channel": ("channel", "saleschannel", "orderchannel", "source"),
     "country": ("country", "countryname", "market"),
+    "event_type": ("eventtype", "event", "eventname", "eventaction", "action", "activity", "behavior",
+                   "behaviour", "behaviortype", "behaviourtype", "interactiontype"),
 }
+#: Values of an event-type column that mean a purchase (lower-case): in a clickstream log
+#: (view, cart, purchase) only these lines are purchases; the others are set apart.
+PURCHASE_EVENTS = ("purchase", "purchased", "buy", "bought", "order", "ordered", "order_completed",
+                   "order completed", "checkout", "checkout_completed", "transaction", "sale", "sold", "conversion")
 LABELS = {"customer_id": "customer id", "occurred_at": "when", "amount": "line amount", "quantity": "quantity",
           "unit_price": "unit price", "order_id": "order id", "product_id": "product", "category": "category",
-          "channel": "channel", "country": "country"}
+          "channel": "channel", "country": "country", "event_type": "event"}
 #: Categories and channels with a spend-share measure: the most frequent ones, at most this many.
 MAX_SHARES = 8
 #: Days before as_of that count as "recent" for recent_spend_share.
@@ -102,6 +110,13 @@ def resolve_transactions(settings: dict, source, profiles: dict) -> dict:
     ignored = {by_lower[str(n).lower()] for n in (settings.get("ignore_columns") or []) if str(n).lower() in by_lower}
     roles = canonical_roles([c for c in source.columns if c not in ignored], names)
     by_role = {role: col for col, role in roles.items()}
+    purchase_events: list[str] = []
+    if "event_type" in by_role:   # a clickstream: only purchase events are purchases
+        p = profiles.get(by_role["event_type"])
+        values = sorted({v.strip().lower() for v in (p.top_values if p else [])} - set(inputs.MISSING_TOKENS))
+        purchase_events = [v for v in values if v in PURCHASE_EVENTS]
+        if not purchase_events or len(purchase_events) == len(values):
+            del roles[by_role.pop("event_type")]     # no purchase among other events: not a filter
 
     if "occurred_at" not in by_role:
         dated = [c for c in source.columns if (p := profiles.get(c)) is not None and p.date_counts]
@@ -110,8 +125,8 @@ def resolve_transactions(settings: dict, source, profiles: dict) -> dict:
                              "transaction log: pass it as customers_path (or name its date column with column_map, "
                              "e.g. {your_column: occurred_at}).")
     missing = [r for r in ("customer_id", "occurred_at") if r not in by_role]
-    if "amount" not in by_role and not ("quantity" in by_role and "unit_price" in by_role):
-        missing.append("amount (or quantity and unit_price)")
+    if "amount" not in by_role and "unit_price" not in by_role:
+        missing.append("amount (or unit_price, with quantity if there is one)")
     if missing:
         raise InputError(f"{source.label} lacks the transaction columns {', '.join(missing)} (columns: {found}); "
                          "name yours with column_map, e.g. {InvoiceDate: occurred_at}.")
@@ -149,7 +164,7 @@ def resolve_transactions(settings: dict, source, profiles: dict) -> dict:
 
     shares = {"category": top_values("category"), "channel": top_values("channel")}
     transactions = {"role": "transactions", "source": inputs._source_dict(source), "columns": columns,
-                    "shares": shares, "recent_days": RECENT_DAYS,
+                    "shares": shares, "recent_days": RECENT_DAYS, "purchase_events": purchase_events,
                     "missing_tokens": list(inputs.MISSING_TOKENS), "number_pattern": inputs.NUMBER_PATTERN,
                     "number_formats": inputs.NUMBER_FORMATS}
     return {"transactions": transactions, "contract": customer_contract(transactions, set(by_role), source.label)}

@@ -202,7 +202,7 @@ def test_missing_transaction_columns_are_named_in_one_line(tmp_path):
     path.write_text("client,when,what\nA,2024-01-01,x\nA,2024-01-02,y\n")
     error = _resolve(path, "transactions")["error"]
     assert "\n" not in error and "occurred_at" in error and str(path) in error
-    assert "amount (or quantity and unit_price)" in error
+    assert "amount (or unit_price, with quantity if there is one)" in error
 
 
 def test_a_customer_table_given_as_transactions_is_recognised(tmp_path):
@@ -270,3 +270,28 @@ def test_times_with_an_offset_are_read_as_utc(tmp_path):
     assert_ok(run)
     assert str(run.scalar("select as_of from transaction_summary")) == "2024-03-03 04:30:00"
     assert _customers(run)["recency_days"].to_dict() == {"A": 1, "B": 0}     # A: 2 March 04:30 UTC
+
+
+def test_a_clickstream_counts_only_its_purchase_events(tmp_path):
+    """An e-commerce event log (event_time with ' UTC', event_type view/cart/purchase, price,
+    user_id): purchases are the lines, each worth its price; views and carts are set apart
+    like guests (not_a_purchase), outside max_rejected_share."""
+    path = tmp_path / "events.csv"
+    path.write_text("event_time,event_type,product_id,category_code,price,user_id\n"
+                    "2019-10-01 08:00:00 UTC,view,p1,electronics.phone,100.0,7\n"
+                    "2019-10-01 08:01:00 UTC,cart,p1,electronics.phone,100.0,7\n"
+                    "2019-10-01 08:02:00 UTC,purchase,p1,electronics.phone,100.0,7\n"
+                    "2019-10-03 09:00:00 UTC,purchase,p2,appliances.washer,40.5,7\n"
+                    "2019-10-05 10:00:00 UTC,view,p2,appliances.washer,40.5,8\n"
+                    "2019-10-06 11:00:00 UTC,purchase,p3,electronics.phone,19.5,9\n")
+    tx = _resolve(path, "transactions")["transactions"]
+    assert {c["input_column"]: c["role"] for c in tx["columns"] if c["role"] != "ignored"} == {
+        "event_time": "occurred_at", "event_type": "event_type", "product_id": "product_id",
+        "category_code": "category", "price": "unit_price", "user_id": "customer_id"}
+    assert tx["purchase_events"] == ["purchase"]
+    run = run_dbt(["build", "--select", *FEATURES], tmp_path, vars={"transactions_path": str(path)})
+    assert_ok(run)
+    c = _customers(run)
+    assert c[["frequency", "monetary"]].to_dict("index") == {"7": {"frequency": 2, "monetary": 140.5},
+                                                              "9": {"frequency": 1, "monetary": 19.5}}
+    assert run.query("select used_lines, other_event_lines, rejected_share from transaction_summary") == [(3, 3, 0.0)]
