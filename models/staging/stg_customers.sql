@@ -61,7 +61,8 @@ parsed as (
         {%- set id_text = "nullif(trim(cast(" ~ input_field(input, id_column) ~ " as string)), '')" %}
         {{ whole_number_id(id_text) if contract.get('id_whole_numbers') else id_text }} as customer_id,
         {%- elif contract.get('id_source') == 'row_number' %}
-        cast(source_row_number as string) as customer_id,
+        {#- consecutive on every engine (Spark's source_row_number is increasing, not consecutive) #}
+        cast(row_number() over (order by source_row_number) as string) as customer_id,
         {%- else %}
         cast(null as string) as customer_id,
         {%- endif %}
