@@ -914,6 +914,11 @@ _ABBREVIATIONS = {"ct": "count", "cnt": "count", "amt": "amount", "bal": "balanc
 _CODE_WORDS = {"code", "cd", "type", "category", "class", "group", "region", "zone", "segment", "tier", "status",
                "cluster", "channel", "branch", "area", "sector", "plan", "gender", "sex"}
 
+#: Numeric columns that locate or reach a customer rather than measure behaviour: carried into
+#: customer_features, never clustered unless declared.
+_CONTACT_WORDS = {"phone", "mobile", "tel", "telephone", "fax", "msisdn", "zip", "zipcode", "postal", "postcode",
+                  "plz", "latitude", "longitude", "lat", "lon", "lng", "ssn", "iban"}
+
 #: "customer" in the languages exports often come in (German, Dutch, Swedish, French, Spanish,
 #: Italian, Portuguese), and the words that make it a number: Kundennummer, Kunde Nr.,
 #: klantnummer, numero_client, id_cliente, codice_cliente.
@@ -1387,6 +1392,12 @@ def _infer_column(entry: ContractColumn, p: ColumnProfile | None, features_decla
             entry.role, entry.kind = ROLE_CATEGORICAL, None
             entry.reason = (f"inferred: an integer-coded category (named '{sorted(coded)[0]}', "
                             f"{p.distinct_numbers} distinct values)")
+            return
+        contact = sorted(set(tokens(entry.input_column)) & _CONTACT_WORDS)
+        if contact:
+            entry.role = ROLE_IGNORED
+            entry.reason = (f"inferred: a phone number, postal code or coordinate (named '{contact[0]}'), not a "
+                            "measure of behaviour; declare it in feature_columns to cluster on it")
             return
         if p.distinct_numbers <= 1:
             entry.role = ROLE_DROPPED

@@ -318,3 +318,16 @@ def test_title_lines_above_the_header_are_skipped_and_counted_out(tmp_path):
     # a file without a header: its first rows are data, never a title
     unnamed = resolve(write(tmp_path, "1,2.5,3\n" + body.replace("K", ""), "data.csv"), id_column="column1")
     assert unnamed["source"]["data_lines"] == 41 and "skip = 0" in unnamed["source"]["read_sql"]
+
+
+def test_phone_numbers_postal_codes_and_coordinates_are_not_clustered(tmp_path):
+    """A shop's customer export: Phone and Zip are whole numbers and Latitude a number, but
+    none measures behaviour; they are carried, not clustered (declare one to cluster on it)."""
+    rows = "".join(f"{6789012345000 + i},+1613555{1000 + i * 37 % 9000},{10000 + i * 7919 % 89999},"
+                   f"{(i * 13) % 900 + 0.5},{i % 31},{(i * 7) % 160 - 80 + 0.25}\n" for i in range(60))
+    path = write(tmp_path, "Customer ID,Phone,Zip,Total Spent,Total Orders,Latitude\n" + rows)
+    got = roles(resolve(path))
+    assert got == {"Customer ID": ("id", "id"), "Phone": ("ignored", None), "Zip": ("ignored", None),
+                   "Total Spent": ("feature", "amount"), "Total Orders": ("feature", "count"),
+                   "Latitude": ("ignored", None)}
+    assert roles(resolve(path, feature_columns=["Total Spent", "Latitude"]))["Latitude"] == ("feature", "number")
