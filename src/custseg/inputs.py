@@ -39,10 +39,8 @@ from . import catalogue
 from .catalogue import (ROLE_CATEGORICAL, ROLE_DROPPED, ROLE_FEATURE, ROLE_ID, ROLE_IGNORED, ROLE_PROFILE)
 
 #: Texts that mean "no value" in a numeric or categorical column (compared trimmed, lower-case).
-MISSING_TOKENS: tuple[str, ...] = ("", "na", "n/a", "n.a.", "null", "(null)", "none", "nan", "-", "--", "\u2013", "\u2014",
-                                   "?", "nil", "missing", "(blank)",
-                                   # spreadsheet errors: a cell that holds no value
-                                   "#n/a", "#div/0!", "#value!", "#ref!", "#name?", "#num!", "#null!")
+MISSING_TOKENS: tuple[str, ...] = ("", "na", "n/a", "n.a.", "#n/a", "null", "(null)", "none", "nan", "-", "--",
+                                   "\u2013", "\u2014", "?", "nil", "missing", "(blank)")
 #: A number as text: digits with an optional sign, decimal point and exponent. Nothing else
 #: (no thousands separators, no underscores, no currency signs, no hexadecimal).
 NUMBER_PATTERN = r"^\s*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\s*$"

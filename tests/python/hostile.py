@@ -44,8 +44,10 @@ ROW_CASES = [
             "same id, other values: the complete, later record wins, this one is the later one"),
     RowCase(good_row(2), "C2", "clean", "an exact duplicate of C2: collapsed into it"),
     RowCase("H8,160,70,5,1300,,trailing", "H8", "imputed:payments", "an empty optional value"),
-    RowCase("H10,170,80,6,#DIV/0!,\u2014,spreadsheet", "H10", "imputed:credit_limit,payments",
-            "a spreadsheet's error cell and a dash are missing values"),
+    RowCase("H10,170,80,6,n.a.,\u2014,dashes", "H10", "imputed:credit_limit,payments",
+            "n.a. and a dash are missing values"),
+    RowCase("H11,170,80,6,#DIV/0!,30,spreadsheet error", "H11", "rejected:non_numeric_value",
+            "a spreadsheet's error cell is a broken value: rejected, so the export gets fixed"),
 ]
 #: The file ends with a partial line (no newline, too few fields): rejected as malformed.
 TRAILING_PARTIAL = "H9,1"
