@@ -58,12 +58,14 @@ _THOUSANDS = "[,'\u2019]"              # 1,234 or the Swiss 1'234
 #: dropped (12.5% reads 12.5).
 NUMBER_FORMATS = {
     "grouped": {
-        "pattern": (rf"^\s*\(?[+-]?{_SPACE}?(?:{_CURRENCY}{_SPACE}?)?\(?[+-]?(?:[0-9]{{1,3}}(?:{_THOUSANDS}[0-9]{{3}})+|[0-9]+)"
+        "pattern": (rf"^\s*\(?[+-]?{_SPACE}?(?:{_CURRENCY}{_SPACE}?)?\(?[+-]?"
+                    rf"(?:[0-9]{{1,3}}(?:{_THOUSANDS}[0-9]{{3}})+|[0-9]+)"
                     rf"(?:\.[0-9]+)?{_SPACE}?(?:%|{_CURRENCY})?\)?\s*$"),
         "strip": "[^0-9.+-]", "decimal_comma": False},
     "decimal_comma": {
         "pattern": (rf"^\s*\(?[+-]?{_SPACE}?(?:{_CURRENCY}{_SPACE}?)?\(?[+-]?"
-                    rf"(?:[0-9]{{1,3}}(?:(?:\.|{_SPACE})[0-9]{{3}})+|[0-9]+)(?:,[0-9]+)?{_SPACE}?(?:%|{_CURRENCY})?\)?\s*$"),
+                    rf"(?:[0-9]{{1,3}}(?:(?:\.|{_SPACE})[0-9]{{3}})+|[0-9]+)"
+                    rf"(?:,[0-9]+)?{_SPACE}?(?:%|{_CURRENCY})?\)?\s*$"),
         "strip": "[^0-9,+-]", "decimal_comma": True},
 }
 
@@ -102,6 +104,10 @@ DATE_FORMATS: tuple[str, ...] = (
     # month names in English (31-Jul-14, 31 Jul 2014, Jul 31, 2014)
     "%d-%b-%y", "%d-%b-%Y", "%d-%b-%Y %H:%M:%S", "%d %b %Y", "%d %B %Y", "%b %d, %Y", "%B %d, %Y",
 )
+#: Text shaped like a date (digits with - / . separators, 8 digits, or English month names):
+#: only such columns are tried against DATE_FORMATS.
+DATE_SHAPE = (r"^(\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}|\d{8}|\d{1,2}[- ][A-Za-z]{3,9}[- ]\d{2,4}"
+              r"|[A-Za-z]{3,9} \d{1,2}, \d{4})")
 #: A format with a four-digit year (%Y) reads only text holding four digits in a row, so
 #: '19/9/16' is never the year 16 (DuckDB's and Spark's parsers would take it).
 FOUR_DIGITS = r"[0-9]{4}"
@@ -325,8 +331,8 @@ def _transcode(path: Path, compression: str, cache_dir: Path) -> str:
 def _refuse_spreadsheet(path: Path, head: bytes) -> None:
     """A workbook is not a table file: say how to export it (before the zip check would call
     an .xlsx a zip archive)."""
-    if head[:4] == b"\xd0\xcf\x11\xe0" or (head[:4] == b"PK\x03\x04"
-                                             and path.suffix.lower() in (".xlsx", ".xlsm", ".xlsb", ".ods", ".numbers")):
+    workbook = path.suffix.lower() in (".xlsx", ".xlsm", ".xlsb", ".ods", ".numbers")
+    if head[:4] == b"\xd0\xcf\x11\xe0" or (head[:4] == b"PK\x03\x04" and workbook):
         raise InputError(f"input file '{path}' is a spreadsheet workbook, which cannot be read directly: save the "
                          "sheet as CSV (UTF-8) or Parquet and point the setting at that file.")
 
@@ -349,10 +355,12 @@ def _json_to_parquet(path: Path, cache_dir: Path) -> str:
         with duckdb.connect() as con:
             try:
                 read = f"read_json_auto({sql_string(str(path.resolve()))})"
+                described = con.execute(f"describe select * from {read}").fetchall()
                 fields = [f"cast(to_json({quote_identifier(n)}) as varchar) as {quote_identifier(n)}"
                           if any(t in str(dtype).upper() for t in ("STRUCT", "MAP", "[]", "JSON"))
-                          else quote_identifier(n) for n, dtype, *_ in con.execute(f"describe select * from {read}").fetchall()]
-                con.execute(f"copy (select {', '.join(fields)} from {read}) to {sql_string(str(partial))} (format parquet)")
+                          else quote_identifier(n) for n, dtype, *_ in described]
+                con.execute(f"copy (select {', '.join(fields)} from {read}) "
+                            f"to {sql_string(str(partial))} (format parquet)")
             except duckdb.Error as err:
                 partial.unlink(missing_ok=True)
                 raise InputError(f"input file '{path}' cannot be read as JSON: {str(err).splitlines()[0]}") from None
@@ -846,8 +854,7 @@ def _profile_sql(name: str, dtype: str, number_format: str | None = None) -> tup
         f"cast(count(*) filter (where {number} = __row) = count(*) or count(*) filter (where {number} = __row - 1)"
         " = count(*) as double)",
         "cast(0 as double)" if typed else (f"cast(count(*) filter (where {present} and regexp_matches(trim({txt}), "
-                                           r"'^(\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}|\d{8}|\d{1,2}[- ][A-Za-z]{3,9}[- ]\d{2,4}|[A-Za-z]{3,9} \d{1,2}, \d{4})'))"
-                                           " as double)"),
+                                           f"{sql_string(DATE_SHAPE)})) as double)"),
     ]
     return kind, parts, present
 
