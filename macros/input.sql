@@ -193,6 +193,6 @@
   {%- set plain = regexp_replace_all(text, fmt.strip, '') -%}
   {%- if fmt.decimal_comma %}{% set plain = "replace(" ~ plain ~ ", ',', '.')" %}{% endif -%}
   {#- a number in brackets is negative: (1,234.56) -#}
-  {%- set value = "case when " ~ text ~ " like '%(%' then -" ~ try_to_double(plain) ~ " else " ~ try_to_double(plain) ~ " end" -%}
-  {{ return('case when ' ~ text_is_number(text, fmt.pattern) ~ ' then ' ~ value ~ ' end') }}
+  {%- set sign = "case when " ~ text ~ " like '%(%' then -1 else 1 end" -%}
+  {{ return('case when ' ~ text_is_number(text, fmt.pattern) ~ ' then ' ~ sign ~ ' * ' ~ try_to_double(plain) ~ ' end') }}
 {% endmacro %}

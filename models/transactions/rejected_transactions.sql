@@ -2,7 +2,8 @@
   One row per transaction line that cannot be used (after exact duplicates are collapsed),
   with its reasons (see stg_transactions). Guest purchases (missing_customer_id) have
   is_guest = true: common in retail logs, reported apart and not counted toward
-  max_rejected_share; so are a clickstream's other events (not_a_purchase, is_other_event). Lines in = used lines (int_transactions) + rows here + collapsed
+  max_rejected_share; so are a clickstream's other events (not_a_purchase,
+  is_other_event). Lines in = used lines (int_transactions) + rows here + collapsed
   duplicates (the conservation test checks it against an independent count).
 -#}
 select

@@ -1149,7 +1149,6 @@ def resolve_contract(settings: dict, source: Source, profiles: dict[str, ColumnP
             raise InputError(f"column '{names[col]}' is both in categorical_columns and in feature_columns; keep it "
                              "in one (declare it in feature_columns with kind 'category' to cluster on it).")
 
-
     # --- the id
     if role == "transactions":
         id_col = None

@@ -6,10 +6,10 @@ frequency, monetary value and more).
 
 * `transactions`: per column of the log, its canonical role (customer_id, occurred_at,
   amount, quantity, unit_price, order_id, product_id, category, channel, country,
-  event_type) or `ignored`, and how it is parsed (date formats). An event-type column
-  whose values include a purchase (view, cart, purchase) keeps only purchase lines. Canonical columns are found by
-  `column_map` (`{your_column: canonical_name}`) or by common names (InvoiceNo, StockCode,
-  InvoiceDate, UnitPrice, CustomerID, ...).
+  event_type) or `ignored`, and how it is parsed (date formats). Canonical columns are
+  found by `column_map` (`{your_column: canonical_name}`) or by common names (InvoiceNo,
+  StockCode, InvoiceDate, UnitPrice, CustomerID, ...). An event-type column whose values
+  include a purchase (view, cart, purchase) keeps only the purchase lines.
 * the customer contract the rest of the build reads, exactly like a customer table's:
   the features the log allows (from the catalogue rows whose operation is `transactions`,
   when the canonical columns they need exist), the spend shares of its main categories
