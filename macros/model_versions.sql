@@ -10,6 +10,8 @@
     refit  fit a new version (starting from the last one, so segments keep their ids);
     score  fit nothing: score the customers with the last saved version (or the one
            model_version pins), its cleaning parameters and preprocessing included;
+    score_changes  score as `score` does, only the customers whose input changed since the
+           last published run (macros/score_changes.sql; dbt build --selector score_changes);
     auto   score, unless there is no saved version, the input's clustered columns changed, the
            version is older than refit_after_days (30) or the input has changed by more than
            refit_after_change (20%) of its rows since: then refit.
@@ -56,13 +58,13 @@
 
   {% set mode = requested %}
   {% set why = 'asked' %}
-  {% if requested == 'score' %}
+  {% if requested in ('score', 'score_changes') %}
     {% if saved is none %}
-      {{ exceptions.raise_compiler_error("segment_mode is score, but no model has been saved in " ~ target.path
+      {{ exceptions.raise_compiler_error("segment_mode is " ~ requested ~ ", but no model has been saved in " ~ target.path
           ~ " yet; run a build with segment_mode: refit first.") }}
     {% endif %}
     {% if missing %}
-      {{ exceptions.raise_compiler_error("segment_mode is score, but the input no longer has the columns model version "
+      {{ exceptions.raise_compiler_error("segment_mode is " ~ requested ~ ", but the input no longer has the columns model version "
           ~ saved[0] ~ " was fitted on: " ~ (missing | join(', ')) ~ "; run a build with segment_mode: refit to fit a new version.") }}
     {% endif %}
   {% elif requested == 'auto' %}

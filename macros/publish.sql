@@ -62,6 +62,7 @@
     {% endif %}
   {% endfor %}
   {% do _ensure_model_tables() %}
+  {% if score_changes_mode() %}{% do check_score_changes_run() %}{% endif %}
   {% do run_query("insert into main.custseg_runs (run_id, status, started_at, serving_path, invocation) values ("
       ~ sql_string(current_run_id()) ~ ", 'running', cast(" ~ sql_string(run_started_at.strftime('%Y-%m-%d %H:%M:%S'))
       ~ " as timestamp), " ~ sql_string(serving_path()) ~ ", " ~ sql_string(flags.WHICH) ~ ")") %}
@@ -106,7 +107,10 @@
       {% do rebuilt.append(r.node.name) %}
     {% endif %}
   {% endfor %}
-  {% set missing = serving_tables() | reject('in', rebuilt) | list %}
+  {% set changes_only = score_changes_mode() %}
+  {% set needed = (score_changes_models() + ['customer_changes', 'segment_history', 'segment_migrations'])
+      if changes_only else serving_tables() %}
+  {% set missing = needed | reject('in', rebuilt) | list %}
   {% set path = serving_path() %}
   {% if problems or skipped %}
     {% set detail = (problems | length) ~ ' failed (' ~ (problems[:3] | join(', ')) ~ (', ...' if problems | length > 3 else '')
@@ -114,8 +118,8 @@
   {% elif flags.WHICH != 'build' %}
     {% set detail = 'dbt ' ~ flags.WHICH ~ ' runs no tests; only dbt build publishes' %}
   {% elif missing %}
-    {% set detail = 'this build rebuilt ' ~ (serving_tables() | length - missing | length) ~ ' of the '
-        ~ (serving_tables() | length) ~ ' published tables, not ' ~ (missing[:4] | join(', ')) ~ (' and ' ~ (missing | length - 4) ~ ' more' if missing | length > 4 else '')
+    {% set detail = 'this build rebuilt ' ~ (needed | length - missing | length) ~ ' of the '
+        ~ (needed | length) ~ (' models of --selector score_changes' if changes_only else ' published tables') ~ ', not ' ~ (missing[:4] | join(', ')) ~ (' and ' ~ (missing | length - 4) ~ ' more' if missing | length > 4 else '')
         ~ '; a full dbt build publishes' %}
   {% else %}
     {% set detail = none %}
@@ -123,6 +127,10 @@
   {% if detail is not none %}
     {% do _record_run('not published', detail) %}
     {% do log('Serving database not updated: ' ~ detail ~ '. ' ~ path ~ ' still holds ' ~ _serving_run() ~ '.', info=true) %}
+    {{ return('select 1') }}
+  {% endif %}
+  {% if changes_only %}
+    {% do publish_changes(path) %}
     {{ return('select 1') }}
   {% endif %}
   {% set started = modules.datetime.datetime.now() %}

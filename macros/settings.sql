@@ -228,7 +228,7 @@
       'max_rejected_share': max_rejected,
       'warn_rejected_share': warn_rejected,
       'random_state': _int_setting('random_state', 0, 4294967295),
-      'segment_mode': _choice_setting('segment_mode', ['refit', 'score', 'auto']),
+      'segment_mode': _choice_setting('segment_mode', ['refit', 'score', 'auto', 'score_changes']),
       'model_version': _int_setting('model_version', 1, none, allow_null=true),
       'refit_after_days': _int_setting('refit_after_days', 0, 36500),
       'refit_after_change': _number_setting('refit_after_change', 0, 1000, "a share above 0, e.g. 0.2"),

@@ -14,6 +14,8 @@
     unique_key=['customer_id', 'algorithm', 'valid_from_run_id'],
     pre_hook="{{ rewind_unpublished('valid_from_run_id', 'valid_to_run_id') }}",
 ) }}
+{% if score_changes_mode() %}-- depends_on: {{ ref('customer_changes') }}
+{% endif %}
 {%- set run_id = sql_string(current_run_id()) -%}
 
 with current_segments as {{ cte_materialized() }} (
@@ -29,6 +31,10 @@ open_periods as {{ cte_materialized() }} (
 
     select * from {{ this }}
     where valid_to_run_id is null
+    {%- if score_changes_mode() %}
+        {#- segment_assignments holds the changed customers only: the others stay as they are #}
+        and customer_id in {{ changed_customer_ids() }}
+    {%- endif %}
 
 ),
 

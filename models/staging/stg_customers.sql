@@ -13,6 +13,9 @@
   * categorical attributes: trimmed text, missing tokens as NULL;
   * ignored columns: carried as they are, as text.
 
+  With segment_mode score_changes, only the rows of customers in customer_changes (and rows
+  without an id) are staged, into stg_customers__changes (macros/score_changes.sql).
+
   A CSV line that does not parse (too few or too many fields, a broken quote, invalid
   UTF-8) is appended as a row of its own, numbered after the readable rows, with reason
   malformed_line. `line_span` is how many physical lines a row took (a quoted value may
@@ -23,6 +26,9 @@
 {% set settings = segmentation_settings() -%}
 {%- set input = customer_input() -%}
 {%- set seed = ref('raw_customers') if not is_spark() else none -%}
+{%- set changes_only = score_changes_mode() -%}
+{% if changes_only %}-- depends_on: {{ ref('customer_changes') }}
+{% endif %}
 {%- set contract = input.contract -%}
 {%- set id_column = (contract_columns(contract, ['id']) or [none])[0] -%}
 {%- set measures = measure_columns(contract) -%}
@@ -38,7 +44,7 @@ with source_rows as (
     select
         *,
         {{ file_row_number() }} as source_row_number
-    from {{ input.relation or (ref('int_transaction_customers') if input.source.get('kind') == 'transactions' else seed) }}
+    from {{ customer_source(input) }}
 
 ),
 
@@ -57,15 +63,7 @@ parsed as (
         1 as line_span,
         cast(null as integer) as field_count,
         {%- endif %}
-        {%- if id_column is not none %}
-        {%- set id_text = "nullif(trim(cast(" ~ input_field(input, id_column) ~ " as string)), '')" %}
-        {{ whole_number_id(id_text) if contract.get('id_whole_numbers') else id_text }} as customer_id,
-        {%- elif contract.get('id_source') == 'row_number' %}
-        {#- consecutive on every engine (Spark's source_row_number is increasing, not consecutive) #}
-        cast(row_number() over (order by source_row_number) as string) as customer_id,
-        {%- else %}
-        cast(null as string) as customer_id,
-        {%- endif %}
+        {{ customer_id_sql(input) }} as customer_id,
         {%- for c in categoricals %}
         {%- set t = "cast(" ~ input_field(input, c) ~ " as string)" %}
         case when {{ is_missing_text(t, tokens) }} then null else trim({{ t }}) end as {{ quote_identifier(c.name) }},
@@ -93,6 +91,9 @@ parsed as (
         {%- endif %}{{ ',' if not loop.last }}
         {%- endfor %}
     from source_rows
+    {%- if changes_only and id_column is not none %}
+    where {{ customer_id_sql(input) }} is null or {{ customer_id_sql(input) }} in {{ changed_customer_ids() }}
+    {%- endif %}
 
 ),
 
@@ -108,7 +109,14 @@ typed as (
         {%- endfor %}
         {%- for c in measures %}
         {%- if c.date_formats %}
-        {%- set reference = ("cast(" ~ sql_string(settings.as_of) ~ " as timestamp)") if settings.as_of else ("max(" ~ c.name ~ "__time) over ()") %}
+        {%- if settings.as_of %}
+        {%- set reference = "cast(" ~ sql_string(settings.as_of) ~ " as timestamp)" %}
+        {%- elif changes_only %}
+        {#- the latest date of the whole input, as in a full build #}
+        {%- set reference = date_reference_sql(input, c, 'source_rows') %}
+        {%- else %}
+        {%- set reference = "max(" ~ c.name ~ "__time) over ()" %}
+        {%- endif %}
         cast({{ days_between(c.name ~ '__time', reference) }} as double) as {{ c.name }},
         ({{ c.name }}__text is not null and {{ c.name }}__time is null) as {{ c.name }}__unreadable,
         {%- else %}
@@ -186,6 +194,9 @@ select
     {%- for c in categoricals + ignored %}{% do hashed.append(quote_identifier(c.name)) %}{% endfor %}
     {{ row_hash(hashed) }} as record_hash
 from validated
+{%- if changes_only and id_column is none %}
+where customer_id is null or customer_id in {{ changed_customer_ids() }}
+{%- endif %}
 {%- if input.is_csv %}
 
 union all

@@ -9,6 +9,8 @@ cannot do well:
   beside the serving database (its directory created, left-overs of killed builds removed).
 * `custseg_replace_file(source, target)`: moves the finished file onto the serving path
   atomically (os.replace): readers see the old file or the new one, never a mix.
+* `custseg_copy_file(source, target)`: a copy of the serving database, which a
+  `score_changes` run updates before it replaces the original.
 """
 
 from __future__ import annotations
@@ -48,9 +50,18 @@ def replace_file(source: str, target: str) -> str:
     return target
 
 
+def copy_file(source: str, target: str) -> str:
+    """A copy of the serving database for a `score_changes` run to update (readers keep the original)."""
+    import shutil
+
+    shutil.copyfile(source, target)
+    return target
+
+
 FUNCTIONS = {
     "custseg_resolve_input": (resolve_input, ["VARCHAR"], "VARCHAR"),
     "custseg_publish_tmp": (publish_tmp, ["VARCHAR", "VARCHAR"], "VARCHAR"),
+    "custseg_copy_file": (copy_file, ["VARCHAR", "VARCHAR"], "VARCHAR"),
     "custseg_replace_file": (replace_file, ["VARCHAR", "VARCHAR"], "VARCHAR"),
 }
 

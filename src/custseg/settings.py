@@ -47,8 +47,8 @@ class Settings:
             )
         if not 2 <= self.k_min <= self.k_max:
             raise ValueError(f"need 2 <= k_min <= k_max; got k_min={self.k_min}, k_max={self.k_max}")
-        if self.segment_mode not in ("refit", "score", "auto"):
-            raise ValueError(f"segment_mode must be refit, score or auto; got {self.segment_mode!r}")
+        if self.segment_mode not in ("refit", "score", "auto", "score_changes"):
+            raise ValueError(f"segment_mode must be refit, score, auto or score_changes; got {self.segment_mode!r}")
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> "Settings":
