@@ -45,6 +45,8 @@
       'seed_path': invocation_args_dict.get('project_dir', '.') ~ '/seeds/raw_customers.csv',
       'seed_label': "seed 'raw_customers' (seeds/raw_customers.csv)",
       'cache_dir': invocation_args_dict.get('project_dir', '.') ~ '/' ~ env_var('DBT_TARGET_PATH', 'target') ~ '/custseg_input',
+      'profile_store': (target.path ~ '.input-profile.json') if target.type == 'duckdb' else none,
+      'reuse_profile': score_changes_mode(),
   }) }}
 {% endmacro %}
 

@@ -98,7 +98,7 @@ with source_rows as (
 
 ),
 
-hashed as (
+hashed as {{ cte_materialized() }} (
 
     select
         {{ customer_id_sql(input) }} as customer_id,
@@ -106,14 +106,36 @@ hashed as (
         {{ row_hash(fields or ['source_row_number']) }} as row_hash
     from source_rows
 
+),
+
+per_customer as (
+
+    select customer_id, count(*) as input_rows, min(row_hash) as first_hash
+    from hashed
+    where customer_id is not null
+    group by customer_id
+
+),
+
+{#- one row: its hash; several: the hash of their hashes in file order (which one comes last
+    decides between conflicting records) -#}
+rows_hashed as (
+
+    select customer_id, first_hash as rows_hash
+    from per_customer
+    where input_rows = 1
+    union all
+    select customer_id, {{ row_hash(['list(row_hash order by source_row_number)']) }} as rows_hash
+    from hashed
+    where customer_id in (select customer_id from per_customer where input_rows > 1)
+    group by customer_id
+
 )
 
 select
     customer_id,
-    {{ row_hash(['list(row_hash order by source_row_number)'] + references) }} as input_hash
-from hashed
-where customer_id is not null
-group by customer_id
+    {{ row_hash(['rows_hash'] + references) if references else 'rows_hash' }} as input_hash
+from rows_hashed
 {%- endmacro %}
 
 {#- SQL: the customer ids a score_changes run rebuilds. -#}
@@ -121,18 +143,23 @@ group by customer_id
   {{ return('(select customer_id from ' ~ ref('customer_changes') ~ ')') }}
 {% endmacro %}
 
-{#- on-run-start: a score_changes run builds only its selector, after a published full build. -#}
+{#- on-run-start: a score_changes run builds only its selector, from a customer table, after a
+    published full build. -#}
 {% macro check_score_changes_run() %}
   {% set allowed = score_changes_models() + ['customer_changes', 'segment_history', 'segment_migrations'] %}
   {% set others = [] %}
   {% for uid in selected_resources if uid.startswith('model.') %}
     {% set node = graph.nodes[uid] %}
-    {% if node.name not in allowed and node.fqn[1] != 'transactions' %}{% do others.append(node.name) %}{% endif %}
+    {% if node.name not in allowed %}{% do others.append(node.name) %}{% endif %}
   {% endfor %}
   {% if others %}
     {{ exceptions.raise_compiler_error("segment_mode score_changes rebuilds only the changed customers; run it as "
         ~ "dbt build --selector score_changes (make score-changes), not with " ~ (others[:3] | join(', '))
         ~ (' and ' ~ (others | length - 3) ~ ' more' if others | length > 3 else '') ~ '.') }}
+  {% endif %}
+  {% if customer_input().source.get('kind') == 'transactions' %}
+    {{ exceptions.raise_compiler_error("segment_mode score_changes reads a customer table; a transaction log moves "
+        ~ "every customer's recency each night, so build it with segment_mode score (or refit).") }}
   {% endif %}
   {% set full = run_query("select run_id, status from main.custseg_runs where coalesce(segment_mode, '') <> 'score_changes'
       and run_id <> " ~ sql_string(current_run_id()) ~ " order by started_at desc limit 1").rows %}

@@ -12,8 +12,13 @@
     on_schema_change='fail',
     pre_hook="{{ rewind_unpublished('to_run_id') }}",
 ) }}
+{% if score_changes_mode() %}-- depends_on: {{ ref('customer_changes') }}
+{% endif %}
 {%- set previous = previous_published_run() -%}
 {%- set current = current_run_id() -%}
+{#- score_changes: only the changed customers can have moved; the others are counted as staying
+    in their current segment -#}
+{%- set changed_only = ('and customer_id in ' ~ changed_customer_ids()) if score_changes_mode() else '' -%}
 
 with history as (
 
@@ -29,6 +34,7 @@ before_run as (
     from history
     where valid_from_run_id <= {{ sql_string(previous) }}
         and (valid_to_run_id is null or valid_to_run_id > {{ sql_string(previous) }})
+        {{ changed_only }}
 
 ),
 
@@ -38,6 +44,7 @@ after_run as (
     from history
     where valid_from_run_id <= {{ sql_string(current) }}
         and (valid_to_run_id is null or valid_to_run_id > {{ sql_string(current) }})
+        {{ changed_only }}
 
 ),
 
@@ -53,6 +60,13 @@ moves as (
     full outer join after_run
         on before_run.customer_id = after_run.customer_id
         and before_run.algorithm = after_run.algorithm
+    {%- if changed_only %}
+    union all
+    select algorithm, segment_id, segment_name, segment_id, segment_name
+    from history
+    where valid_to_run_id is null
+        and customer_id not in {{ changed_customer_ids() }}
+    {%- endif %}
 
 )
 

@@ -3,7 +3,6 @@
   last published run (int_customer_input_hashes): `new`, `changed` or `departed`. The
   staging, cleaning, feature and scoring models then run on these customers alone.
 -#}
-{{ config(enabled=score_changes_mode()) }}
 -- depends_on: {{ ref('int_transaction_customers') }}
 {%- set seed = ref('raw_customers') if not is_spark() else none %}
 

@@ -1527,11 +1527,42 @@ def _ensure_transactions_sample(path: Path) -> None:
     os.replace(partial, path)
 
 
+def _source_signature(source: Source) -> list:
+    return [source.role, source.kind, source.columns, source.column_types, source.delimiter, source.whitespace,
+            source.header, source.encoding]
+
+
+def _store_profiles(path: str, key: str, source: Source, profiles: dict[str, ColumnProfile]) -> None:
+    """Keep the profile of a full build beside its working database (`<database>.input-profile.json`)."""
+    data = {"key": key, "source": _source_signature(source), "profiles": [asdict(p) for p in profiles.values()]}
+    partial = f"{path}.{os.getpid()}.partial"
+    try:
+        with open(partial, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, default=str)
+        os.replace(partial, path)
+    except OSError:
+        pass   # an optimisation only: score_changes profiles the file itself
+
+
+def _stored_profiles(path: str | None, key: str, source: Source) -> dict[str, ColumnProfile] | None:
+    """segment_mode score_changes: the last full build's profile, when it read the same columns the
+    same way, so tonight's file is read with the column kinds and formats the models were fitted on."""
+    try:
+        with open(path or "", encoding="utf-8") as fh:
+            data = json.load(fh)
+    except (OSError, ValueError):
+        return None
+    if data.get("key") != key or data.get("source") != json.loads(json.dumps(_source_signature(source), default=str)):
+        return None
+    return {p["name"]: ColumnProfile(**p) for p in data["profiles"]}
+
+
 def resolve(request: dict) -> dict:
     """The whole answer for one request from the SQL side: {'contract': ...} or {'error': one line}.
 
     request: {'settings': validated settings, 'role': 'customers'|'transactions',
-              'seed_path': path of the embedded sample's CSV, 'seed_label': ..., 'cache_dir': ...}
+              'seed_path': path of the embedded sample's CSV, 'seed_label': ..., 'cache_dir': ...,
+              'profile_store': where a build keeps its profile, 'reuse_profile': read it (score_changes)}
     The file inspection and profile are cached per process while the files are unchanged,
     and the answer per relevant setting, so the models of one build pay for them once.
     """
@@ -1557,7 +1588,13 @@ def resolve(request: dict) -> dict:
                 seed_path = Path(request["seed_path"]) if request.get("seed_path") else None
                 source = inspect_source(pattern, role, setting, options, Path(request.get("cache_dir", "target")),
                                         seed_path, request.get("seed_label", ""))
-                _PROFILES[profile_key] = (source, profile_columns(source))
+                store, store_key = request.get("profile_store"), profile_key[:-len(stamp)] if stamp else profile_key
+                profiles = _stored_profiles(store, store_key, source) if request.get("reuse_profile") else None
+                if profiles is None:
+                    profiles = profile_columns(source)
+                    if store and not request.get("reuse_profile"):
+                        _store_profiles(store, store_key, source, profiles)
+                _PROFILES[profile_key] = (source, profiles)
             source, profiles = _PROFILES[profile_key]
             if role == "transactions":
                 from .transactions import resolve_transactions

@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from .catalogue import NOISE_SEGMENT
 
@@ -46,6 +45,8 @@ def match_ids(previous: np.ndarray, fitted: np.ndarray, next_id: int) -> IdMatch
         sizes_new = np.array([np.sum(fitted == n) for n in new_ids], dtype=float)
         sizes_old = np.array([np.sum(previous == o) for o in old_ids], dtype=float)
         jaccard = inter / (sizes_new[:, None] + sizes_old[None, :] - inter)
+        from scipy.optimize import linear_sum_assignment
+
         rows, cols = linear_sum_assignment(-inter)
         for r, c in zip(rows, cols):
             if jaccard[r, c] >= MIN_JACCARD:

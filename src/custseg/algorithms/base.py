@@ -21,11 +21,12 @@ import math
 import threading
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Callable, ClassVar
+from typing import TYPE_CHECKING, Callable, ClassVar
 
 import numpy as np
 
-from scipy.spatial import cKDTree
+if TYPE_CHECKING:
+    from scipy.spatial import cKDTree
 
 from ..catalogue import NOISE_SEGMENT
 from ..metrics import scan_qualities, within_sum_of_squares
@@ -143,6 +144,8 @@ class SegmentModel:
         # built once, on first use; batches are scored on several threads
         with self._kdtree_lock:
             if self._kdtree is None:
+                from scipy.spatial import cKDTree
+
                 self._kdtree = cKDTree(self.prototypes)
         return self._kdtree
 

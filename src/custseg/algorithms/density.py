@@ -8,8 +8,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from sklearn.cluster import DBSCAN
-from sklearn.neighbors import NearestNeighbors
 
 from ..catalogue import NOISE_SEGMENT
 from ..metrics import elbow_index
@@ -30,6 +28,8 @@ def density_min_segment_size(n: int, min_samples: int) -> int:
 
 
 def density_model(Zd: np.ndarray, eps: float, min_samples: int, seed: int) -> SegmentModel:
+    from sklearn.cluster import DBSCAN   # here: scoring never imports scikit-learn
+
     db = DBSCAN(eps=eps, min_samples=min_samples).fit(Zd)
     labels = db.labels_.copy()
     ids, counts = np.unique(labels[labels >= 0], return_counts=True)
@@ -55,6 +55,8 @@ def k_distance_eps(Zd: np.ndarray, min_samples: int) -> tuple[float, np.ndarray]
     """eps at the elbow of the sorted k-distance curve, read on a regular grid of quantiles
     so the rule does not depend on the sample size; never 0 (duplicated customers make the
     first quantiles 0)."""
+    from sklearn.neighbors import NearestNeighbors
+
     nn = NearestNeighbors(n_neighbors=min(min_samples, len(Zd))).fit(Zd)
     kdist = np.sort(nn.kneighbors(Zd)[0][:, -1])
     grid = np.quantile(kdist, np.linspace(0.0, 1.0, 200))

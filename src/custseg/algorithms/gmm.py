@@ -5,12 +5,16 @@ from its components (means, weights and covariances of the previous segments).""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-from sklearn.mixture import GaussianMixture
 
 from ..catalogue import NOISE_SEGMENT
 from ..metrics import choose_k
 from .base import Fit, SegmentModel, Segmenter, Spaces, k_range, scan_candidates, size_order
+
+if TYPE_CHECKING:
+    from sklearn.mixture import GaussianMixture
 
 REG_COVAR = 1e-4
 
@@ -27,6 +31,8 @@ def gaussian_model(gm: GaussianMixture, Z: np.ndarray) -> SegmentModel:
 
 
 def mixture(k: int, seed: int, **init) -> GaussianMixture:
+    from sklearn.mixture import GaussianMixture   # here: scoring never imports scikit-learn
+
     return GaussianMixture(n_components=k, covariance_type="full", reg_covar=REG_COVAR, max_iter=200,
                            n_init=1, random_state=seed, **init)
 

@@ -8,13 +8,14 @@ tolerance: a dendrogram cut jumps under small changes of the input."""
 from __future__ import annotations
 
 import numpy as np
-from scipy.cluster.hierarchy import fcluster, linkage
 
 from ..metrics import choose_k, within_sum_of_squares
 from .base import Fit, Segmenter, Spaces, centroid_model, compact_linkage, k_range, scan_candidates
 
 
 def ward_labels(Z: np.ndarray, k: int) -> np.ndarray:
+    from scipy.cluster.hierarchy import fcluster
+
     return fcluster(Z, k, criterion="maxclust")
 
 
@@ -23,6 +24,8 @@ class HierarchicalSegmenter(Segmenter):
     label = "Hierarchical (Ward)"
 
     def fit(self, spaces: Spaces, evaluation: Spaces) -> Fit:
+        from scipy.cluster.hierarchy import linkage   # here: scoring never imports it
+
         s = self.settings
         base = spaces.head(s.hierarchical_sample_size)
         Xh = base.full

@@ -5,7 +5,6 @@ when that k is as good (within the rule's tolerance) and starts from its centres
 
 from __future__ import annotations
 
-from sklearn.cluster import KMeans
 
 from ..metrics import choose_k
 from .base import Fit, Segmenter, Spaces, centroid_model, k_range, scan_candidates
@@ -18,6 +17,8 @@ class KMeansSegmenter(Segmenter):
     label = "K-Means"
 
     def fit(self, spaces: Spaces, evaluation: Spaces) -> Fit:
+        from sklearn.cluster import KMeans   # here: scoring never imports scikit-learn
+
         s = self.settings
         X, X_eval = spaces.full, evaluation.full
         scan = []

@@ -13,7 +13,6 @@ import math
 
 import numpy as np
 from minisom import MiniSom
-from scipy.cluster.hierarchy import linkage
 
 from ..metrics import choose_k, within_sum_of_squares
 from .base import STICKY_TOLERANCE, Fit, SegmentModel, Segmenter, Spaces, nearest_prototype, scan_candidates
@@ -88,6 +87,8 @@ class SOMSegmenter(Segmenter):
         return weights
 
     def fit(self, spaces: Spaces, evaluation: Spaces) -> Fit:
+        from scipy.cluster.hierarchy import linkage   # here: scoring never imports it
+
         s = self.settings
         X, X_eval = spaces.full, evaluation.full
         rows, cols = som_grid_shape(len(X), self.explained_variance, s.som_grid)
