@@ -1528,7 +1528,9 @@ def _ensure_transactions_sample(path: Path) -> None:
 
 
 def _source_signature(source: Source) -> list:
-    return [source.role, source.kind, source.columns, source.column_types, source.delimiter, source.whitespace,
+    """What decides how the columns are read (names without case: SQL identifiers ignore it)."""
+    return [source.role, source.kind, [c.lower() for c in source.columns],
+            {k.lower(): v for k, v in source.column_types.items()}, source.delimiter, source.whitespace,
             source.header, source.encoding]
 
 
@@ -1554,7 +1556,8 @@ def _stored_profiles(path: str | None, key: str, source: Source) -> dict[str, Co
         return None
     if data.get("key") != key or data.get("source") != json.loads(json.dumps(_source_signature(source), default=str)):
         return None
-    return {p["name"]: ColumnProfile(**p) for p in data["profiles"]}
+    names = {c.lower(): c for c in source.columns}   # tonight's spelling
+    return {names[p["name"].lower()]: ColumnProfile(**{**p, "name": names[p["name"].lower()]}) for p in data["profiles"]}
 
 
 def resolve(request: dict) -> dict:
@@ -1588,7 +1591,8 @@ def resolve(request: dict) -> dict:
                 seed_path = Path(request["seed_path"]) if request.get("seed_path") else None
                 source = inspect_source(pattern, role, setting, options, Path(request.get("cache_dir", "target")),
                                         seed_path, request.get("seed_label", ""))
-                store, store_key = request.get("profile_store"), profile_key[:-len(stamp)] if stamp else profile_key
+                # the file's columns, not its name, decide whether the last build's profile applies
+                store, store_key = request.get("profile_store"), json.dumps([role, asdict(options)], default=str)
                 profiles = _stored_profiles(store, store_key, source) if request.get("reuse_profile") else None
                 if profiles is None:
                     profiles = profile_columns(source)
