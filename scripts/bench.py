@@ -314,6 +314,8 @@ def run_day_two(n: int, parquet: Path, database: Path, work: Path, threads: int)
     day2 = day_two_input(parquet, work)
     day3 = day_two_input(day2, work, night=3)
     landing = work / f"landing_{n}.parquet"
+    target = work / f"target_{n}_score_changes"
+    shutil.rmtree(target, ignore_errors=True)   # the first night parses afresh
     env = child_env({"DBT_DUCKDB_PATH": str(database), "DBT_THREADS": str(threads)})
     out = {}
     for night, path in (("first", day2), ("next", day3)):
@@ -321,7 +323,7 @@ def run_day_two(n: int, parquet: Path, database: Path, work: Path, threads: int)
         shutil.copyfile(path, landing)
         cmd = [bin_path("dbt"), "build", "--selector", "score_changes",
                "--vars", json.dumps({"customers_path": str(landing), "segment_mode": "score_changes"}),
-               "--target-path", str(work / f"target_{n}_score_changes"), "--log-path", str(work / f"logs_{n}")]
+               "--target-path", str(target), "--log-path", str(work / f"logs_{n}")]
         result = run_monitored(cmd, env, work / f"dbt_score_changes_{night}_{n}.log")
         if result.returncode != 0:
             return {"day_two_status": f"score_changes build failed; see {work / f'dbt_score_changes_{night}_{n}.log'}"}

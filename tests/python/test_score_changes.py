@@ -11,6 +11,7 @@ from __future__ import annotations
 import shutil
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -132,3 +133,36 @@ def test_score_changes_refuses_other_models_and_a_database_without_a_build(night
     run = _build(tmp_path, nights["path"], SELECTOR, segment_mode="score_changes")
     assert run.returncode != 0
     assert "updates the last published full build" in run.output
+
+
+def test_a_later_latest_date_rescores_everyone_else_only_the_changed(tmp_path):
+    """Recency is measured from the input's latest date: when it moves, every customer has
+    changed; when it does not, only the customers whose rows changed are rescored."""
+    rng = np.random.default_rng(5)
+    n = 400
+    day = pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 365, n), unit="D")
+    frame = pd.DataFrame({"customer_id": [f"K{i:04d}" for i in range(n)],
+                          "last_purchase": day.strftime("%Y-%m-%d"),
+                          "spend": rng.gamma(2.0, 300.0, n).round(2), "visits": rng.poisson(6, n),
+                          "basket": rng.gamma(3.0, 20.0, n).round(2)})
+    path = tmp_path / "customers.csv"
+    frame.to_csv(path, index=False)
+    assert_ok(_build(tmp_path, path, k_max=4))
+
+    later = pd.DataFrame({"customer_id": ["K9999"], "last_purchase": ["2025-06-30"], "spend": [500.0],
+                          "visits": [4], "basket": [60.0]})
+    pd.concat([frame, later]).to_csv(path, index=False)
+    run = _build(tmp_path, path, SELECTOR, k_max=4, segment_mode="score_changes")
+    assert_ok(run)
+    assert f"{n} changed, 1 new" in run.output
+
+    grown = pd.concat([frame, later])
+    grown.loc[grown["customer_id"] == "K0007", "spend"] = 99999.0
+    grown.to_csv(path, index=False)
+    run = _build(tmp_path, path, SELECTOR, k_max=4, segment_mode="score_changes")
+    assert_ok(run)
+    assert "1 changed (" in run.output
+    recency = _read(tmp_path, "select customer_id, days_since_last_purchase as days from customer_features"
+                    ).set_index("customer_id")
+    expected = (pd.Timestamp("2025-06-30") - pd.to_datetime(frame.set_index("customer_id")["last_purchase"])).dt.days
+    assert recency["days"].drop("K9999").astype(int).equals(expected.loc[recency.index.drop("K9999")])
