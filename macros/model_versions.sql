@@ -55,7 +55,8 @@
   {% if requested == 'score_changes' %}
     {#- the version the published rows were scored with: that of the last full build -#}
     {% set full_version = run_query("select model_version from main.custseg_runs where status = 'published'
-        and coalesce(segment_mode, '') <> 'score_changes' order by started_at desc limit 1").columns[0].values() | list %}
+        and coalesce(segment_mode, '') <> 'score_changes' order by started_at desc limit 1"
+        ).columns[0].values() | list %}
     {% if pin is not none and full_version and pin != full_version[0] %}
       {{ exceptions.raise_compiler_error("segment_mode score_changes scores with model version " ~ full_version[0]
           ~ ", the one the published segments come from; to score with version " ~ pin

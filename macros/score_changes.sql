@@ -161,9 +161,11 @@ from rows_hashed
     {{ exceptions.raise_compiler_error("segment_mode score_changes reads a customer table; a transaction log moves "
         ~ "every customer's recency each night, so build it with segment_mode score (or refit).") }}
   {% endif %}
-  {% set full = run_query("select run_id, status from main.custseg_runs where coalesce(segment_mode, '') <> 'score_changes'
-      and run_id <> " ~ sql_string(current_run_id()) ~ " order by started_at desc limit 1").rows %}
-  {% set hashes = adapter.get_relation(database=target.database, schema='main', identifier='int_customer_input_hashes') %}
+  {% set full = run_query("select run_id, status from main.custseg_runs
+      where coalesce(segment_mode, '') <> 'score_changes' and run_id <> " ~ sql_string(current_run_id())
+      ~ " order by started_at desc limit 1").rows %}
+  {% set hashes = adapter.get_relation(database=target.database, schema='main',
+                                       identifier='int_customer_input_hashes') %}
   {% if not full or full[0][1] != 'published' or hashes is none %}
     {{ exceptions.raise_compiler_error("segment_mode score_changes updates the last published full build, and "
         ~ (("the last one (run " ~ full[0][0] ~ ") was " ~ full[0][1]) if full else "there is none in " ~ target.path)
@@ -187,7 +189,8 @@ from rows_hashed
   {#- segment sizes and shares, recounted over every customer -#}
   {% do sql.append("update " ~ db ~ ".segment_profiles set customers = sizes.customers, share = sizes.share
       from (select profiles.algorithm, profiles.segment_id, coalesce(counts.customers, 0) as customers,
-                   coalesce(counts.customers, 0) / sum(coalesce(counts.customers, 0)) over (partition by profiles.algorithm) as share
+                   coalesce(counts.customers, 0)
+                     / sum(coalesce(counts.customers, 0)) over (partition by profiles.algorithm) as share
             from " ~ db ~ ".segment_profiles as profiles
             left join (select algorithm, segment_id, count(*) as customers from " ~ db ~ ".segment_assignments
                        group by algorithm, segment_id) as counts
@@ -195,11 +198,15 @@ from rows_hashed
       where segment_profiles.algorithm = sizes.algorithm and segment_profiles.segment_id = sizes.segment_id") %}
   {% if serving %}
     {% do sql.append('delete from ' ~ db ~ '.segment_history where customer_id in ' ~ changed) %}
-    {% do sql.append('insert into ' ~ db ~ '.segment_history by name select * from main.segment_history where customer_id in ' ~ changed) %}
-    {% do sql.append('insert into ' ~ db ~ '.segment_migrations by name select * from main.segment_migrations where to_run_id = '
-        ~ sql_string(current_run_id())) %}
-    {% for t in ['segment_model_versions', 'segment_runs'] %}{% do sql.append('delete from ' ~ db ~ '.' ~ t) %}{% endfor %}
-    {% do sql.append('insert into ' ~ db ~ '.segment_model_versions by name select * from main.segment_model_versions') %}
+    {% do sql.append('insert into ' ~ db ~ '.segment_history by name select * from main.segment_history '
+        ~ 'where customer_id in ' ~ changed) %}
+    {% do sql.append('insert into ' ~ db ~ '.segment_migrations by name select * from main.segment_migrations '
+        ~ 'where to_run_id = ' ~ sql_string(current_run_id())) %}
+    {% for t in ['segment_model_versions', 'segment_runs'] %}
+      {% do sql.append('delete from ' ~ db ~ '.' ~ t) %}
+    {% endfor %}
+    {% do sql.append('insert into ' ~ db ~ '.segment_model_versions by name '
+        ~ 'select * from main.segment_model_versions') %}
     {% do sql.append("insert into " ~ db ~ ".segment_runs "
         ~ "select run_id, status, started_at, finished_at, segment_mode, model_version, detail from main.custseg_runs "
         ~ "where status = 'published' union all select run_id, 'published', started_at, cast(now() as timestamp), "
@@ -219,7 +226,8 @@ from rows_hashed
 {% macro publish_changes(path) %}
   {% set started = modules.datetime.datetime.now() %}
   {% set run_id = current_run_id() %}
-  {% set tmp = run_query("select custseg_publish_tmp(" ~ sql_string(path) ~ ", " ~ sql_string(run_id) ~ ")").columns[0].values()[0] %}
+  {% set tmp = run_query("select custseg_publish_tmp(" ~ sql_string(path) ~ ", " ~ sql_string(run_id) ~ ")"
+      ).columns[0].values()[0] %}
   {% do run_query("select custseg_copy_file(" ~ sql_string(path) ~ ", " ~ sql_string(tmp) ~ ")") %}
   {% set counts = run_query("select change, count(*) from main.customer_changes group by change order by change").rows %}
   {% do run_query("attach " ~ sql_string(tmp) ~ " as custseg_publish") %}

@@ -574,7 +574,8 @@ def write_outputs(rows: list[dict], out_dir: Path, args: argparse.Namespace, sta
                    "report_seconds", "report_peak_gib", "report_mb", "input_rows", "clean_customers",
                    "rejected_rows", "kmeans_k", "kmeans_silhouette", "fit_sample_size", "som_grid",
                    "kmeans_ari_vs_full_fit", "full_fit_seconds", "day_two_status", "day_two_changes_first_seconds",
-                   "day_two_changes_next_seconds", "day_two_score_seconds", "day_two_refit_seconds", "agreement", "counts_agree",
+                   "day_two_changes_next_seconds", "day_two_score_seconds", "day_two_refit_seconds", "agreement",
+                   "counts_agree",
                    *[f"stage_{s}" for s in [*STAGES, "dbt tests"]], *[f"step_{s}" for s in BASELINE_STEPS]]
     for name in (f"bench_{stamp}.csv", "latest.csv"):
         with open(out_dir / name, "w", newline="") as fh:

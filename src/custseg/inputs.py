@@ -1557,7 +1557,8 @@ def _stored_profiles(path: str | None, key: str, source: Source) -> dict[str, Co
     if data.get("key") != key or data.get("source") != json.loads(json.dumps(_source_signature(source), default=str)):
         return None
     names = {c.lower(): c for c in source.columns}   # tonight's spelling
-    return {names[p["name"].lower()]: ColumnProfile(**{**p, "name": names[p["name"].lower()]}) for p in data["profiles"]}
+    profiles = [ColumnProfile(**{**p, "name": names[p["name"].lower()]}) for p in data["profiles"]]
+    return {p.name: p for p in profiles}
 
 
 def resolve(request: dict) -> dict:

@@ -39,7 +39,8 @@ def nights(tmp_path_factory):
     for name in ("segments.duckdb", "segments.serving.duckdb"):
         shutil.copy(changes / name, full / name)
 
-    new = sample._to_text(sample.generate_clean(len(base) // 100, seed=93, id_offset=70001)[list(sample.CC_GENERAL_COLUMNS)])
+    generated = sample.generate_clean(len(base) // 100, seed=93, id_offset=70001)
+    new = sample._to_text(generated[list(sample.CC_GENERAL_COLUMNS)])
     day2 = pd.concat([base, new], ignore_index=True)
     clean = [i for i in day2["CUST_ID"].drop_duplicates(keep=False) if i.startswith("C1")]
     changed, departed, broken = clean[:30], clean[30:50], clean[50:55]
@@ -108,8 +109,8 @@ def test_rejected_rows_equal_a_full_score_build(nights):
 
 
 def test_history_and_migrations_equal_a_full_score_build(nights):
-    _same(nights, "select customer_id, algorithm, segment_id, segment_name, model_version, valid_to_run_id is null as open "
-                  "from segment_history", ["customer_id", "algorithm", "open"])
+    _same(nights, "select customer_id, algorithm, segment_id, segment_name, model_version, "
+                  "valid_to_run_id is null as open from segment_history", ["customer_id", "algorithm", "open"])
     moves = _same(nights, "select algorithm, from_segment_id, to_segment_id, customers from segment_migrations",
                   ["algorithm", "from_segment_id", "to_segment_id"])
     arrived = moves[moves["from_segment_id"].isna()].groupby("algorithm")["customers"].sum()
