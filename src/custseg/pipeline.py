@@ -86,6 +86,20 @@ def _nothing_new(existing) -> pd.DataFrame:
 
 
 # ------------------------------------------------------------------ preprocessing model
+def _native_libraries(fitting: bool = True) -> None:
+    """Load scikit-learn's and SciPy's native libraries before `threadpool_limits`, which caps
+    only the thread pools already loaded. Scoring needs scikit-learn not at all, so the
+    algorithm modules import it where they fit, and this loads it first."""
+    import scipy.spatial  # noqa: F401  (k-d trees: scoring the density model)
+
+    if fitting:
+        import scipy.cluster.hierarchy  # noqa: F401
+        import scipy.optimize  # noqa: F401
+        import sklearn.cluster  # noqa: F401
+        import sklearn.mixture  # noqa: F401
+        import sklearn.neighbors  # noqa: F401
+
+
 def fit_preprocessing(ctx: RunContext, sample_relation, parameters_relation, existing=None) -> pd.DataFrame:
     """segment_preprocessing (incremental, one version per refit): one row per model column
     (how to rebuild it, PCA loadings). A score run appends nothing."""
@@ -95,6 +109,7 @@ def fit_preprocessing(ctx: RunContext, sample_relation, parameters_relation, exi
     params = frames.to_pandas(parameters_relation)
     params = _at_version(params, ctx.version_at(params["model_version"]))
     caps = {k: (None if pd.isna(v) else float(v)) for k, v in zip(params["column_name"], params["cap_value"])}
+    _native_libraries()
     with threadpool_limits(limits=1):
         pre = Preprocessor(FeatureSpec.from_contract(ctx.contract, caps)).fit(frame)
     out = pre.to_frame()
@@ -210,6 +225,7 @@ def fit_model(algorithm: str, ctx: RunContext, sample_relation, preprocessing_re
     preprocessing = frames.to_pandas(preprocessing_relation)
     pre_version = ctx.version_at(preprocessing["model_version"])
     pre = Preprocessor.from_frame(_at_version(preprocessing, pre_version))
+    _native_libraries()
     with threadpool_limits(limits=1):
         previous, previous_row = _previous_fit(algorithm, ctx, existing, preprocessing, frame, pre)
         spaces = model_spaces(pre, frame)
@@ -284,6 +300,7 @@ def rfm_record(ctx: RunContext, sample_relation, preprocessing_relation, segment
     pre_version = ctx.version_at(preprocessing["model_version"])
     pre = Preprocessor.from_frame(_at_version(preprocessing, pre_version))
     labels = frame["segment_id"].to_numpy()
+    _native_libraries()
     with threadpool_limits(limits=1):
         q = scan_qualities(pre.transform(frame), [labels], s.silhouette_sample_size)[0] \
             if len(np.unique(labels)) > 1 else None
@@ -392,6 +409,7 @@ def score_customers(ctx: RunContext, features_relation, preprocessing_relation, 
     (an Arrow RecordBatchReader); on Spark, by the engine's batch map (a Spark DataFrame)."""
     models, versions = load_models(models_relation)
     pres = preprocessors(preprocessing_relation, versions.values())
+    _native_libraries(fitting=False)
     columns = list(dict.fromkeys(c for pre in pres.values() for c in pre.source_columns))
     view = versions[ctx.settings.primary_algorithm]
     columns = ["customer_id", *columns]
@@ -453,6 +471,7 @@ def silhouette_values(ctx: RunContext, sample_relation, preprocessing_relation, 
     models, versions = load_models(models_relation)
     pre = preprocessors(preprocessing_relation, [versions[s.primary_algorithm]])[versions[s.primary_algorithm]]
     labels = frame["segment_id"].to_numpy()
+    _native_libraries()
     with threadpool_limits(limits=1):
         sil = values(pre.transform(frame), labels) if len(np.unique(labels)) > 1 else np.zeros(len(frame))
     return pd.DataFrame({"run_id": ctx.run_id, "customer_id": frame["customer_id"].astype(str),
