@@ -45,10 +45,12 @@
 {%- endmacro %}
 
 {#- The relation the customer rows are read from: the file, the transaction log's customers or
-    the seed (callers declare `-- depends_on` for the last two). -#}
+    the seed (callers declare `-- depends_on` for the last two; the spark target always reads
+    a file, and has no seeds). -#}
 {% macro customer_source(input) %}
   {% if input.relation %}{{ return(input.relation) }}{% endif %}
-  {{ return(ref('int_transaction_customers') if input.source.get('kind') == 'transactions' else ref('raw_customers')) }}
+  {% if input.source.get('kind') == 'transactions' %}{{ return(ref('int_transaction_customers')) }}{% endif %}
+  {{ return(none if is_spark() else ref('raw_customers')) }}
 {% endmacro %}
 
 {#- SQL: the customer id of a source row (needs `source_row_number` for numbered rows). -#}
