@@ -36,6 +36,14 @@
   {{ return(working ~ '.serving.duckdb') }}
 {% endmacro %}
 
+{#- SQL: the published runs, this one included (the serving database's segment_runs). -#}
+{% macro published_runs_sql() %}
+  {{ return("select run_id, status, started_at, finished_at, segment_mode, model_version, detail from main.custseg_runs "
+      ~ "where status = 'published' union all select run_id, 'published', started_at, cast(now() as timestamp), "
+      ~ "segment_mode, model_version, 'published to ' || serving_path "
+      ~ "from main.custseg_runs where run_id = " ~ sql_string(current_run_id()) ~ " order by started_at") }}
+{% endmacro %}
+
 {% macro _publishes() %}
   {{ return(execute and target.type == 'duckdb' and flags.WHICH in ('build', 'run')) }}
 {% endmacro %}
@@ -140,11 +148,7 @@
     {% do run_query("create table custseg_publish.main." ~ t ~ " as select * from main." ~ t) %}
   {% endfor %}
   {% do run_query("create table custseg_publish.main.segment_model_versions as select * from main.segment_model_versions") %}
-  {% do run_query("create table custseg_publish.main.segment_runs as "
-      ~ "select run_id, status, started_at, finished_at, segment_mode, model_version, detail from main.custseg_runs "
-      ~ "where status = 'published' union all select run_id, 'published', started_at, cast(now() as timestamp), "
-      ~ "segment_mode, model_version, 'published to ' || serving_path "
-      ~ "from main.custseg_runs where run_id = " ~ sql_string(current_run_id()) ~ " order by started_at") %}
+  {% do run_query("create table custseg_publish.main.segment_runs as " ~ published_runs_sql()) %}
   {% do run_query("detach custseg_publish") %}
   {% do run_query("select custseg_replace_file(" ~ sql_string(tmp) ~ ", " ~ sql_string(path) ~ ")") %}
   {% do _record_run('published', 'published to ' ~ path) %}

@@ -209,11 +209,7 @@ from rows_hashed
     {% endfor %}
     {% do sql.append('insert into ' ~ db ~ '.segment_model_versions by name '
         ~ 'select * from main.segment_model_versions') %}
-    {% do sql.append("insert into " ~ db ~ ".segment_runs "
-        ~ "select run_id, status, started_at, finished_at, segment_mode, model_version, detail from main.custseg_runs "
-        ~ "where status = 'published' union all select run_id, 'published', started_at, cast(now() as timestamp), "
-        ~ "segment_mode, model_version, 'published to ' || serving_path "
-        ~ "from main.custseg_runs where run_id = " ~ sql_string(current_run_id()) ~ " order by started_at") %}
+    {% do sql.append("insert into " ~ db ~ ".segment_runs " ~ published_runs_sql()) %}
   {% else %}
     {% do sql.append('delete from main.int_customer_input_hashes where customer_id in ' ~ changed) %}
     {% do sql.append('insert into main.int_customer_input_hashes by name select customer_id, input_hash '
