@@ -82,8 +82,10 @@
   {{ return('(select max(' ~ date_time_sql(input, column) ~ ') from ' ~ rows ~ ')') }}
 {% endmacro %}
 
-{#- SQL: one row per customer id of the input: customer_id, input_hash. -#}
-{% macro customer_input_hashes_sql() %}
+{#- SQL: one row per customer id of the input: customer_id, input_hash. The row hashes come
+    from `staged` (stg_customers, which hashed each row as it read it: a full build) or from
+    reading the input again (customer_changes); both hash the same fields the same way. -#}
+{% macro customer_input_hashes_sql(staged=none) %}
   {%- set input = customer_input() -%}
   {%- set fields = [] -%}
   {%- for c in input.contract.columns %}{% do fields.append(input_field(input, c)) %}{% endfor -%}
@@ -95,18 +97,24 @@
   {%- endif -%}
 with source_rows as (
 
-    select *, {{ file_row_number() }} as source_row_number
+    select *{{ (', ' ~ file_row_number() ~ ' as source_row_number') if staged is none }}
     from {{ customer_source(input) }}
 
 ),
 
 hashed as {{ cte_materialized() }} (
 
+    {%- if staged is none %}
     select
         {{ customer_id_sql(input) }} as customer_id,
         source_row_number,
         {{ row_hash(fields or ['source_row_number']) }} as row_hash
     from source_rows
+    {%- else %}
+    select customer_id, source_row_number, input_row_hash as row_hash
+    from {{ staged }}
+    where input_row_hash is not null
+    {%- endif %}
 
 ),
 

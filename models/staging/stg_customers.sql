@@ -30,7 +30,6 @@
 {% if changes_only %}-- depends_on: {{ ref('customer_changes') }}
 {% endif %}
 {%- set contract = input.contract -%}
-{%- set id_column = (contract_columns(contract, ['id']) or [none])[0] -%}
 {%- set measures = measure_columns(contract) -%}
 {%- set categoricals = contract_columns(contract, ['categorical']) -%}
 {%- set ignored = contract_columns(contract, ['ignored']) -%}
@@ -64,6 +63,7 @@ parsed as (
         cast(null as integer) as field_count,
         {%- endif %}
         {{ customer_id_sql(input) }} as customer_id,
+        {{ row_hash(all_fields or ['source_row_number']) }} as input_row_hash,
         {%- for c in categoricals %}
         {%- set t = "cast(" ~ input_field(input, c) ~ " as string)" %}
         case when {{ is_missing_text(t, tokens) }} then null else trim({{ t }}) end as {{ quote_identifier(c.name) }},
@@ -76,10 +76,10 @@ parsed as (
         {%- if c.date_formats and c.date_formats != ['native'] %}
         {%- set t = "trim(cast(" ~ field ~ " as string))" %}
         case when {{ is_missing_text(t, tokens) }} then null else {{ t }} end as {{ c.name }}__text,
-        coalesce({% for f in c.date_formats %}{{ parse_timestamp(t, f) }}{{ ', ' if not loop.last }}{% endfor %}) as {{ c.name }}__time
+        {{ date_time_sql(input, c) }} as {{ c.name }}__time
         {%- elif c.date_formats %}
         cast({{ field }} as string) as {{ c.name }}__text,
-        cast({{ field }} as timestamp) as {{ c.name }}__time
+        {{ date_time_sql(input, c) }} as {{ c.name }}__time
         {%- elif c.dtype in ('text',) or text_source %}
         {%- set t = "trim(cast(" ~ field ~ " as string))" %}
         case when {{ is_missing_text(t, tokens) }} then null else {{ t }} end as {{ c.name }}__text,
@@ -91,9 +91,6 @@ parsed as (
         {%- endif %}{{ ',' if not loop.last }}
         {%- endfor %}
     from source_rows
-    {%- if changes_only and id_column is not none %}
-    where {{ customer_id_sql(input) }} is null or {{ customer_id_sql(input) }} in {{ changed_customer_ids() }}
-    {%- endif %}
 
 ),
 
@@ -104,6 +101,7 @@ typed as (
         line_span,
         field_count,
         customer_id,
+        input_row_hash,
         {%- for c in categoricals + ignored %}
         {{ quote_identifier(c.name) }},
         {%- endfor %}
@@ -126,6 +124,10 @@ typed as (
         {{ c.name }}__text{{ ',' if not loop.last }}
         {%- endfor %}
     from parsed
+    {%- if changes_only %}
+    {#- after the ids are known: numbered rows count every row #}
+    where customer_id is null or customer_id in {{ changed_customer_ids() }}
+    {%- endif %}
 
 ),
 
@@ -192,11 +194,9 @@ select
     reject_codes_in_order = '' as is_valid,
     {%- set hashed = ['customer_id'] + (measures | map(attribute='name') | list) %}
     {%- for c in categoricals + ignored %}{% do hashed.append(quote_identifier(c.name)) %}{% endfor %}
-    {{ row_hash(hashed) }} as record_hash
+    {{ row_hash(hashed) }} as record_hash,
+    input_row_hash
 from validated
-{%- if changes_only and id_column is none %}
-where customer_id is null or customer_id in {{ changed_customer_ids() }}
-{%- endif %}
 {%- if input.is_csv %}
 
 union all
@@ -214,6 +214,7 @@ select
     'malformed_line' as reject_reasons,
     reject_detail,
     false as is_valid,
-    {{ row_hash(['source_row_number', 'reject_detail']) }} as record_hash
+    {{ row_hash(['source_row_number', 'reject_detail']) }} as record_hash,
+    null as input_row_hash
 from ({{ customer_input_malformed_lines() }}) as malformed_lines
 {%- endif %}
