@@ -2,7 +2,8 @@
 customers whose input rows changed, then applies them to the published tables.
 
 One refit on the embedded sample, copied into two databases. The next night's file (1% new
-customers, changed and invalid records, departed customers, a row without an id) is then
+customers, changed and invalid records, departed customers, a row without an id, a line
+that does not parse in place of another) is then
 built both ways: `score_changes` in one, a full `score` build in the other. What BI reads
 must be the same, customer by customer."""
 
@@ -35,6 +36,8 @@ def nights(tmp_path_factory):
     base = pd.read_csv(PROJECT_DIR / "seeds" / "raw_customers.csv", dtype=str, keep_default_na=False)
     day1 = changes / "day1.csv"
     base.to_csv(day1, index=False)
+    with open(day1, "a") as out:
+        out.write("C19999,12,too,few\n")   # a malformed line: rejected at reading
     assert_ok(_build(changes, day1))
     for name in ("segments.duckdb", "segments.serving.duckdb"):
         shutil.copy(changes / name, full / name)
@@ -51,12 +54,15 @@ def nights(tmp_path_factory):
     day2 = pd.concat([day2, no_id], ignore_index=True)
     path = changes / "day2.csv"
     day2.to_csv(path, index=False)
+    with open(path, "a") as out:   # another malformed line, with the id of a readable row
+        out.write(",".join([clean[60]] + ["1"] * 20) + "\n")
 
     run = _build(changes, path, SELECTOR, segment_mode="score_changes")
     assert_ok(run)
     assert_ok(_build(full, path, segment_mode="score"))
     return {"changes": changes, "full": full, "run": run, "path": path, "new": set(new["CUST_ID"]),
-            "changed": set(changed), "departed": set(departed), "broken": set(broken)}
+            "changed": set(changed), "departed": set(departed), "broken": set(broken),
+            "malformed": clean[60]}
 
 
 def _read(work, sql):
@@ -82,10 +88,12 @@ def test_the_run_stages_only_the_customers_that_changed(nights):
         rescored = con.sql("select count(*) from customer_features__changes").fetchall()[0][0]
     with duckdb.connect(str(nights["full"] / "segments.duckdb"), read_only=True) as con:
         without_id = con.sql("select count(*) from stg_customers where customer_id is null").fetchall()[0][0]
+        malformed = con.sql("select count(*) from stg_customers where input_row_hash is null").fetchall()[0][0]
     assert changes == {"new": len(nights["new"]), "departed": len(nights["departed"]),
                        "changed": len(nights["changed"]) + len(nights["broken"])}
-    assert without_id >= 1
-    assert staged == changes["new"] + changes["changed"] + without_id   # and every row without an id
+    assert without_id >= 1 and malformed == 1
+    # and every row without an id, and every line that did not parse
+    assert staged == changes["new"] + changes["changed"] + without_id + malformed
     # unchanged customers keep the run that scored them; the changed ones have tonight's
     run_ids = _read(nights["changes"], "select run_id, count(*) as n from segment_assignments group by run_id")
     assert len(run_ids) == 2
@@ -106,6 +114,7 @@ def test_rejected_rows_equal_a_full_score_build(nights):
                      ["customer_id", "reject_stage", "reject_reasons"])
     assert nights["broken"] <= set(rejected["customer_id"])
     assert rejected["customer_id"].isna().sum() >= 1
+    assert rejected.loc[rejected["reject_stage"] == "reading", "customer_id"].tolist() == [nights["malformed"]]
 
 
 def test_history_and_migrations_equal_a_full_score_build(nights):
