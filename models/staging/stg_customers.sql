@@ -30,6 +30,8 @@
 {% if changes_only %}-- depends_on: {{ ref('customer_changes') }}
 {% endif %}
 {%- set contract = input.contract -%}
+{%- set id_sql = customer_id_sql(input) -%}
+{%- set by_id_column = contract_columns(contract, ['id']) | length > 0 -%}
 {%- set measures = measure_columns(contract) -%}
 {%- set categoricals = contract_columns(contract, ['categorical']) -%}
 {%- set ignored = contract_columns(contract, ['ignored']) -%}
@@ -62,7 +64,7 @@ parsed as (
         1 as line_span,
         cast(null as integer) as field_count,
         {%- endif %}
-        {{ customer_id_sql(input) }} as customer_id,
+        {{ id_sql }} as customer_id,
         {{ row_hash(all_fields or ['source_row_number']) }} as input_row_hash,
         {%- for c in categoricals %}
         {%- set t = "cast(" ~ input_field(input, c) ~ " as string)" %}
@@ -91,6 +93,10 @@ parsed as (
         {%- endif %}{{ ',' if not loop.last }}
         {%- endfor %}
     from source_rows
+    {%- if changes_only and by_id_column %}
+    {#- before the values are parsed: the changed customers' rows only #}
+    where {{ id_sql }} is null or {{ id_sql }} in {{ changed_customer_ids() }}
+    {%- endif %}
 
 ),
 
@@ -124,8 +130,8 @@ typed as (
         {{ c.name }}__text{{ ',' if not loop.last }}
         {%- endfor %}
     from parsed
-    {%- if changes_only %}
-    {#- after the ids are known: numbered rows count every row #}
+    {%- if changes_only and not by_id_column %}
+    {#- rows numbered as ids: after every row has its number #}
     where customer_id is null or customer_id in {{ changed_customer_ids() }}
     {%- endif %}
 
