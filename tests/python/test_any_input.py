@@ -1,10 +1,12 @@
 """End to end on inputs of other shapes: each builds with at most id_column, ignore_columns
 and customers_path set, its marts keep their columns, its segments are named in its own
-words, and the report draws what the input has."""
+words, the report draws what the input has, and a score_changes night finds the one
+customer whose record was edited."""
 
 from __future__ import annotations
 
 import re
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -113,6 +115,7 @@ def built(request, tmp_path_factory):
         path = make(work / f"{name}.csv")
     run = run_dbt(["build"], work, vars={"customers_path": str(path), **settings, **FAST})
     assert_ok(run)
+    run.input_path, run.settings = path, settings
     report = build_report(run.db_path, work / "report", workers=1)
     return name, run, report
 
@@ -207,3 +210,25 @@ def test_the_report_draws_what_the_input_has(built):
     assert f">{run.scalar('select clean_customers from input_summary'):,}<" in page
     figures = {p.name for p in (report.parent / "figures").glob("*.png")}
     assert {"data_quality.png", "distributions.png", "segment_sizes.png", "profile_heatmap.png"} <= figures
+
+
+def test_a_night_finds_the_one_edited_record(built, tmp_path):
+    """segment_mode score_changes on this shape, in a copy of the built databases: the night's
+    hashes of the file agree with the full build's for every other customer (its header,
+    delimiter, byte-order mark, line ends, dates), and differ for the edited one."""
+    _, run, _ = built
+    for f in run.db_path.parent.glob(run.db_path.stem + ".*"):
+        shutil.copy(f, tmp_path / f.name)
+    raw = run.input_path.read_bytes()
+    encoding = "utf-8-sig" if raw.startswith(b"\xef\xbb\xbf") else "utf-8"
+    lines = raw.decode(encoding).split("\n")
+    middle = len(lines) // 2
+    digit = list(re.finditer(r"\d", lines[middle]))[-1]   # the last number of a record in the middle
+    lines[middle] = lines[middle][:digit.start()] + ("7" if digit.group() != "7" else "3") + lines[middle][digit.end():]
+    tonight = tmp_path / run.input_path.name
+    tonight.write_bytes("\n".join(lines).encode(encoding))
+    night = run_dbt(["build", "--selector", "score_changes"], tmp_path,
+                    vars={"customers_path": str(tonight), **run.settings, **FAST, "segment_mode": "score_changes"},
+                    db_name=run.db_path.name)
+    assert_ok(night)
+    assert re.search(r"Published run \S+ to \S+: 1 changed \(", night.output), night.output[-2000:]
