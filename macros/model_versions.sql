@@ -42,11 +42,11 @@
   {% if pin is not none %}
     {% set pinned = versions | selectattr(0, 'equalto', pin) | list %}
     {% if not pinned %}
-      {{ exceptions.raise_compiler_error("model_version " ~ pin ~ " is not a saved model version (saved: "
+      {{ refuse_run("model_version " ~ pin ~ " is not a saved model version (saved: "
           ~ ((versions | map(attribute=0) | join(', ')) or 'none') ~ "); see segment_model_versions.") }}
     {% endif %}
     {% if requested == 'refit' %}
-      {{ exceptions.raise_compiler_error("model_version pins a saved model to score with; set segment_mode: score "
+      {{ refuse_run("model_version pins a saved model to score with; set segment_mode: score "
           ~ "(a refit always fits a new version).") }}
     {% endif %}
     {% set usable = pinned %}
@@ -58,7 +58,7 @@
         and coalesce(segment_mode, '') <> 'score_changes' order by started_at desc limit 1"
         ).columns[0].values() | list %}
     {% if pin is not none and full_version and pin != full_version[0] %}
-      {{ exceptions.raise_compiler_error("segment_mode score_changes scores with model version " ~ full_version[0]
+      {{ refuse_run("segment_mode score_changes scores with model version " ~ full_version[0]
           ~ ", the one the published segments come from; to score with version " ~ pin
           ~ ", run a full build with segment_mode: score.") }}
     {% endif %}
@@ -72,11 +72,11 @@
   {% set why = 'asked' %}
   {% if requested in ('score', 'score_changes') %}
     {% if saved is none %}
-      {{ exceptions.raise_compiler_error("segment_mode is " ~ requested ~ ", but no model has been saved in " ~ target.path
+      {{ refuse_run("segment_mode is " ~ requested ~ ", but no model has been saved in " ~ target.path
           ~ " yet; run a build with segment_mode: refit first.") }}
     {% endif %}
     {% if missing %}
-      {{ exceptions.raise_compiler_error("segment_mode is " ~ requested ~ ", but the input no longer has the columns model version "
+      {{ refuse_run("segment_mode is " ~ requested ~ ", but the input no longer has the columns model version "
           ~ saved[0] ~ " was fitted on: " ~ (missing | join(', ')) ~ "; run a build with segment_mode: refit to fit a new version.") }}
     {% endif %}
   {% elif requested == 'auto' %}

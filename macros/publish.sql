@@ -8,7 +8,8 @@
   A failed, partial or killed build leaves the serving database as it was, and says so.
 
   custseg_runs (in the working database) records every build: running, published, not
-  published (and why), or interrupted (found still running by the next build).
+  published (and why), refused (stopped in one line before any model: refuse_run), or
+  interrupted (found still running by the next build).
 -#}
 
 {# The tables the serving database holds: the BI marts and what the report reads. #}
@@ -71,11 +72,20 @@
   {% endfor %}
   {% do _ensure_model_tables() %}
   {% if score_changes_mode() %}{% do check_score_changes_run() %}{% endif %}
-  {% do run_query("insert into main.custseg_runs (run_id, status, started_at, serving_path, invocation) values ("
+  {#- segment_mode as asked (custseg_start_models records what auto chose) -#}
+  {% do run_query("insert into main.custseg_runs (run_id, status, started_at, serving_path, invocation, segment_mode) values ("
       ~ sql_string(current_run_id()) ~ ", 'running', cast(" ~ sql_string(run_started_at.strftime('%Y-%m-%d %H:%M:%S'))
-      ~ " as timestamp), " ~ sql_string(serving_path()) ~ ", " ~ sql_string(flags.WHICH) ~ ")") %}
+      ~ " as timestamp), " ~ sql_string(serving_path()) ~ ", " ~ sql_string(flags.WHICH) ~ ", "
+      ~ sql_string(segmentation_settings().segment_mode) ~ ")") %}
   {% do custseg_start_models() %}
   {{ return('select 1') }}
+{% endmacro %}
+
+{#- Stop the run before any model, in one line, recorded as refused (not as a crash: the next
+    build does not report it as killed, and a score_changes run looks past it). -#}
+{% macro refuse_run(message) %}
+  {% if _publishes() %}{% do _record_run('refused', message) %}{% endif %}
+  {{ exceptions.raise_compiler_error(message) }}
 {% endmacro %}
 
 {% macro _record_run(status, detail) %}

@@ -171,8 +171,11 @@ from rows_hashed
     {{ exceptions.raise_compiler_error("segment_mode score_changes reads a customer table; a transaction log moves "
         ~ "every customer's recency each night, so build it with segment_mode score (or refit).") }}
   {% endif %}
+  {#- the last full build: refused runs, and runs stopped before their mode was recorded (NULL,
+      before this was recorded at the start), ran no model -#}
   {% set full = run_query("select run_id, status from main.custseg_runs
-      where coalesce(segment_mode, '') <> 'score_changes' and run_id <> " ~ sql_string(current_run_id())
+      where coalesce(segment_mode, 'score_changes') <> 'score_changes' and status <> 'refused'
+        and run_id <> " ~ sql_string(current_run_id())
       ~ " order by started_at desc limit 1").rows %}
   {% set hashes = adapter.get_relation(database=target.database, schema='main',
                                        identifier='int_customer_input_hashes') %}

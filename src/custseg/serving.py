@@ -72,7 +72,8 @@ def status_line() -> str:
     build = last_build()
     if build is None or build[1] == "published":
         return f"Serving database: {held}."
-    return f"The last build (run {build[0]}) was {build[1]}: {build[2] or 'see the dbt output'}. {held[:1].upper()}{held[1:]}."
+    detail = (build[2] or "see the dbt output").rstrip(".")
+    return f"The last build (run {build[0]}) was {build[1]}: {detail}. {held[:1].upper()}{held[1:]}."
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -145,6 +145,23 @@ def test_score_changes_refuses_other_models_and_a_database_without_a_build(night
     assert "updates the last published full build" in run.output
 
 
+def test_a_refused_night_is_recorded_as_refused_and_the_next_night_runs(nights, tmp_path):
+    frame = pd.read_csv(nights["path"], dtype=str, keep_default_na=False, on_bad_lines="skip")
+    path = tmp_path / "no_purchases.csv"
+    frame.drop(columns=["PURCHASES"]).to_csv(path, index=False)
+    run = _build(nights["changes"], path, SELECTOR, segment_mode="score_changes")
+    assert run.returncode != 0
+    lines = [line for line in run.output.splitlines() if "no longer has the columns" in line]
+    assert lines and "purchases" in lines[0], run.output[-2000:]
+    # a refusal is not a crash: the next night neither reports it as killed nor needs a full build
+    run = _build(nights["changes"], nights["path"], SELECTOR, segment_mode="score_changes")
+    assert_ok(run)
+    assert "did not finish" not in run.output and "no customer changed" in run.output
+    with duckdb.connect(str(nights["changes"] / "segments.duckdb"), read_only=True) as con:
+        statuses = con.sql("select status from custseg_runs order by started_at desc limit 2").fetchall()
+    assert statuses == [("published",), ("refused",)]
+
+
 def test_a_later_latest_date_rescores_everyone_else_only_the_changed(tmp_path):
     """Recency is measured from the input's latest date: when it moves, every customer has
     changed; when it does not, only the customers whose rows changed are rescored."""
