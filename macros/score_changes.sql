@@ -88,7 +88,7 @@
 {% macro customer_input_hashes_sql(staged=none) %}
   {%- set input = customer_input() -%}
   {%- set fields = [] -%}
-  {%- for c in input.contract.columns %}{% do fields.append(input_field(input, c)) %}{% endfor -%}
+  {%- for c in input.contract.columns if staged is none %}{% do fields.append(input_field(input, c)) %}{% endfor -%}
   {%- set references = [] -%}
   {%- if not segmentation_settings().as_of -%}
     {%- for c in measure_columns(input.contract) if c.date_formats -%}
@@ -171,8 +171,8 @@ from rows_hashed
     {{ exceptions.raise_compiler_error("segment_mode score_changes reads a customer table; a transaction log moves "
         ~ "every customer's recency each night, so build it with segment_mode score (or refit).") }}
   {% endif %}
-  {#- the last full build: refused runs, and runs stopped before their mode was recorded (NULL,
-      before this was recorded at the start), ran no model -#}
+  {#- the last full build, skipping runs that ran no model: refused ones, and (in databases from
+      before runs recorded their mode at the start) ones with no mode -#}
   {% set full = run_query("select run_id, status from main.custseg_runs
       where coalesce(segment_mode, 'score_changes') <> 'score_changes' and status <> 'refused'
         and run_id <> " ~ sql_string(current_run_id())
