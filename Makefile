@@ -1,7 +1,7 @@
 # Two commands for a fresh machine with python3 and make:
 #   make build   set up .venv (if needed), dbt build on the embedded sample, then write the report
 #   make test    same set-up, then the whole test suite
-# Other targets: make score-changes | report | docs | bench | bench-transactions | spark-build | test-spark | sample | clean | help
+# Other targets: make score-changes | report | docs | bench | bench-transactions | spark-build | test-spark | readers | sample | clean | help
 
 PYTHON ?= python3
 VENV   := .venv

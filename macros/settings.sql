@@ -256,9 +256,10 @@
 
 {#- The DuckDB storage formats the serving database can be written in (ATTACH ... STORAGE_VERSION),
     oldest first: each is a distinct format (DuckDB 2.0 writes v1.1.0 as v1.0.0); README "For BI
-    tools" says which DuckDB releases open each. -#}
+    tools" says which DuckDB releases open each. Not v1.3.0: DuckDB 1.3.2 opens such a file but
+    reads some of its text values as NULL (measured). -#}
 {% macro serving_storage_versions() %}
-  {{ return(['v1.0.0', 'v1.2.0', 'v1.3.0', 'v1.4.0', 'v1.5.0', 'v2.0.0']) }}
+  {{ return(['v1.0.0', 'v1.2.0', 'v1.4.0', 'v1.5.0', 'v2.0.0']) }}
 {% endmacro %}
 
 {# The kinds a feature can be declared with (feature_kinds seed; kept in step by a test). #}

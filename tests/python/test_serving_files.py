@@ -75,8 +75,8 @@ def test_the_status_line_names_the_parquet_run(tmp_path, monkeypatch):
 @pytest.mark.parametrize(
     "vars, message",
     [
-        ({"serving_storage_version": "v1.1.0"}, "Invalid var 'serving_storage_version': got \"v1.1.0\"; "
-                                                "expected one of v1.0.0, v1.2.0, v1.3.0, v1.4.0, v1.5.0, v2.0.0."),
+        ({"serving_storage_version": "v1.3.0"}, "Invalid var 'serving_storage_version': got \"v1.3.0\"; "
+                                                "expected one of v1.0.0, v1.2.0, v1.4.0, v1.5.0, v2.0.0."),
         ({"serving_format": "csv"}, "Invalid var 'serving_format': got \"csv\"; expected one of duckdb, parquet."),
     ],
 )
