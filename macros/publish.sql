@@ -79,6 +79,7 @@
       ~ " as timestamp), " ~ sql_string(serving_path()) ~ ", " ~ sql_string(flags.WHICH) ~ ", "
       ~ sql_string(segmentation_settings().segment_mode) ~ ")") %}
   {% do custseg_start_models() %}
+  {% do check_serving_parquet_path() %}
   {{ return('select 1') }}
 {% endmacro %}
 

@@ -23,6 +23,14 @@
   {{ return(serving ~ '.parquet') }}
 {% endmacro %}
 
+{#- on-run-start: a build that could not publish its Parquet folder stops before any model. -#}
+{% macro check_serving_parquet_path() %}
+  {% if segmentation_settings().serving_format != 'parquet' %}{{ return(none) }}{% endif %}
+  {% set problem = run_query("select custseg_parquet_path_problem(" ~ sql_string(serving_parquet_path()) ~ ")"
+      ).columns[0].values()[0] %}
+  {% if problem %}{{ refuse_run(problem) }}{% endif %}
+{% endmacro %}
+
 {#- SQL: attach a new file as custseg_publish, written in the serving_storage_version format. -#}
 {% macro attach_serving_sql(path) %}
   {{ return("attach " ~ sql_string(path) ~ " as custseg_publish (storage_version "

@@ -58,11 +58,19 @@ MANIFEST = "manifest.json"
 RUN_FOLDER = re.compile(r"\.\d{8}T\d{6}Z-[0-9a-f]{8}$")
 
 
+def parquet_path_problem(link: str) -> str:
+    """Why a build could not publish the Parquet folder at `link` ('' when it can)."""
+    if os.path.lexists(link) and not os.path.islink(link):
+        return (f"serving_format parquet: {link} exists and is not the symlink a build makes; move it away, "
+                "or set SEGMENTS_PARQUET_PATH to another path")
+    return ""
+
+
 def parquet_folder(link: str, run_id: str) -> str:
     """A new, empty folder for this run's Parquet files, beside the link."""
-    if os.path.lexists(link) and not os.path.islink(link):
-        raise ValueError(f"{link} exists and is not the symlink a build makes; move it away, "
-                         "or set SEGMENTS_PARQUET_PATH to another path")
+    problem = parquet_path_problem(link)
+    if problem:
+        raise ValueError(problem)
     folder = f"{link}.{run_id}"
     if not RUN_FOLDER.search(folder):
         raise ValueError(f"unexpected run id {run_id!r}")

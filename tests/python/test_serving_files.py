@@ -55,6 +55,18 @@ def test_a_path_that_is_not_the_link_is_refused(tmp_path):
     assert serving.read_parquet_manifest(taken) is None and list(tmp_path.iterdir()) == [taken]
 
 
+def test_a_build_whose_parquet_path_is_taken_stops_before_any_model(tmp_path, monkeypatch):
+    taken = tmp_path / "mine"
+    taken.mkdir()
+    monkeypatch.setenv("SEGMENTS_PARQUET_PATH", str(taken))
+    run = run_dbt(["build", "--select", "segmentation_config"], tmp_path, vars={"serving_format": "parquet"})
+    assert run.returncode != 0
+    assert f"serving_format parquet: {taken} exists and is not the symlink a build makes" in run.output
+    assert "Traceback" not in run.output
+    assert run.query("select status from custseg_runs") == [("refused",)]
+    assert list(tmp_path.glob("*.serving.*")) == [] and list(taken.iterdir()) == []
+
+
 def test_the_parquet_path_follows_the_serving_path(monkeypatch):
     monkeypatch.delenv("SEGMENTS_PARQUET_PATH", raising=False)
     assert str(serving.default_parquet_path("a/b.serving.duckdb")) == "a/b.serving.parquet"
