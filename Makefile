@@ -1,7 +1,7 @@
 # Two commands for a fresh machine with python3 and make:
 #   make build   set up .venv (if needed), dbt build on the embedded sample, then write the report
 #   make test    same set-up, then the whole test suite
-# Other targets: make score-changes | report | docs | bench | bench-transactions | spark-build | test-spark | sample | clean | help
+# Other targets: make score-changes | report | docs | bench | bench-transactions | spark-build | test-spark | readers | sample | clean | help
 
 PYTHON ?= python3
 VENV   := .venv
@@ -17,7 +17,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 DBT_VARS := $(if $(VARS),--vars '$(VARS)',)
 
-.PHONY: help setup setup-test setup-spark build run score-changes report docs test test-spark spark-build browser bench bench-transactions sample clean
+.PHONY: help setup setup-test setup-spark build run score-changes report docs test test-spark spark-build browser readers bench bench-transactions sample clean
 
 help:
 	@sed -n '1,4p' Makefile
@@ -37,7 +37,20 @@ $(VENV)/.test-installed: requirements-test.txt $(VENV)/.runtime-installed
 
 setup: $(VENV)/.runtime-installed
 
-setup-test: $(VENV)/.test-installed browser
+setup-test: $(VENV)/.test-installed browser readers
+
+# Older DuckDB releases the tests open the serving database with, as BI tools bundle them:
+# one virtual environment each, .venv-readers/duckdb-<version> (requirements-readers.txt).
+READER_DUCKDB := 0.10.3 1.4.4
+READERS := .venv-readers
+
+$(READERS)/duckdb-%/.installed: requirements-readers.txt
+	rm -rf $(READERS)/duckdb-$*
+	$(PYTHON) -m venv $(READERS)/duckdb-$*
+	$(READERS)/duckdb-$*/bin/python -m pip install --quiet --disable-pip-version-check duckdb==$* -r requirements-readers.txt
+	touch $@
+
+readers: $(foreach v,$(READER_DUCKDB),$(READERS)/duckdb-$(v)/.installed)
 
 # Headless Chromium for the report check (Debian's package); installed when missing.
 browser:
@@ -100,4 +113,5 @@ sample: setup
 
 clean:
 	rm -rf target logs dbt_packages reports customer_segmentation.duckdb customer_segmentation.duckdb.wal \
-	       customer_segmentation.serving.duckdb customer_segmentation.duckdb.input-profile.json
+	       customer_segmentation.serving.duckdb customer_segmentation.duckdb.input-profile.json \
+	       customer_segmentation.serving.parquet customer_segmentation.serving.parquet.*

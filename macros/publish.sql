@@ -3,8 +3,9 @@
   build writes. At the end of a `dbt build` (on-run-end) that passed every model and test
   and rebuilt every published table, the tables are copied into a new DuckDB file beside
   the serving database, which then replaces it in one atomic rename (custseg_replace_file,
-  a Python function of the dbt-duckdb plugin). A reader sees the previous run or the new
-  one, never a mix; a reader holding the file open keeps its run and never blocks a build.
+  a Python function of the dbt-duckdb plugin; its format and the Parquet folder:
+  macros/serving_files.sql). A reader sees the previous run or the new one, never a mix;
+  a reader holding the file open keeps its run and never blocks a build.
   A failed, partial or killed build leaves the serving database as it was, and says so.
 
   custseg_runs (in the working database) records every build: running, published, not
@@ -78,6 +79,7 @@
       ~ " as timestamp), " ~ sql_string(serving_path()) ~ ", " ~ sql_string(flags.WHICH) ~ ", "
       ~ sql_string(segmentation_settings().segment_mode) ~ ")") %}
   {% do custseg_start_models() %}
+  {% do check_serving_parquet_path() %}
   {{ return('select 1') }}
 {% endmacro %}
 
@@ -153,14 +155,16 @@
   {% endif %}
   {% set started = modules.datetime.datetime.now() %}
   {% set tmp = run_query("select custseg_publish_tmp(" ~ sql_string(path) ~ ", " ~ sql_string(current_run_id()) ~ ")").columns[0].values()[0] %}
-  {% do run_query("attach " ~ sql_string(tmp) ~ " as custseg_publish") %}
+  {% do run_query(attach_serving_sql(tmp)) %}
   {% for t in serving_tables() %}
     {% do run_query("create table custseg_publish.main." ~ t ~ " as select * from main." ~ t) %}
   {% endfor %}
   {% do run_query("create table custseg_publish.main.segment_model_versions as select * from main.segment_model_versions") %}
   {% do run_query("create table custseg_publish.main.segment_runs as " ~ published_runs_sql()) %}
+  {% set parquet = write_serving_parquet('custseg_publish') %}
   {% do run_query("detach custseg_publish") %}
   {% do run_query("select custseg_replace_file(" ~ sql_string(tmp) ~ ", " ~ sql_string(path) ~ ")") %}
+  {% do swap_serving_parquet(parquet) %}
   {% do _record_run('published', 'published to ' ~ path) %}
   {% set seconds = (modules.datetime.datetime.now() - started).total_seconds() %}
   {% do log('Published run ' ~ current_run_id() ~ ' to ' ~ path ~ ' (' ~ (serving_tables() | length + 1) ~ ' tables, '

@@ -12,8 +12,9 @@
     model version as `score` does; segment_history and segment_migrations take the moves.
   * On success, on-run-end applies the changes to a copy of the serving database (delete
     the changed ids, insert their new rows) and to the working tables in one transaction,
-    then swaps the copy in. Profiles, metrics and the report's tables stay those of the last
-    full build (segment sizes are recounted).
+    then swaps the copy in (and a Parquet folder of it, with serving_format parquet).
+    Profiles, metrics and the report's tables stay those of the last full build (segment
+    sizes are recounted).
 -#}
 
 {% macro score_changes_mode() %}
@@ -237,10 +238,10 @@ from rows_hashed
   {% set run_id = current_run_id() %}
   {% set tmp = run_query("select custseg_publish_tmp(" ~ sql_string(path) ~ ", " ~ sql_string(run_id) ~ ")"
       ).columns[0].values()[0] %}
-  {% do run_query("select custseg_copy_file(" ~ sql_string(path) ~ ", " ~ sql_string(tmp) ~ ")") %}
   {% set counts = run_query("select change, count(*) from main.customer_changes group by change order by change").rows %}
-  {% do run_query("attach " ~ sql_string(tmp) ~ " as custseg_publish") %}
+  {% do attach_serving_copy(path, tmp) %}
   {% for statement in _apply_changes_sql('custseg_publish.main', true) %}{% do run_query(statement) %}{% endfor %}
+  {% set parquet = write_serving_parquet('custseg_publish') %}
   {% do run_query("detach custseg_publish") %}
   {% do run_query('begin transaction') %}
   {% for statement in _apply_changes_sql('main', false) %}{% do run_query(statement) %}{% endfor %}
@@ -248,6 +249,7 @@ from rows_hashed
       ~ sql_string('published to ' ~ path) ~ " where run_id = " ~ sql_string(run_id)) %}
   {% do run_query("select custseg_replace_file(" ~ sql_string(tmp) ~ ", " ~ sql_string(path) ~ ")") %}
   {% do run_query('commit') %}
+  {% do swap_serving_parquet(parquet) %}
   {% set seconds = (modules.datetime.datetime.now() - started).total_seconds() %}
   {% set said = [] %}
   {% for row in counts %}{% do said.append(row[1] ~ ' ' ~ row[0]) %}{% endfor %}

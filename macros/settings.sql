@@ -21,7 +21,7 @@
     'random_state', 'segment_mode', 'model_version', 'refit_after_days', 'refit_after_change', 'primary_algorithm', 'k_min', 'k_max', 'kmeans_k',
     'hierarchical_k', 'gmm_k', 'som_grid', 'fit_sample_size', 'hierarchical_sample_size', 'density_sample_size',
     'silhouette_sample_size', 'evaluation_sample_size', 'stability_resamples', 'assign_batch_rows',
-    'profile_median_sample_size', 'report_max_points',
+    'profile_median_sample_size', 'report_max_points', 'serving_storage_version', 'serving_format',
   ]) }}
 {% endmacro %}
 
@@ -248,8 +248,18 @@
       'assign_batch_rows': _int_setting('assign_batch_rows', 1000),
       'profile_median_sample_size': _int_setting('profile_median_sample_size', 1000),
       'report_max_points': _int_setting('report_max_points', 100, 200000),
+      'serving_storage_version': _choice_setting('serving_storage_version', serving_storage_versions()),
+      'serving_format': _choice_setting('serving_format', ['duckdb', 'parquet']),
   } %}
   {{ return(settings) }}
+{% endmacro %}
+
+{#- The DuckDB storage formats the serving database can be written in (ATTACH ... STORAGE_VERSION),
+    oldest first: each is a distinct format (DuckDB 2.0 writes v1.1.0 as v1.0.0); README "For BI
+    tools" says which DuckDB releases open each. Not v1.3.0: DuckDB 1.3.2 opens such a file but
+    reads some of its text values as NULL (measured). -#}
+{% macro serving_storage_versions() %}
+  {{ return(['v1.0.0', 'v1.2.0', 'v1.4.0', 'v1.5.0', 'v2.0.0']) }}
 {% endmacro %}
 
 {# The kinds a feature can be declared with (feature_kinds seed; kept in step by a test). #}

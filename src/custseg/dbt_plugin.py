@@ -11,6 +11,9 @@ cannot do well:
   atomically (os.replace): readers see the old file or the new one, never a mix.
 * `custseg_copy_file(source, target)`: a copy of the serving database, which a
   `score_changes` run updates before it replaces the original.
+* `custseg_parquet_path_problem(link)`, `custseg_parquet_folder(link, run_id)`,
+  `custseg_parquet_manifest(folder, run_id)`, `custseg_swap_parquet(link, folder)`: the
+  Parquet folder of `serving_format: parquet` (custseg.serving).
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ import os
 import time
 
 from dbt.adapters.duckdb.plugins import BasePlugin
+
+from . import serving
 
 
 def resolve_input(request_json: str) -> str:
@@ -63,6 +68,10 @@ FUNCTIONS = {
     "custseg_publish_tmp": (publish_tmp, ["VARCHAR", "VARCHAR"], "VARCHAR"),
     "custseg_copy_file": (copy_file, ["VARCHAR", "VARCHAR"], "VARCHAR"),
     "custseg_replace_file": (replace_file, ["VARCHAR", "VARCHAR"], "VARCHAR"),
+    "custseg_parquet_path_problem": (serving.parquet_path_problem, ["VARCHAR"], "VARCHAR"),
+    "custseg_parquet_folder": (serving.parquet_folder, ["VARCHAR", "VARCHAR"], "VARCHAR"),
+    "custseg_parquet_manifest": (serving.write_manifest, ["VARCHAR", "VARCHAR"], "VARCHAR"),
+    "custseg_swap_parquet": (serving.swap_parquet_link, ["VARCHAR", "VARCHAR"], "VARCHAR"),
 }
 
 
