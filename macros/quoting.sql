@@ -34,6 +34,12 @@
   {{ return(_nul_joined("'" ~ (value | string | replace("\\", "\\\\") | replace("'", "\\'")) ~ "'")) }}
 {% endmacro %}
 
+{#- Snowflake reads backslash escapes too; a quote is doubled. -#}
+{% macro snowflake__sql_string(value) %}
+  {% if value is none %}{{ return('null') }}{% endif %}
+  {{ return(_nul_joined("'" ~ (value | string | replace("\\", "\\\\") | replace("'", "''")) ~ "'")) }}
+{% endmacro %}
+
 {#- A NUL character cannot stand inside SQL text: a literal holding one is spliced from chr(0). -#}
 {% macro _nul_joined(literal) %}
   {% if '\x00' not in literal %}{{ return(literal) }}{% endif %}
@@ -43,8 +49,8 @@
 {% macro _sql_text(name) %}
   {% set text = name | string %}
   {% if '\x00' in text %}
-    {{ exceptions.raise_compiler_error("the column name " ~ (text | replace('\x00', '\\0') | tojson)
-        ~ " holds a NUL character, which no SQL name can; rename the column (or map it with column_map).") }}
+    {{ exceptions.raise_compiler_error("the column name '" ~ (text | replace('\x00', '\\0'))
+        ~ "' holds a NUL character, which no SQL name can; rename the column (or map it with column_map).") }}
   {% endif %}
   {{ return(text) }}
 {% endmacro %}
