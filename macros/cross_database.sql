@@ -66,8 +66,8 @@
 {% macro concat_non_null(expressions, separator=',') %}
   {{ return(adapter.dispatch('concat_non_null', 'customer_segmentation')(expressions, separator)) }}
 {% endmacro %}
-{% macro default__concat_non_null(expressions, separator) %}coalesce(concat_ws('{{ separator }}', {{ expressions | join(', ') }}), ''){% endmacro %}
-{% macro snowflake__concat_non_null(expressions, separator) %}array_to_string(array_construct_compact({{ expressions | join(', ') }}), '{{ separator }}'){% endmacro %}
+{% macro default__concat_non_null(expressions, separator) %}coalesce(concat_ws({{ sql_string(separator) }}, {{ expressions | join(', ') }}), ''){% endmacro %}
+{% macro snowflake__concat_non_null(expressions, separator) %}array_to_string(array_construct_compact({{ expressions | join(', ') }}), {{ sql_string(separator) }}){% endmacro %}
 
 {# The value when it is a finite number, else NULL (NaN and +-infinity parse as doubles). #}
 {% macro finite_or_null(expression) %}

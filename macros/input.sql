@@ -12,25 +12,6 @@
   Everything here reads files, so it is DuckDB-specific (see README, "Beyond one machine").
 -#}
 
-{% macro quote_identifier(name) %}
-  {{ return(adapter.dispatch('quote_identifier', 'customer_segmentation')(name)) }}
-{% endmacro %}
-{% macro default__quote_identifier(name) %}
-  {{ return('"' ~ (name | replace('"', '""')) ~ '"') }}
-{% endmacro %}
-{% macro spark__quote_identifier(name) %}
-  {{ return('`' ~ (name | replace('`', '``')) ~ '`') }}
-{% endmacro %}
-
-{#- A string literal. Spark reads backslash escapes inside literals (and two quotes as two
-    literals), so there backslashes and quotes are escaped with a backslash. -#}
-{% macro sql_string(value) %}
-  {% if target.type == 'spark' %}
-    {{ return("'" ~ (value | string | replace("\\", "\\\\") | replace("'", "\\'")) ~ "'") }}
-  {% endif %}
-  {{ return("'" ~ (value | string | replace("'", "''")) ~ "'") }}
-{% endmacro %}
-
 {% macro _input_request(role) %}
   {% set settings = segmentation_settings() %}
   {% if model is defined and model is mapping and model.get('resource_type') == 'unit_test' %}
@@ -119,7 +100,7 @@
   {{ return([
     'drop table if exists temp.main.custseg_input_line_errors',
     'drop table if exists temp.main.custseg_input_scans',
-    "{{ input_line_scan('" ~ role ~ "') }}",
+    "{{ input_line_scan('transactions') }}" if role == 'transactions' else "{{ input_line_scan('customers') }}",
   ]) }}
 {% endmacro %}
 

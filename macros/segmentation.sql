@@ -22,11 +22,11 @@
   {{ return(out) }}
 {% endmacro %}
 
-{#- SQL for an engineered feature from the columns named by `column` (a format string with
-    {} for the input name), e.g. the capped inputs. -#}
-{% macro derived_feature_sql(feature, column='{}') %}
+{#- SQL for an engineered feature from its input columns: each input quoted as a column, or
+    the SQL expression `inputs` (a mapping) gives for it (e.g. the capped inputs). -#}
+{% macro derived_feature_sql(feature, inputs=none) %}
   {% set args = [] %}
-  {% for i in feature.inputs %}{% do args.append(column.replace('{}', i)) %}{% endfor %}
+  {% for i in feature.inputs %}{% do args.append(inputs[i] if inputs else quote_identifier(i)) %}{% endfor %}
   {% if feature.operation == 'ratio' %}
     {{ return(safe_divide(args[0], args[1])) }}
   {% elif feature.operation == 'sum' %}
@@ -43,7 +43,7 @@
   {%- for algorithm in segmentation_algorithms() %}
     select
         customer_id,
-        '{{ algorithm }}' as algorithm,
+        {{ sql_string(algorithm) }} as algorithm,
         {{ algorithm }}_segment_id as segment_id,
         {{ algorithm }}_distance as distance_to_centre,
         {{ algorithm }}_probability as membership_probability,

@@ -17,7 +17,7 @@
     {{ exceptions.raise_compiler_error("the spark target scores with a saved model exported from a DuckDB build: run it "
         ~ "with `make spark-build` (scripts/spark_build.py), which sets CUSTSEG_SAVED_DIR.") }}
   {% endif %}
-  {{ return("parquet.`" ~ folder ~ "/" ~ name ~ ".parquet`") }}
+  {{ return("parquet." ~ quote_identifier(folder ~ "/" ~ name ~ ".parquet")) }}
 {% endmacro %}
 
 {#- The answer custseg.inputs gave scripts/spark_build.py, as customer_input() expects it. -#}

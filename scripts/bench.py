@@ -36,6 +36,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from custseg.sql import quote_identifier, sql_literal
+
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE_STEPS = ["read", "median_fill", "scale", "kmeans", "agglomerative", "minisom", "silhouette"]
 POLL_SECONDS = 0.05
@@ -296,11 +298,11 @@ def day_two_input(parquet: Path, work: Path, share: float = 0.01, night: int = 2
     prefix = "NMOPQ"[(night - 2) % 5]
     con.sql(f"""copy (
         select * replace (case when row_number() over () <= {k} then balance * 1.5 else balance end as balance)
-        from read_parquet('{parquet}')
+        from read_parquet({sql_literal(str(parquet))})
         union all
-        select * replace ('{prefix}' || cust_id as cust_id) from read_parquet('{parquet}')
+        select * replace ({sql_literal(prefix)} || cust_id as cust_id) from read_parquet({sql_literal(str(parquet))})
         using sample {k} rows (reservoir, {night + 1})
-    ) to '{out}' (format parquet)""")
+    ) to {sql_literal(str(out))} (format parquet)""")
     con.close()
     return out
 
@@ -403,7 +405,7 @@ def full_fit_ari(database: Path, seed: int) -> dict:
         pre = Preprocessor.from_frame(con.sql("select * from segment_preprocessing").df())
         model_json = con.sql("select model_json from int_segment_models where algorithm = 'kmeans'").fetchall()[0][0]
         model = SegmentModel.from_json(model_json)
-        columns = ", ".join(f'f."{c}"' for c in pre.source_columns)
+        columns = ", ".join("f." + quote_identifier(c) for c in pre.source_columns)
         reader = con.sql(
             f"select s.kmeans_segment_id, {columns} from customer_features f "
             "join int_customer_scores s using (customer_id) order by customer_id"

@@ -25,6 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench  # noqa: E402
+from custseg.sql import sql_literal  # noqa: E402
 
 ROOT = bench.ROOT
 LINES_PER_CUSTOMER = 50
@@ -43,7 +44,7 @@ def generate(n: int, data_dir: Path) -> Path:
     partial = path.with_suffix(".partial")
     bench.log(f"generate {bench.human(n)} transaction lines ({bench.human(customers)} customers)")
     con = duckdb.connect()
-    con.execute(f"set temp_directory = '{data_dir / 'tmp'}'")
+    con.execute(f"set temp_directory = {sql_literal(str(data_dir / 'tmp'))}")
     con.execute(f"""copy (
         select
             'U' || lpad(cast(hash(o, 1) % {customers} as varchar), 8, '0') as customer_id,
@@ -57,7 +58,7 @@ def generate(n: int, data_dir: Path) -> Path:
             case when hash(i, 2) % 100 < 3 then -1 else 1 + cast(hash(i, 8) % 4 as integer) end as quantity,
             round(0.5 + (hash(i, 9) % 20000) / 100.0, 2) as unit_price
         from (select i, i // 3 as o from range({n}) as t(i))
-    ) to '{partial}' (format parquet, compression zstd, row_group_size 1000000)""")
+    ) to {sql_literal(str(partial))} (format parquet, compression zstd, row_group_size 1000000)""")
     con.close()
     partial.rename(path)
     return path

@@ -29,6 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench  # noqa: E402  (scripts/bench.py: tree_rss, the memory measure of make bench)
+from custseg.sql import sql_literal  # noqa: E402
 
 ROOT = bench.ROOT
 BIN = Path(sys.executable).parent
@@ -144,7 +145,7 @@ def export_saved_model(working: Path, out: Path) -> int:
         pre_list = ", ".join(str(p) for p in pre)
 
         def write(name: str, sql: str) -> None:
-            con.sql(f"copy ({sql}) to '{out / (name + '.parquet')}' (format parquet)")
+            con.sql(f"copy ({sql}) to {sql_literal(str(out / (name + '.parquet')))} (format parquet)")
 
         for a, (v, _) in versions.items():
             write(f"{a}_model", f"select * from {a}_model where model_version = {v}")
@@ -169,8 +170,8 @@ def compare(working: Path, warehouse: Path) -> dict:
     """Row-by-row agreement of the Spark run with the DuckDB run."""
     import duckdb
 
-    spark_scores = f"read_parquet('{warehouse / 'int_customer_scores'}/*.parquet')"
-    spark_summary = f"read_parquet('{warehouse / 'input_summary'}/*.parquet')"
+    spark_scores = f"read_parquet({sql_literal(str(warehouse / 'int_customer_scores' / '*.parquet'))})"
+    spark_summary = f"read_parquet({sql_literal(str(warehouse / 'input_summary' / '*.parquet'))})"
     result: dict = {"algorithms": {}}
     with duckdb.connect(str(working), read_only=True) as con:
         counts = "input_rows, clean_customers, rejected_rows"
@@ -179,7 +180,8 @@ def compare(working: Path, warehouse: Path) -> dict:
         spark_tx = warehouse / "transaction_summary"
         if con.sql("select count(*) from transaction_summary").fetchall()[0][0]:   # a transaction log
             lines = "input_lines, collapsed_duplicates, rejected_lines, guest_lines, used_lines, customers"
-            for engine, source in (("duckdb", "transaction_summary"), ("spark", f"read_parquet('{spark_tx}/*.parquet')")):
+            spark_lines = f"read_parquet({sql_literal(str(spark_tx / '*.parquet'))})"
+            for engine, source in (("duckdb", "transaction_summary"), ("spark", spark_lines)):
                 row = con.sql(f"select {lines} from {source}").fetchall()[0]
                 result[f"{engine}_counts"].update({f"transaction_{k}": v for k, v in zip(lines.split(", "), row)})
         for a in ALGORITHMS:

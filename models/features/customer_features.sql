@@ -22,13 +22,13 @@ with clean as (
 select
     customer_id,
     {%- for c in measures %}
-    {{ c.name }},
+    {{ quote_identifier(c.name) }},
     {%- endfor %}
     {%- for d in contract.derived %}
-    {{ derived_feature_sql(d) }} as {{ d.name }},
+    {{ derived_feature_sql(d) }} as {{ quote_identifier(d.name) }},
     {%- endfor %}
     {%- for c in others %}
-    {{ c.name }},
+    {{ quote_identifier(c.name) }},
     {%- endfor %}
     source_row_count,
     imputed_columns,

@@ -34,7 +34,7 @@ clean as (
         count(*) as clean_customers,
         coalesce(sum(source_row_count), 0) as clean_rows,
         {%- for c in clustered + clustered_derived %}
-        (min({{ c.name }}) < max({{ c.name }})) as {{ c.name }}__varies,
+        (min({{ quote_identifier(c.name) }}) < max({{ quote_identifier(c.name) }})) as {{ quote_identifier(c.name ~ '__varies') }},
         {%- endfor %}
         count(*) as counted
     from {{ ref('customer_features') }}
@@ -72,7 +72,7 @@ summary as (
         {{ safe_divide('rejected.rejected_rows', 'staged.staged_rows') }} as rejected_share,
         coalesce(reasons.top_reasons, '') as top_reasons,
         {%- set varying = [] %}
-        {%- for c in clustered + clustered_derived %}{% do varying.append("case when clean." ~ c.name ~ "__varies then 1 else 0 end") %}{% endfor %}
+        {%- for c in clustered + clustered_derived %}{% do varying.append("case when clean." ~ quote_identifier(c.name ~ '__varies') ~ " then 1 else 0 end") %}{% endfor %}
         {{ (varying | join(' + ')) if varying else '0' }} as varying_features
     from staged
     cross join clean
@@ -93,11 +93,16 @@ select
     cast({{ settings.max_rejected_share }} as double) as max_rejected_share,
     cast({{ settings.warn_rejected_share }} as double) as warn_rejected_share,
     {{ fail_when('rejected_share > ' ~ settings.max_rejected_share,
-        "cast(round(100 * rejected_share, 1) as string) || '% of the input rows were rejected, above max_rejected_share "
-        ~ settings.max_rejected_share ~ " (top reasons: ' || top_reasons || '); see the table rejected_customers, fix the input, or raise max_rejected_share.'") }} as rejected_check,
+        "cast(round(100 * rejected_share, 1) as string) || "
+        ~ sql_string("% of the input rows were rejected, above max_rejected_share " ~ settings.max_rejected_share ~ " (top reasons: ")
+        ~ " || top_reasons || "
+        ~ sql_string("); see the table rejected_customers, fix the input, or raise max_rejected_share.")) }} as rejected_check,
     {{ fail_when('clean_customers < ' ~ needed,
-        "'only ' || cast(clean_customers as string) || ' clean customers: the algorithms need at least " ~ needed
-        ~ " (one more than the largest k, and at least 10); add customers or lower k_max (or a fixed k). See rejected_customers for the rows that were dropped.'") }} as customers_check,
+        "'only ' || cast(clean_customers as string) || "
+        ~ sql_string(" clean customers: the algorithms need at least " ~ needed ~ " (one more than the largest k, and at least 10); "
+        ~ "add customers or lower k_max (or a fixed k). See rejected_customers for the rows that were dropped.")) }} as customers_check,
+    {%- set every = (clustered + clustered_derived) | map(attribute='name') | join(', ') %}
     {{ fail_when('varying_features < 2',
-        "'fewer than two clustered features vary (every customer has the same value" ~ ((' in ' ~ ((clustered + clustered_derived) | map(attribute='name') | join(', '))) if (clustered + clustered_derived) else '') ~ "); declare other columns with feature_columns.'") }} as features_check
+        sql_string("fewer than two clustered features vary (every customer has the same value" ~ ((' in ' ~ every) if every else '')
+        ~ "); declare other columns with feature_columns.")) }} as features_check
 from summary

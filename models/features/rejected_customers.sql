@@ -32,7 +32,7 @@ invalid_rows as (
         reject_reasons,
         reject_detail{{ ',' if measures }}
         {%- for c in measures %}
-        {{ c.name }}{{ ',' if not loop.last }}
+        {{ quote_identifier(c.name) }}{{ ',' if not loop.last }}
         {%- endfor %}
     from staged
     where not is_valid
@@ -50,7 +50,7 @@ conflict_losers as (
             || ' different records; kept the most complete, latest one (input row '
             || cast(kept.last_source_row_number as string) || ')' as reject_detail{{ ',' if measures }}
         {%- for c in measures %}
-        staged.{{ c.name }}{{ ',' if not loop.last }}
+        staged.{{ quote_identifier(c.name) }}{{ ',' if not loop.last }}
         {%- endfor %}
     from staged
     inner join records as losing
@@ -73,7 +73,7 @@ outlier_rows as (
         'extreme_outlier' as reject_reasons,
         'above the outlier cap: ' || outliers.outlier_columns as reject_detail{{ ',' if measures }}
         {%- for c in measures %}
-        staged.{{ c.name }}{{ ',' if not loop.last }}
+        staged.{{ quote_identifier(c.name) }}{{ ',' if not loop.last }}
         {%- endfor %}
     from staged
     inner join {{ ref('int_customers__outliers') }} as outliers
@@ -102,6 +102,6 @@ select
     {{ dbt.split_part('reject_reasons', "','", 1) }} as primary_reject_reason,
     reject_detail{{ ',' if measures }}
     {%- for c in measures %}
-    {{ c.name }}{{ ',' if not loop.last }}
+    {{ quote_identifier(c.name) }}{{ ',' if not loop.last }}
     {%- endfor %}
 from unioned

@@ -27,13 +27,13 @@ stats as (
 
     select
         {%- for c in measures %}
-        {{ 'round(' ~ median(c.name) ~ ')' if c.impute == 'round_median' else median(c.name) }} as {{ c.name }}__fill,
+        {{ 'round(' ~ median(quote_identifier(c.name)) ~ ')' if c.impute == 'round_median' else median(quote_identifier(c.name)) }} as {{ quote_identifier(c.name ~ '__fill') }},
         {%- if c.is_capped and settings.outlier_method != 'none' %}
-        {{ ('round(' if c.is_integer else '(') ~ quantile_cont(c.name, settings.outlier_upper_quantile) ~ ')' }} as {{ c.name }}__cap,
+        {{ ('round(' if c.is_integer else '(') ~ quantile_cont(quote_identifier(c.name), settings.outlier_upper_quantile) ~ ')' }} as {{ quote_identifier(c.name ~ '__cap') }},
         {%- else %}
-        cast(null as double) as {{ c.name }}__cap,
+        cast(null as double) as {{ quote_identifier(c.name ~ '__cap') }},
         {%- endif %}
-        count({{ c.name }}) as {{ c.name }}__observed,
+        count({{ quote_identifier(c.name) }}) as {{ quote_identifier(c.name ~ '__observed') }},
         {%- endfor %}
         count(*) as customers
     from kept
@@ -45,9 +45,9 @@ select
     cast({{ run.model_version }} as integer) as model_version,
     cast({{ sql_string(c.name) }} as string) as column_name,
     cast({{ sql_string(c.kind) }} as string) as kind,
-    cast({{ c.name }}__fill as double) as fill_value,
-    cast({{ c.name }}__cap as double) as cap_value,
-    cast({{ c.name }}__observed as bigint) as observed_values
+    cast({{ quote_identifier(c.name ~ '__fill') }} as double) as fill_value,
+    cast({{ quote_identifier(c.name ~ '__cap') }} as double) as cap_value,
+    cast({{ quote_identifier(c.name ~ '__observed') }} as bigint) as observed_values
 from stats
 {%- if run.mode != 'refit' %}
 where false

@@ -9,8 +9,10 @@
     rejected_customers with reason `conflicting_duplicate_id`.
 -#}
 {%- set contract = customer_input().contract -%}
-{%- set measures = measure_columns(contract) | map(attribute='name') | list -%}
-{%- set value_columns = measures + (contract_columns(contract, ['categorical', 'ignored']) | map(attribute='name') | list) -%}
+{%- set measures = [] -%}
+{%- for c in measure_columns(contract) %}{% do measures.append(quote_identifier(c.name)) %}{% endfor -%}
+{%- set value_columns = measures[:] -%}
+{%- for c in contract_columns(contract, ['categorical', 'ignored']) %}{% do value_columns.append(quote_identifier(c.name)) %}{% endfor -%}
 
 with valid_rows as (
 

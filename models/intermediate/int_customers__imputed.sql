@@ -28,7 +28,7 @@ fills as (
 
     select
         {%- for c in measures %}
-        max(case when column_name = {{ sql_string(c.name) }} then fill_value end) as {{ c.name }}__fill,
+        max(case when column_name = {{ sql_string(c.name) }} then fill_value end) as {{ quote_identifier(c.name ~ '__fill') }},
         {%- endfor %}
         count(*) as parameters
     from ({{ at_model_version(ref('int_cleaning_parameters')) }}) as parameters
@@ -37,10 +37,11 @@ fills as (
 
 {%- set imputed_flags = [] %}
 {%- for c in measures %}
-  {%- do imputed_flags.append("case when kept." ~ c.name ~ " is null and fills." ~ c.name ~ "__fill is not null then '" ~ c.name ~ "' end") %}
+  {%- do imputed_flags.append("case when kept." ~ quote_identifier(c.name) ~ " is null and fills." ~ quote_identifier(c.name ~ '__fill')
+      ~ " is not null then " ~ sql_string(c.name) ~ " end") %}
 {%- endfor %}
 {%- for c in categoricals %}
-  {%- do imputed_flags.append("case when kept." ~ c.name ~ " is null then '" ~ c.name ~ "' end") %}
+  {%- do imputed_flags.append("case when kept." ~ quote_identifier(c.name) ~ " is null then " ~ sql_string(c.name) ~ " end") %}
 {%- endfor %}
 
 imputed as (
@@ -51,20 +52,20 @@ imputed as (
         {%- for c in measures %}
         {%- if c.impute == 'zero_when_zero' and c.impute_from in (measures | map(attribute='name') | list) %}
         case
-            when kept.{{ c.name }} is not null then kept.{{ c.name }}
-            when fills.{{ c.name }}__fill is null then null
-            when kept.{{ c.impute_from }} = 0 then 0
-            else fills.{{ c.name }}__fill
-        end as {{ c.name }},
+            when kept.{{ quote_identifier(c.name) }} is not null then kept.{{ quote_identifier(c.name) }}
+            when fills.{{ quote_identifier(c.name ~ '__fill') }} is null then null
+            when kept.{{ quote_identifier(c.impute_from) }} = 0 then 0
+            else fills.{{ quote_identifier(c.name ~ '__fill') }}
+        end as {{ quote_identifier(c.name) }},
         {%- else %}
-        coalesce(kept.{{ c.name }}, fills.{{ c.name }}__fill) as {{ c.name }},
+        coalesce(kept.{{ quote_identifier(c.name) }}, fills.{{ quote_identifier(c.name ~ '__fill') }}) as {{ quote_identifier(c.name) }},
         {%- endif %}
         {%- endfor %}
         {%- for c in categoricals %}
-        coalesce(kept.{{ c.name }}, 'unknown') as {{ c.name }},
+        coalesce(kept.{{ quote_identifier(c.name) }}, 'unknown') as {{ quote_identifier(c.name) }},
         {%- endfor %}
         {%- for c in ignored %}
-        kept.{{ c.name }},
+        kept.{{ quote_identifier(c.name) }},
         {%- endfor %}
         kept.source_row_count,
         {{ concat_non_null(imputed_flags) if imputed_flags else "''" }} as imputed_columns

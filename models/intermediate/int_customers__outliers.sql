@@ -21,7 +21,7 @@ caps as (
 
     select
         {%- for c in capped %}
-        max(case when column_name = {{ sql_string(c.name) }} then cap_value end) as {{ c.name }}__cap,
+        max(case when column_name = {{ sql_string(c.name) }} then cap_value end) as {{ quote_identifier(c.name ~ '__cap') }},
         {%- endfor %}
         count(*) as parameters
     from ({{ at_model_version(ref('int_cleaning_parameters')) }}) as parameters
@@ -30,7 +30,8 @@ caps as (
 
 {%- set flags = [] %}
 {%- for c in capped %}
-  {%- do flags.append("case when customers." ~ c.name ~ " > caps." ~ c.name ~ "__cap then '" ~ c.name ~ "' end") %}
+  {%- do flags.append("case when customers." ~ quote_identifier(c.name) ~ " > caps." ~ quote_identifier(c.name ~ '__cap')
+      ~ " then " ~ sql_string(c.name) ~ " end") %}
 {%- endfor %}
 
 flagged as (

@@ -19,7 +19,7 @@ with long as (
         scores.segment_id,
         {{ sql_string(c.name) }} as attribute,
         {{ sql_string(c.input_column) }} as attribute_label,
-        cast(features.{{ c.name }} as string) as category
+        cast(features.{{ quote_identifier(c.name) }} as string) as category
     from ({{ long_scores(ref('int_customer_scores')) }}) as scores
     inner join {{ ref('customer_features') }} as features
         on scores.customer_id = features.customer_id

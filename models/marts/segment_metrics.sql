@@ -38,7 +38,7 @@ select
     cast(models.algorithm as string) as algorithm,
     cast(models.algorithm_label as string) as algorithm_label,
     cast(models.model_version as integer) as model_version,
-    cast(models.algorithm = '{{ primary }}' as boolean) as is_primary,
+    cast(models.algorithm = {{ sql_string(primary) }} as boolean) as is_primary,
     cast(models.n_segments as integer) as n_segments,
     cast(whole_population.customers as bigint) as customers,
     cast(models.silhouette as double) as silhouette,

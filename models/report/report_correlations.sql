@@ -11,7 +11,7 @@ with scaled as (
 
     select
         {%- for f in features %}
-        {{ report_scaled(f.name, f.transform) }} as {{ f.name }}{{ ',' if not loop.last }}
+        {{ report_scaled(quote_identifier(f.name), f.transform) }} as {{ quote_identifier(f.name) }}{{ ',' if not loop.last }}
         {%- endfor %}
     from {{ ref('customer_features') }}
 
@@ -23,7 +23,7 @@ pairs as (
         {%- for a in features %}
         {%- for b in features %}
         {%- if a.name < b.name %}
-        corr({{ a.name }}, {{ b.name }}) as {{ a.name }}__{{ b.name }}{{ ',' }}
+        corr({{ quote_identifier(a.name) }}, {{ quote_identifier(b.name) }}) as {{ quote_identifier(a.name ~ '__' ~ b.name) }},
         {%- endif %}
         {%- endfor %}
         {%- endfor %}
@@ -39,7 +39,7 @@ select
     cast({{ sql_string(current_run_id()) }} as string) as run_id,
     cast({{ sql_string(a) }} as string) as feature_a,
     cast({{ sql_string(b) }} as string) as feature_b,
-    cast({{ '1.0' if a == b else (a ~ '__' ~ b if a < b else b ~ '__' ~ a) }} as double) as correlation
+    cast({{ '1.0' if a == b else quote_identifier(a ~ '__' ~ b if a < b else b ~ '__' ~ a) }} as double) as correlation
 from pairs
 {% if not loop.last %}union all
 {% endif %}

@@ -13,9 +13,9 @@
 with values_long as {{ cte_not_materialized() }} (
 
     {%- for f in features %}
-    select {{ sql_string(f.name) }} as feature, {{ report_scaled(f.name, f.transform) }} as v
+    select {{ sql_string(f.name) }} as feature, {{ report_scaled(quote_identifier(f.name), f.transform) }} as v
     from {{ ref('customer_features') }}
-    where {{ f.name }} is not null
+    where {{ quote_identifier(f.name) }} is not null
     {% if not loop.last %}union all{% endif %}
     {%- endfor %}
 

@@ -28,7 +28,7 @@ select
     {%- endfor %}
     {%- for i in range(4) %}
     cast({{ sql_string(features[i].name) if features | length > i else 'null' }} as string) as feature_{{ i + 1 }},
-    cast({{ report_scaled('features.' ~ features[i].name, features[i].transform) if features | length > i else 'null' }} as double) as value_{{ i + 1 }}{{ ',' if not loop.last }}
+    cast({{ report_scaled('features.' ~ quote_identifier(features[i].name), features[i].transform) if features | length > i else 'null' }} as double) as value_{{ i + 1 }}{{ ',' if not loop.last }}
     {%- endfor %}
 from points
 inner join {{ ref('int_customer_scores') }} as scores

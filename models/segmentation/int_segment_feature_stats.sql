@@ -14,6 +14,13 @@
 {%- set contract = customer_input().contract -%}
 {%- set features = profile_features(contract) -%}
 {%- set measures = measure_columns(contract) -%}
+{#- each measure at its cap (the value itself where it has none) -#}
+{%- set capped_of = {} -%}
+{%- for c in measures -%}
+  {%- set value = 'features.' ~ quote_identifier(c.name) -%}
+  {%- set cap = 'caps.' ~ quote_identifier(c.name ~ '__cap') -%}
+  {%- do capped_of.update({c.name: '(case when ' ~ value ~ ' > ' ~ cap ~ ' then ' ~ cap ~ ' else ' ~ value ~ ' end)'}) -%}
+{%- endfor -%}
 
 with scores as {{ cte_not_materialized() }} (
 
@@ -25,7 +32,7 @@ caps as (
 
     select
         {%- for c in measures %}
-        max(case when column_name = {{ sql_string(c.name) }} then cap_value end) as {{ c.name }}__cap,
+        max(case when column_name = {{ sql_string(c.name) }} then cap_value end) as {{ quote_identifier(c.name ~ '__cap') }},
         {%- endfor %}
         count(*) as parameters
     from ({{ at_model_version(ref('int_cleaning_parameters')) }}) as parameters
@@ -39,16 +46,12 @@ moments as (
         scores.segment_id,
         count(*) as customers,
         {%- for f in features %}
-        count(features.{{ f.name }}) as {{ f.name }}__observed,
-        avg(features.{{ f.name }}) as {{ f.name }}__mean,
-        stddev_pop(features.{{ f.name }}) as {{ f.name }}__stddev,
-        {%- if f.derived %}
-        {%- set capped = derived_feature_sql(f, '(case when features.{} > caps.{}__cap then caps.{}__cap else features.{} end)') %}
-        {%- else %}
-        {%- set capped = '(case when features.' ~ f.name ~ ' > caps.' ~ f.name ~ '__cap then caps.' ~ f.name ~ '__cap else features.' ~ f.name ~ ' end)' %}
-        {%- endif %}
-        avg({{ capped }}) as {{ f.name }}__capped_mean,
-        stddev_pop({{ capped }}) as {{ f.name }}__capped_stddev,
+        count(features.{{ quote_identifier(f.name) }}) as {{ quote_identifier(f.name ~ '__observed') }},
+        avg(features.{{ quote_identifier(f.name) }}) as {{ quote_identifier(f.name ~ '__mean') }},
+        stddev_pop(features.{{ quote_identifier(f.name) }}) as {{ quote_identifier(f.name ~ '__stddev') }},
+        {%- set capped = derived_feature_sql(f, capped_of) if f.derived else capped_of[f.name] %}
+        avg({{ capped }}) as {{ quote_identifier(f.name ~ '__capped_mean') }},
+        stddev_pop({{ capped }}) as {{ quote_identifier(f.name ~ '__capped_stddev') }},
         {%- endfor %}
         count(*) as rows_counted
     from scores
@@ -83,7 +86,7 @@ median_rows as {{ cte_materialized() }} (
         median_sample.algorithm,
         median_sample.segment_id,
         {%- for f in features %}
-        features.{{ f.name }}{{ ',' if not loop.last }}
+        features.{{ quote_identifier(f.name) }}{{ ',' if not loop.last }}
         {%- endfor %}
     from median_sample
     inner join {{ ref('customer_features') }} as features
@@ -97,7 +100,7 @@ medians as (
         algorithm,
         segment_id,
         {%- for f in features %}
-        {{ median(f.name) }} as {{ f.name }}__median,
+        {{ median(quote_identifier(f.name)) }} as {{ quote_identifier(f.name ~ '__median') }},
         {%- endfor %}
         count(*) as median_sample
     from median_rows
@@ -112,7 +115,7 @@ joined as (
     select
         moments.*,
         {%- for f in features %}
-        medians.{{ f.name }}__median,
+        medians.{{ quote_identifier(f.name ~ '__median') }},
         {%- endfor %}
         medians.median_sample
     from moments
@@ -141,7 +144,7 @@ select
     cast(case feature_positions.position
         {%- for f in features %}
         {%- if suffix %}
-        when {{ loop.index }} then joined.{{ f.name }}{{ suffix }}
+        when {{ loop.index }} then joined.{{ quote_identifier(f.name ~ suffix) }}
         {%- else %}
         when {{ loop.index }} then {{ sql_string(f.name if name == 'feature' else f.kind if name == 'kind' else f.label) }}
         {%- endif %}

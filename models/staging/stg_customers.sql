@@ -75,21 +75,23 @@ parsed as (
         {%- endfor %}
         {%- for c in measures %}
         {%- set field = input_field(input, c) %}
+        {%- set text_column = quote_identifier(c.name ~ '__text') %}
         {%- if c.date_formats and c.date_formats != ['native'] %}
         {%- set t = "trim(cast(" ~ field ~ " as string))" %}
-        case when {{ is_missing_text(t, tokens) }} then null else {{ t }} end as {{ c.name }}__text,
-        {{ date_time_sql(input, c) }} as {{ c.name }}__time
+        case when {{ is_missing_text(t, tokens) }} then null else {{ t }} end as {{ text_column }},
+        {{ date_time_sql(input, c) }} as {{ quote_identifier(c.name ~ '__time') }}
         {%- elif c.date_formats %}
-        cast({{ field }} as string) as {{ c.name }}__text,
-        {{ date_time_sql(input, c) }} as {{ c.name }}__time
+        cast({{ field }} as string) as {{ text_column }},
+        {{ date_time_sql(input, c) }} as {{ quote_identifier(c.name ~ '__time') }}
         {%- elif c.dtype in ('text',) or text_source %}
         {%- set t = "trim(cast(" ~ field ~ " as string))" %}
-        case when {{ is_missing_text(t, tokens) }} then null else {{ t }} end as {{ c.name }}__text,
-        case when not {{ is_missing_text(t, tokens) }} then {{ number_from_text(t, contract, c) }} end as {{ c.name }}__parsed
+        case when {{ is_missing_text(t, tokens) }} then null else {{ t }} end as {{ text_column }},
+        case when not {{ is_missing_text(t, tokens) }} then {{ number_from_text(t, contract, c) }} end
+            as {{ quote_identifier(c.name ~ '__parsed') }}
         {%- else %}
         case when {{ field }} is null or {{ is_nan(try_to_double(field)) }} then null
-             else cast({{ field }} as string) end as {{ c.name }}__text,
-        {{ try_to_double(field) }} as {{ c.name }}__parsed
+             else cast({{ field }} as string) end as {{ text_column }},
+        {{ try_to_double(field) }} as {{ quote_identifier(c.name ~ '__parsed') }}
         {%- endif %}{{ ',' if not loop.last }}
         {%- endfor %}
     from source_rows
@@ -112,22 +114,26 @@ typed as (
         {{ quote_identifier(c.name) }},
         {%- endfor %}
         {%- for c in measures %}
+        {%- set text_column = quote_identifier(c.name ~ '__text') %}
         {%- if c.date_formats %}
+        {%- set time_column = quote_identifier(c.name ~ '__time') %}
         {%- if settings.as_of %}
         {%- set reference = "cast(" ~ sql_string(settings.as_of) ~ " as timestamp)" %}
         {%- elif changes_only %}
         {#- the latest date of the whole input, as in a full build #}
         {%- set reference = date_reference_sql(input, c, 'source_rows') %}
         {%- else %}
-        {%- set reference = "max(" ~ c.name ~ "__time) over ()" %}
+        {%- set reference = "max(" ~ time_column ~ ") over ()" %}
         {%- endif %}
-        cast({{ days_between(c.name ~ '__time', reference) }} as double) as {{ c.name }},
-        ({{ c.name }}__text is not null and {{ c.name }}__time is null) as {{ c.name }}__unreadable,
+        cast({{ days_between(time_column, reference) }} as double) as {{ quote_identifier(c.name) }},
+        ({{ text_column }} is not null and {{ time_column }} is null) as {{ quote_identifier(c.name ~ '__unreadable') }},
         {%- else %}
-        {{ finite_or_null(c.name ~ '__parsed') }} as {{ c.name }},
-        ({{ c.name }}__text is not null and {{ finite_or_null(c.name ~ '__parsed') }} is null) as {{ c.name }}__unreadable,
+        {%- set parsed_column = quote_identifier(c.name ~ '__parsed') %}
+        {{ finite_or_null(parsed_column) }} as {{ quote_identifier(c.name) }},
+        ({{ text_column }} is not null and {{ finite_or_null(parsed_column) }} is null)
+            as {{ quote_identifier(c.name ~ '__unreadable') }},
         {%- endif %}
-        {{ c.name }}__text{{ ',' if not loop.last }}
+        {{ text_column }}{{ ',' if not loop.last }}
         {%- endfor %}
     from parsed
     {%- if changes_only and not by_id_column %}
@@ -144,19 +150,20 @@ typed as (
 {%- if input.source.get('whitespace') %}
   {%- set bad = "field_count <> " ~ (contract.columns | length) %}
   {%- do codes.append("case when " ~ bad ~ " then 'malformed_line' end") %}
-  {%- do details.append("case when " ~ bad ~ " then 'line has ' || cast(field_count as string) || ' fields, not " ~ (contract.columns | length) ~ "' end") %}
+  {%- do details.append("case when " ~ bad ~ " then 'line has ' || cast(field_count as string) || "
+      ~ sql_string(" fields, not " ~ (contract.columns | length)) ~ " end") %}
 {%- endif %}
 {%- for c in measures %}
-  {%- set v = c.name %}
-  {%- set shown = "'''' || " ~ v ~ "__text || ''''" %}
+  {%- set v = quote_identifier(c.name) %}
+  {%- set unreadable = quote_identifier(c.name ~ '__unreadable') %}
+  {%- set shown = quote_identifier(c.name ~ '__text') %}
   {%- if c.date_formats %}
-    {%- do validation_rule(codes, details, v ~ "__unreadable", "unparseable_date", c.input_column, "is not a date in a known format", shown) %}
+    {%- do validation_rule(codes, details, unreadable, "unparseable_date", c.input_column, "is not a date in a known format", shown) %}
   {%- else %}
-    {%- do validation_rule(codes, details, v ~ "__unreadable", "non_numeric_value", c.input_column, "is not a number", shown) %}
+    {%- do validation_rule(codes, details, unreadable, "non_numeric_value", c.input_column, "is not a number", shown) %}
   {%- endif %}
   {%- if c.is_required %}
-    {%- do codes.append("case when " ~ v ~ "__text is null then 'missing_required_value' end") %}
-    {%- do details.append("case when " ~ v ~ "__text is null then '" ~ c.input_column | replace("'", "''") ~ " is missing' end") %}
+    {%- do validation_note(codes, details, shown ~ " is null", "missing_required_value", c.input_column, "is missing") %}
   {%- endif %}
   {%- if c.min_value is not none and c.invalid_code %}
     {%- set op = "<=" if c.min_is_exclusive else "<" %}
@@ -187,7 +194,7 @@ select
     line_span,
     customer_id,
     {%- for c in measures %}
-    {{ c.name }},
+    {{ quote_identifier(c.name) }},
     {%- endfor %}
     {%- for c in categoricals + ignored %}
     {{ quote_identifier(c.name) }},
@@ -198,8 +205,8 @@ select
     end as reject_reasons,
     reject_detail,
     reject_codes_in_order = '' as is_valid,
-    {%- set hashed = ['customer_id'] + (measures | map(attribute='name') | list) %}
-    {%- for c in categoricals + ignored %}{% do hashed.append(quote_identifier(c.name)) %}{% endfor %}
+    {%- set hashed = ['customer_id'] %}
+    {%- for c in measures + categoricals + ignored %}{% do hashed.append(quote_identifier(c.name)) %}{% endfor %}
     {{ row_hash(hashed) }} as record_hash,
     input_row_hash
 from validated
@@ -212,7 +219,7 @@ select
     1 as line_span,
     {{ 'cast(source_row_number as string)' if contract.get('id_source') == 'row_number' else 'line_customer_id' }} as customer_id,
     {%- for c in measures %}
-    cast(null as double) as {{ c.name }},
+    cast(null as double) as {{ quote_identifier(c.name) }},
     {%- endfor %}
     {%- for c in categoricals + ignored %}
     cast(null as string) as {{ quote_identifier(c.name) }},

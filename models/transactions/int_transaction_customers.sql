@@ -114,7 +114,7 @@ customers as (
             sum(case when not is_return then quantity end) as units
             {%- endif %}
             {%- for c in shares %},
-            sum(case when not is_return and {{ c.share_of.role }} = {{ sql_string(c.share_of.value) }} then amount end) as {{ c.name }}__spend
+            sum(case when not is_return and {{ c.share_of.role }} = {{ sql_string(c.share_of.value) }} then amount end) as {{ quote_identifier(c.name ~ '__spend') }}
             {%- endfor %}
         from transactions
         group by customer_id
@@ -153,7 +153,7 @@ features as (
         case when frequency > 0 then units / frequency end as items_per_order,
         {%- endif %}
         {%- for c in shares %}
-        case when purchased > 0 then coalesce({{ c.name }}__spend, 0) / purchased end as {{ c.name }},
+        case when purchased > 0 then coalesce({{ quote_identifier(c.name ~ '__spend') }}, 0) / purchased end as {{ quote_identifier(c.name) }},
         {%- endfor %}
         {%- if 'country' in present %}
         country,
@@ -177,7 +177,7 @@ select
     recent_spend_share,
     mean_days_between_orders,
     {%- for c in shares %}
-    {{ c.name }},
+    {{ quote_identifier(c.name) }},
     {%- endfor %}
     {%- if 'country' in present %}
     country,

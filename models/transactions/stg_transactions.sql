@@ -149,37 +149,34 @@ typed as (
 
 ),
 
-{%- set when = roles.occurred_at.input_column | replace("'", "''") %}
-{%- set codes = ["case when __customer_id is null then 'missing_customer_id' end",
-                 "case when __missing_occurred_at then 'missing_date' end",
-                 "case when not __missing_occurred_at and __occurred_at is null then 'unparseable_date' end"] %}
-{%- set details = ["case when __customer_id is null then 'customer id is missing (a guest purchase)' end",
-                   "case when __missing_occurred_at then '" ~ when ~ " is missing' end",
-                   "case when not __missing_occurred_at and __occurred_at is null then '" ~ when ~ "=''' || " ~ text_of['occurred_at'] ~ " || ''' is not a date in a known format' end"] %}
+{%- set when = roles.occurred_at.input_column %}
+{%- set codes = ["case when __customer_id is null then 'missing_customer_id' end"] %}
+{%- set details = ["case when __customer_id is null then 'customer id is missing (a guest purchase)' end"] %}
+{%- do validation_note(codes, details, "__missing_occurred_at", "missing_date", when, "is missing") %}
+{%- do validation_rule(codes, details, "not __missing_occurred_at and __occurred_at is null", "unparseable_date", when,
+    "is not a date in a known format", text_of['occurred_at']) %}
 {%- if as_of %}
-  {%- set late = "__occurred_at >= cast(" ~ sql_string(as_of) ~ " as timestamp)" %}
-  {%- do codes.append("case when " ~ late ~ " then 'date_after_as_of' end") %}
-  {%- do details.append("case when " ~ late ~ " then '" ~ when ~ "=''' || " ~ text_of['occurred_at'] ~ " || ''' is not before as_of " ~ as_of ~ "' end") %}
+  {%- do validation_rule(codes, details, "__occurred_at >= cast(" ~ sql_string(as_of) ~ " as timestamp)", "date_after_as_of",
+      when, "is not before as_of " ~ as_of, text_of['occurred_at']) %}
 {%- endif %}
 {%- if input.source.get('whitespace') %}
   {%- set bad = "__field_count <> " ~ (tx.columns | length) %}
   {%- do codes.append("case when " ~ bad ~ " then 'malformed_line' end") %}
-  {%- do details.append("case when " ~ bad ~ " then 'line has ' || cast(__field_count as string) || ' fields, not " ~ (tx.columns | length) ~ "' end") %}
+  {%- do details.append("case when " ~ bad ~ " then 'line has ' || cast(__field_count as string) || "
+      ~ sql_string(" fields, not " ~ (tx.columns | length)) ~ " end") %}
 {%- endif %}
 {%- for n in numbers %}
-  {%- set column = roles[n].input_column | replace("'", "''") %}
-  {%- do codes.append("case when __missing_" ~ n ~ " then 'missing_" ~ n ~ "' end") %}
-  {%- do details.append("case when __missing_" ~ n ~ " then '" ~ column ~ " is missing' end") %}
-  {%- do codes.append("case when not __missing_" ~ n ~ " and __" ~ n ~ " is null then 'non_numeric_" ~ n ~ "' end") %}
-  {%- do details.append("case when not __missing_" ~ n ~ " and __" ~ n ~ " is null then '" ~ column ~ "=''' || " ~ text_of[n] ~ " || ''' is not a number' end") %}
+  {%- do validation_note(codes, details, "__missing_" ~ n, "missing_" ~ n, roles[n].input_column, "is missing") %}
+  {%- do validation_rule(codes, details, "not __missing_" ~ n ~ " and __" ~ n ~ " is null", "non_numeric_" ~ n,
+      roles[n].input_column, "is not a number", text_of[n]) %}
 {%- endfor %}
 {%- if 'unit_price' in numbers %}
-  {%- do codes.append("case when __unit_price <= 0 then 'non_positive_price' end") %}
-  {%- do details.append("case when __unit_price <= 0 then '" ~ roles.unit_price.input_column | replace("'", "''") ~ "=''' || " ~ text_of['unit_price'] ~ " || ''' is not a price above 0' end") %}
+  {%- do validation_rule(codes, details, "__unit_price <= 0", "non_positive_price", roles.unit_price.input_column,
+      "is not a price above 0", text_of['unit_price']) %}
 {%- endif %}
 {%- if purchase_events %}
-  {%- do codes.append("case when not __purchase_event then 'not_a_purchase' end") %}
-  {%- do details.append("case when not __purchase_event then '" ~ roles.event_type.input_column | replace("'", "''") ~ "=''' || coalesce(" ~ text_of['event_type'] ~ ", '') || ''' is not a purchase' end") %}
+  {%- do validation_rule(codes, details, "not __purchase_event", "not_a_purchase", roles.event_type.input_column,
+      "is not a purchase", "coalesce(" ~ text_of['event_type'] ~ ", '')") %}
 {%- endif %}
 {%- set zero = "(__line_amount = 0 or __line_quantity = 0)" ~ (" and not __unit_price <= 0" if 'unit_price' in numbers else "") %}
 {%- do codes.append("case when " ~ zero ~ " then 'zero_amount' end") %}

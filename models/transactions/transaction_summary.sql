@@ -107,7 +107,9 @@ select
     *,
     cast({{ settings.max_rejected_share }} as double) as max_rejected_share,
     {{ fail_when('rejected_share > ' ~ settings.max_rejected_share,
-        "cast(round(100 * rejected_share, 1) as string) || '% of the transaction lines with a customer id were rejected, above max_rejected_share "
-        ~ settings.max_rejected_share ~ " (top reasons: ' || top_reasons || '); see the table rejected_transactions, fix the log, or raise max_rejected_share.'") }} as rejected_check
+        "cast(round(100 * rejected_share, 1) as string) || "
+        ~ sql_string("% of the transaction lines with a customer id were rejected, above max_rejected_share "
+        ~ settings.max_rejected_share ~ " (top reasons: ") ~ " || top_reasons || "
+        ~ sql_string("); see the table rejected_transactions, fix the log, or raise max_rejected_share.")) }} as rejected_check
 from summary
 {%- endif %}

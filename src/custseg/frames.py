@@ -16,6 +16,8 @@ from typing import Iterable, Iterator
 import pandas as pd
 import pyarrow as pa
 
+from .sql import quote_identifier, sql_literal
+
 
 def engine_of(relation) -> str:
     module = type(relation).__module__
@@ -28,10 +30,6 @@ def engine_of(relation) -> str:
     if isinstance(relation, pd.DataFrame):
         return "pandas"
     raise TypeError(f"unsupported relation type {type(relation)!r}")
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def table(session, name) -> object:
@@ -56,12 +54,6 @@ def empty_like(relation) -> pd.DataFrame:
     return relation.iloc[0:0]
 
 
-def _literal(value) -> str:
-    if isinstance(value, str):
-        return "'" + value.replace("'", "''") + "'"
-    return repr(value)
-
-
 def to_pandas(relation, columns: Iterable[str] | None = None, order_by: str | None = None,
               where: dict | None = None) -> pd.DataFrame:
     """A small table as a pandas frame: optionally some columns, the rows where each column
@@ -72,11 +64,11 @@ def to_pandas(relation, columns: Iterable[str] | None = None, order_by: str | No
     if engine == "duckdb":
         rel = relation
         for column, value in where.items():
-            rel = rel.filter(f"{_quote(column)} = {_literal(value)}")
+            rel = rel.filter(f"{quote_identifier(column)} = {sql_literal(value)}")
         if cols:
-            rel = rel.project(", ".join(_quote(c) for c in cols))
+            rel = rel.project(", ".join(quote_identifier(c) for c in cols))
         if order_by:
-            rel = rel.order(_quote(order_by))
+            rel = rel.order(quote_identifier(order_by))
         return rel.df()
     if engine == "spark":
         df = relation
@@ -106,7 +98,7 @@ def semi_join(relation, keys, column: str):
     same engine), computed in the engine."""
     engine = engine_of(relation)
     if engine == "duckdb":
-        return relation.join(keys.project(_quote(column)).distinct(), column)
+        return relation.join(keys.project(quote_identifier(column)).distinct(), column)
     if engine in ("spark", "snowpark"):
         return relation.join(keys.select(column).distinct(), column, "left_semi" if engine == "spark" else "semi")
     return relation[relation[column].isin(set(keys[column]))]
@@ -133,7 +125,7 @@ def arrow_batches(relation, columns: list[str], batch_rows: int) -> Iterator[pa.
     pandas is sliced (Spark maps batches in the engine instead: spark_map_batches)."""
     engine = engine_of(relation)
     if engine == "duckdb":
-        yield from relation.project(", ".join(_quote(c) for c in columns)).to_arrow_reader(batch_rows)
+        yield from relation.project(", ".join(quote_identifier(c) for c in columns)).to_arrow_reader(batch_rows)
         return
     frame = to_pandas(relation, columns)
     for start in range(0, len(frame), batch_rows):

@@ -37,6 +37,8 @@ from typing import Any, Iterable, Iterator
 
 from . import catalogue
 from .catalogue import (ROLE_CATEGORICAL, ROLE_DROPPED, ROLE_FEATURE, ROLE_ID, ROLE_IGNORED, ROLE_PROFILE)
+from .sql import quote_identifier
+from .sql import sql_literal as sql_string
 
 #: Texts that mean "no value" in a numeric or categorical column (compared trimmed, lower-case).
 MISSING_TOKENS: tuple[str, ...] = ("", "na", "n/a", "n.a.", "#n/a", "null", "(null)", "none", "nan", "-", "--",
@@ -183,14 +185,6 @@ class Source:
         return (f"read_csv({paths}, {options}, header = {str(self.header).lower()}, comment = '', skip = {skip}, "
                 f"encoding = {sql_string(encoding)}, compression = {sql_string(compression)}, "
                 f"columns = {columns}, auto_detect = false, null_padding = false, {extra})")
-
-
-def sql_string(value: str) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
-
-
-def quote_identifier(name: str) -> str:
-    return '"' + str(name).replace('"', '""') + '"'
 
 
 def _expand(pattern: str, setting: str) -> list[Path]:
@@ -657,8 +651,8 @@ def _sniff_layout(first: list[str], options: InputOptions, source: Source, path:
     for i, name in enumerate(names):
         key = name.strip().lower()
         if key in seen:
-            raise InputError(f"duplicate column '{name}' in the header of '{path}' (columns {seen[key] + 1} and "
-                             f"{i + 1}, ignoring case); rename one.")
+            raise InputError(f"duplicate column '{name}' in the header of '{path}': column {i + 1} has the name of "
+                             f"column {seen[key] + 1} '{names[seen[key]].strip()}', ignoring case; rename one.")
         seen[key] = i
     source.columns = [n.strip() for n in names]
 
@@ -869,7 +863,9 @@ def _profile_from(name: str, kind: str, r: list) -> ColumnProfile:
 
 
 # --------------------------------------------------------------------------- the contract
-#: Words an engine may refuse as a bare column name; snake_case appends '_col' to them.
+#: Words snake_case appends '_col' to ('order' -> 'order_col'). Every name is quoted wherever it
+#: reaches SQL (custseg.sql, macros/quoting.sql), so this list is not what keeps a name safe: it
+#: stays as it was so existing inputs keep their column names. Do not extend it.
 RESERVED_WORDS = frozenset("""all and any array as asc between both by case cast check collate column constraint create
 cross current date default desc distinct do else end except exists false fetch filter for foreign from full grant
 group having in inner intersect interval into is join key lateral leading left like limit map natural not null of
@@ -1184,6 +1180,11 @@ def resolve_contract(settings: dict, source: Source, profiles: dict[str, ColumnP
                             "line_span", "line_customer_id"}
     for f in catalogue.derived_features():
         used_names.add(f.name)
+    # a preset column keeps its name, even when another header snake_cases to it first
+    for col in source.columns:
+        known = preset.get(names[col].lower())
+        if known and col != id_col and col not in ignored and col not in (categorical_declared or []):
+            used_names.add(known.name)
 
     def unique_name(base: str) -> str:
         name, i = base, 2

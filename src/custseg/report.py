@@ -32,6 +32,7 @@ from . import charts
 from .algorithms import ALGORITHM_LABELS
 from .catalogue import NOISE_SEGMENT
 from .settings import Settings
+from .sql import sql_literal
 
 #: Tables the report reads (the serving database holds them all).
 REPORT_TABLES = ["segmentation_config", "input_columns", "input_summary", "report_data_quality",
@@ -96,19 +97,19 @@ def load(con: duckdb.DuckDBPyConnection) -> ReportData:
     contract = json.loads(config[1])
     labels = {c["name"]: c["label"] for c in contract["columns"]}
     labels.update({d["name"]: d["label"] for d in contract["derived"]})
-    order = ", ".join(f"'{a}'" for a in ALGORITHM_LABELS)
+    order = ", ".join(sql_literal(a) for a in ALGORITHM_LABELS)
     profiles = df(f"select * from segment_profiles order by list_position([{order}], algorithm), segment_id")
     summary = df("select * from input_summary").iloc[0]
     models = df("select algorithm, n_segments, model_json, parameters_json from segment_models")
     # the preprocessing version the primary algorithm's model was fitted with (the table keeps them all)
     version = (f"where model_version = (select preprocessing_version from segment_models "
-               f"where algorithm = '{settings.primary_algorithm}')")
+               f"where algorithm = {sql_literal(settings.primary_algorithm)})")
     evr_rows = con.execute(f"select explained_variance_ratios from segment_preprocessing {version} limit 1"
                            ).fetchall() if "segment_preprocessing" in tables else []
     transforms = dict(con.execute(f"select source_column, any_value(transform) from segment_preprocessing {version} "
                                   "group by source_column").fetchall()) if "segment_preprocessing" in tables else {}
     run_id = str(df("select run_id from segment_metrics limit 1").iloc[0, 0])
-    migrations = df(f"select * from segment_migrations where to_run_id = '{run_id}'") \
+    migrations = df(f"select * from segment_migrations where to_run_id = {sql_literal(run_id)}") \
         if "segment_migrations" in tables else pd.DataFrame()
     crosstab = df("select * from report_segment_crosstab") if "report_segment_crosstab" in tables else pd.DataFrame()
     names = {a: dict(zip(g["segment_id"].astype(int), g["segment_name"])) for a, g in profiles.groupby("algorithm")}

@@ -8,18 +8,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from .inputs import CONTRACT_SETTINGS, resolve
+from .sql import quote_identifier, sql_literal
 
 
 class ContractError(RuntimeError):
     """The input cannot be resolved; the message is custseg.inputs' one line."""
-
-
-def _backtick(name: str) -> str:
-    return "`" + str(name).replace("`", "``") + "`"
-
-
-def _option(value: str) -> str:
-    return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 def spark_read_sql(source: dict, project_dir: Path) -> str | None:
@@ -34,19 +27,19 @@ def spark_read_sql(source: dict, project_dir: Path) -> str | None:
     paths = sorted({f["read_path"] for f in files})
     path = paths[0] if len(paths) == 1 else (source.get("pattern") or paths[0])
     if kind == "parquet":
-        return f"parquet.{_backtick(path)}"
+        return f"parquet.{quote_identifier(path, 'spark')}"
     if source.get("whitespace"):
-        return f"(select value as line from text.{_backtick(path)})"
+        return f"(select value as line from text.{quote_identifier(path, 'spark')})"
     header = bool(source.get("header", True))
     options = {"header": "true" if header else "false", "sep": source.get("delimiter", ","), "quote": '"',
                "escape": '"', "multiLine": "true", "encoding": "UTF-8"}
-    with_options = ", ".join(f"{_option(k)} = {_option(v)}" for k, v in options.items())
+    with_options = ", ".join(f"{sql_literal(k, 'spark')} = {sql_literal(v, 'spark')}" for k, v in options.items())
     columns = source.get("columns") or []
     if header:
-        select = ", ".join(_backtick(c) for c in columns)
+        select = ", ".join(quote_identifier(c, "spark") for c in columns)
     else:
-        select = ", ".join(f"_c{i} as {_backtick(c)}" for i, c in enumerate(columns))
-    return f"(select {select or '*'} from csv.{_backtick(path)} with ({with_options}))"
+        select = ", ".join(f"_c{i} as {quote_identifier(c, 'spark')}" for i, c in enumerate(columns))
+    return f"(select {select or '*'} from csv.{quote_identifier(path, 'spark')} with ({with_options}))"
 
 
 def contract_for_spark(user_vars: dict, project_dir: Path) -> dict:

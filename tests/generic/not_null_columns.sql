@@ -9,7 +9,7 @@ with null_counts as (
     from {{ model }}
 )
 {% for c in columns %}
-select '{{ c }}' as column_name, nulls_{{ loop.index }} as null_rows from null_counts where nulls_{{ loop.index }} > 0
+select {{ sql_string(c) }} as column_name, nulls_{{ loop.index }} as null_rows from null_counts where nulls_{{ loop.index }} > 0
 {{ 'union all' if not loop.last }}
 {%- endfor %}
 {% endtest %}

@@ -331,3 +331,22 @@ def test_phone_numbers_postal_codes_and_coordinates_are_not_clustered(tmp_path):
                    "Total Spent": ("feature", "amount"), "Total Orders": ("feature", "count"),
                    "Latitude": ("ignored", None)}
     assert roles(resolve(path, feature_columns=["Total Spent", "Latitude"]))["Latitude"] == ("feature", "number")
+
+
+def test_headers_differing_only_by_case_stop_in_one_line_naming_both(tmp_path):
+    body = "id,Balance,balance\n" + "".join(f"{i},{i},{i * 2}\n" for i in range(40))
+    with pytest.raises(InputError) as err:
+        resolve(write(tmp_path, body))
+    message = str(err.value)
+    assert "\n" not in message
+    assert "duplicate column 'balance'" in message and "column 2 'Balance'" in message and "column 3" in message
+
+
+def test_headers_that_snake_case_alike_get_distinct_names(tmp_path):
+    # 'Balance!' comes first, yet the preset's BALANCE keeps its name 'balance'
+    header = "CUST_ID,Balance!,BALANCE,PURCHASES,PURCHASES_TRX,CREDIT_LIMIT,PAYMENTS,a-b,a_b,A B\n"
+    rows = "".join(f"C{i},{i},{100 + i},{50 + i},{i % 9},{1000 + i},{20 + i},{i},{i * 2},{i * 3}\n" for i in range(40))
+    names = {c["input_column"]: c["name"] for c in resolve(write(tmp_path, header + rows))["columns"]}
+    assert names["BALANCE"] == "balance" and names["Balance!"] == "balance_2"
+    assert (names["a-b"], names["a_b"], names["A B"]) == ("a_b", "a_b_2", "a_b_3")
+    assert len(set(names.values())) == len(names)

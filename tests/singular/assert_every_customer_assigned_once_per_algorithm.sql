@@ -11,7 +11,7 @@ expected as (
 ),
 algorithms as (
     {%- for algorithm in all_segmentations() %}
-    select '{{ algorithm }}' as algorithm{% if not loop.last %} union all{% endif %}
+    select {{ sql_string(algorithm) }} as algorithm{% if not loop.last %} union all{% endif %}
     {%- endfor %}
 ),
 assigned as (
