@@ -5,6 +5,7 @@ source also gets `spark_read_sql`, the FROM expression that reads it on Spark.""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from .inputs import CONTRACT_SETTINGS, resolve
@@ -13,6 +14,15 @@ from .sql import quote_identifier, sql_literal
 
 class ContractError(RuntimeError):
     """The input cannot be resolved; the message is custseg.inputs' one line."""
+
+
+def hadoop_literal_paths(paths: list[str]) -> str:
+    """One Spark path that reads exactly these files, never a glob of them: Hadoop globs
+    '*', '?', '[', '{' and reads a backslash as an escape, so those are escaped; several
+    files are an alternation {a,b} of the escaped names (the files a glob matched, not the
+    glob again, which Hadoop would match by rules of its own)."""
+    escaped = [re.sub(r"([\\*?\[\]{},])", r"\\\1", p) for p in paths]
+    return escaped[0] if len(escaped) == 1 else "{" + ",".join(escaped) + "}"
 
 
 def spark_read_sql(source: dict, project_dir: Path) -> str | None:
@@ -24,8 +34,7 @@ def spark_read_sql(source: dict, project_dir: Path) -> str | None:
     files = source.get("files") or []
     if kind == "table" and not files:
         return None
-    paths = sorted({f["read_path"] for f in files})
-    path = paths[0] if len(paths) == 1 else (source.get("pattern") or paths[0])
+    path = hadoop_literal_paths(sorted({f["read_path"] for f in files}))
     if kind == "parquet":
         return f"parquet.{quote_identifier(path, 'spark')}"
     if source.get("whitespace"):
