@@ -191,9 +191,12 @@ class Source:
         encoding = "utf-8" if self.encoding == "cp1252" else self.encoding
         compression = "none" if any(f.read_path != f.path for f in self.files) else self.compression
         skip = self.files[0].preamble_lines if self.files else 0
+        # parallel = false: DuckDB 2.0's parallel scan with ignore_errors drops every row after a
+        # line whose quote is followed by text ('"a"b,'); the single-threaded one does not, and
+        # reads what the store_rejects scan of the pre-hook counts
         return (f"read_csv({paths}, {options}, header = {str(self.header).lower()}, comment = '', skip = {skip}, "
                 f"encoding = {sql_string(encoding)}, compression = {sql_string(compression)}, "
-                f"columns = {columns}, auto_detect = false, null_padding = false, {extra})")
+                f"columns = {columns}, auto_detect = false, null_padding = false, parallel = false, {extra})")
 
 
 def literal_path_sql(path: str) -> str:
@@ -1010,6 +1013,57 @@ def profile_columns(source: Source, rows: int = PROFILE_ROWS) -> dict[str, Colum
         raise InputError(f"{source.label} cannot be read: {_unreadable_reason(source, err)}") from None
     finally:
         con.close()
+
+
+def physical_lines_at(path: str, compression: str, encoding: str, positions: list[int],
+                      starts: list[str]) -> list[int]:
+    """The physical line (from 1) of each record DuckDB's reject table names by its
+    line_byte_position (in the UTF-8 text DuckDB reads) and csv_line (`starts`: its first
+    characters). DuckDB's `line` counts records, so a quoted value holding a line break shifts
+    every later one; its byte position is the line's start give or take a byte, so the start
+    is the nearby line start where the record's text begins. One streamed pass over the file
+    (the SQL function custseg_physical_lines of custseg.dbt_plugin)."""
+    wanted = sorted((int(p), (t or "").lstrip("\r\n").encode("utf-8")[:16])
+                    for p, t in zip(positions, starts) if p is not None)
+    found: dict[int, int] = {}
+    decoder = (codecs.getincrementaldecoder(encoding)(errors="replace")
+               if encoding in ("latin-1", "utf-16") else None)
+    context = 64                      # bytes kept around a position to find its line's start
+    base, buf, i = 0, b"", 0          # buf holds the file's bytes from offset `base`
+    cursor, newlines = 0, 0           # newlines in the file before offset `cursor`
+
+    def start_of(p: int, text: bytes) -> int:
+        for s in (p, p - 1, p + 1, p - 2, p + 2):
+            k = s - base
+            line_start = s == 0 or (k > 0 and buf[k - 1:k] == b"\n")
+            if 0 <= k <= len(buf) and line_start and buf[k:k + len(text)] == text:
+                return s
+        return p
+
+    chunks = _chunks(Path(path), compression)
+    for chunk in _with_end(chunks):
+        final = chunk is None
+        if not final:
+            buf += decoder.decode(chunk).encode("utf-8") if decoder is not None else chunk
+        limit = base + len(buf) - (0 if final else context)
+        while i < len(wanted) and wanted[i][0] <= limit:
+            p, text = wanted[i]
+            s = max(start_of(p, text), cursor)
+            newlines += buf.count(b"\n", cursor - base, s - base)
+            cursor = s
+            found[p] = newlines + 1
+            i += 1
+        keep = max(0, len(buf) - 2 * context)
+        if cursor < base + keep:
+            newlines += buf.count(b"\n", cursor - base, keep)
+            cursor = base + keep
+        base, buf = base + keep, buf[keep:]
+    return [found.get(int(p)) if p is not None else None for p in positions]
+
+
+def _with_end(chunks: Iterable[bytes]) -> Iterator[bytes | None]:
+    yield from chunks
+    yield None
 
 
 def _unreadable_reason(source: Source, err: Exception) -> str:

@@ -218,3 +218,64 @@ def test_spark_reads_the_matched_files_not_the_glob():
     source = {"kind": "csv", "pattern": "/d/*.csv", "header": True, "columns": ["id"],
               "files": [{"read_path": "/d/x[1].csv"}, {"read_path": "/d/y.csv"}]}
     assert "csv.`{/d/x\\[1\\].csv,/d/y.csv}`" in spark_read_sql(source, None)
+
+
+@pytest.fixture(scope="module")
+def plain_log(tmp_path_factory):
+    """LF only, an even number of quotes, no NUL byte: nothing for the line check, so DuckDB's
+    reader meets the broken lines itself."""
+    work = tmp_path_factory.mktemp("hostile_plain_log")
+    good = [f"{c},o{i},p{i % 3},toys,2024-02-1{i % 9} 10:00:00,1,{5 + i}.00" for i, c in enumerate("ABCDE" * 4)]
+    bad = ['Q,o91,"p1,toys,2024-01-10 10:00:00,2,10.00',      # line 12 opens a quote ...
+           good[10], good[11],                                # ... that takes these lines ...
+           'S,o92,"p1"x,toys,2024-01-10 10:00:00,2,10.00',    # ... and closes on line 15, text after it
+           "T,o93,p1,toys,2024-01-10 10:00:00,2,10.00,extra",
+           "L,o94,p1,toys,2024-01-10 10:00:00,2," + "1" * (hostile.READER_MAX_LINE + 10),
+           'I,o95,p1,toys 5" tall,2024-02-10 10:00:00,1,5.00']   # a quote inside a text: a good line
+    path = work / "plain.csv"
+    path.write_text("\n".join([TX_HEADER] + good[:10] + bad + good[12:]) + "\n")
+    run = run_dbt(TX_FEATURES, work, vars={"transactions_path": str(path), "as_of": "2024-06-01",
+                                           "max_rejected_share": 0.5})
+    assert_ok(run)
+    return run, path
+
+
+def test_lines_the_reader_rejects_itself_are_counted_with_every_line_they_took(plain_log):
+    """Also: DuckDB's parallel scan would drop every row after line 15; the models read as the
+    pre-hook's scan counts."""
+    run, path = plain_log
+    s = run.df("select * from transaction_summary").iloc[0]
+    assert (s.input_lines, s.parsed_lines, s.used_lines, s.rejected_lines) == (25, 25, 19, 3)
+    rejected = run.query("select customer_id, reject_detail from rejected_transactions "
+                         "where reject_reasons = 'malformed_line' order by source_row_number")
+    assert [cid for cid, _ in rejected] == ["Q", "T", "L"]
+    assert rejected[0][1].startswith(f"line 12 of {path} has a quote (\") that does not close its value")
+    assert rejected[1][1].startswith(f"line 16 of {path} has 8 fields instead of 7: T,o93")
+    assert rejected[2][1].startswith(f"line 17 of {path} is longer than 2,000,000 bytes, the longest line the "
+                                     f"reader takes ({len(open(path).read().splitlines()[16]):,} bytes)")
+    # the quote opened on line 12 took lines 12-15 into one rejected row
+    assert run.scalar("select line_span from stg_transactions where customer_id = 'Q'") == 4
+    assert run.scalar("select category from int_transactions where customer_id = 'I'") == 'toys 5" tall'
+
+
+@pytest.mark.parametrize("data, lines", [
+    (b"a,b,c\n1,2\n3,4,5\n", [2]),
+    (b"a,b,c\r\n1,2\r\n3,4,5\r\n6,7\r\n", [2, 4]),
+    (b"\xef\xbb\xbfa,b,c\n1,2\n", [2]),
+    (b"a,b,c\n1,2,3\n\n\n4,5\n6,7,8\n", [5]),                    # blank lines before the bad one
+    (b'a,b,c\n\n\n1,2\n3,4,5\n"q\nq",1,2\n7\n', [4, 8]),         # DuckDB says 4, 7
+    (b'a,b,c\n1,"x\ny\nz"q,3\n4,5\n6,7,8\n', [2, 5]),            # DuckDB says 2, 3
+    ("a,b,c\n\u00e9,2\n3,4,5\n7\n".encode("latin-1"), [2, 4]),  # positions in the UTF-8 DuckDB reads
+])
+def test_rejected_records_are_named_by_their_physical_line(tmp_path, data, lines):
+    path = tmp_path / "records.csv"
+    path.write_bytes(data)
+    encoding = "latin-1" if b"\xe9" in data else "utf-8"
+    with duckdb.connect() as con:
+        con.sql(f"select count(*) from read_csv('{path}', header = true, auto_detect = false, delim = ',', "
+                f"encoding = '{encoding}', columns = {{'a': 'VARCHAR', 'b': 'VARCHAR', 'c': 'VARCHAR'}}, "
+                "store_rejects = true, parallel = false)").fetchall()
+        found = con.sql("select min(line_byte_position), any_value(csv_line) from reject_errors "
+                        "group by line order by 1").fetchall()
+    assert inputs.physical_lines_at(str(path), "none", encoding, [p for p, _ in found],
+                                    [t for _, t in found]) == lines
