@@ -558,6 +558,10 @@ def inspect_source(pattern: str | None, role: str, setting: str, options: InputO
     compressions = {i.compression for i in infos}
     if len(compressions) > 1 and all(i.read_path == i.path for i in infos):
         raise InputError(f"{setting}: the files matched by '{pattern}' are compressed differently; use one kind.")
+    if any(i.read_path != i.path for i in infos):   # DuckDB reads the list with one compression: none
+        for i in infos:
+            if i.read_path == i.path and i.compression != "none":
+                i.read_path = str(_repaired_copy(Path(i.path), i.compression, cache_dir, []).resolve())
     source.files = infos
     source.encoding, source.compression = infos[0].encoding, infos[0].compression
     if source.data_lines == 0:

@@ -25,6 +25,14 @@ def hadoop_literal_paths(paths: list[str]) -> str:
     return escaped[0] if len(escaped) == 1 else "{" + ",".join(escaped) + "}"
 
 
+def _spark_file(f: dict) -> str:
+    """The file Spark reads: DuckDB's copy (UTF-8, decompressed, LF line ends), except that the
+    lines DuckDB's copy leaves empty (set aside, rejected from DuckDB's rejects tables, which
+    Spark has not) are read from the original, where Spark's permissive reader sees them."""
+    plain = f.get("compression", "none") == "none" and f.get("encoding") != "cp1252"
+    return f["path"] if f.get("set_aside") and plain else f["read_path"]
+
+
 def spark_read_sql(source: dict, project_dir: Path) -> str | None:
     """How Spark reads the input the source dict describes (custseg.inputs._source_dict):
     Parquet and CSV by path, a whitespace-separated file as text lines (column `line`)."""
@@ -34,7 +42,7 @@ def spark_read_sql(source: dict, project_dir: Path) -> str | None:
     files = source.get("files") or []
     if kind == "table" and not files:
         return None
-    path = hadoop_literal_paths(sorted({f["read_path"] for f in files}))
+    path = hadoop_literal_paths(sorted({_spark_file(f) for f in files}))
     if kind == "parquet":
         return f"parquet.{quote_identifier(path, 'spark')}"
     if source.get("whitespace"):

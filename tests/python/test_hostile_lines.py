@@ -218,6 +218,9 @@ def test_spark_reads_the_matched_files_not_the_glob():
     source = {"kind": "csv", "pattern": "/d/*.csv", "header": True, "columns": ["id"],
               "files": [{"read_path": "/d/x[1].csv"}, {"read_path": "/d/y.csv"}]}
     assert "csv.`{/d/x\\[1\\].csv,/d/y.csv}`" in spark_read_sql(source, None)
+    # lines DuckDB's copy sets aside are read by Spark from the original
+    source["files"] = [{"path": "/d/a.csv", "read_path": "/c/a.lines.csv", "set_aside": [[3, "", "", ""]]}]
+    assert "csv.`/d/a.csv`" in spark_read_sql(source, None)
 
 
 @pytest.fixture(scope="module")
@@ -279,3 +282,13 @@ def test_rejected_records_are_named_by_their_physical_line(tmp_path, data, lines
                         "group by line order by 1").fetchall()
     assert inputs.physical_lines_at(str(path), "none", encoding, [p for p, _ in found],
                                     [t for _, t in found]) == lines
+
+
+def test_a_repaired_file_beside_gzipped_ones_is_read_with_them(tmp_path):
+    import gzip
+
+    (tmp_path / "a.csv").write_bytes(b"id,v\nA,1\r\nA2,2\nA3,3\r\n")          # mixed line ends: a copy
+    (tmp_path / "b.csv").write_bytes(gzip.compress(b"id,v\nB,1\nB2,2\n"))   # gzip: read as it is, alone
+    source = _source(tmp_path / "*.csv", tmp_path / "cache")
+    assert all(f.read_path != f.path for f in source.files)
+    assert _rows(source) == [("A", "1"), ("A2", "2"), ("A3", "3"), ("B", "1"), ("B2", "2")]
