@@ -622,8 +622,11 @@ def _inspect_csv_file(path: Path, options: InputOptions, cache_dir: Path, source
     set_aside: list[list] = []
     if scan is not None and scan.needs_line_check:
         delimiter = None if source.whitespace else source.delimiter
-        found, mixed = _check_lines(read, read_compression, f"input file '{path}'", delimiter, preamble + 1,
-                                    preamble + 1 + (1 if source.header else 0))
+        found = {}   # only CR LF and LF line ends: a copy with LF, nothing to walk
+        if scan.lone_cr or scan.nul or scan.quotes % 2 == 1:
+            found = _check_lines(read, read_compression, f"input file '{path}'", delimiter, preamble + 1,
+                                 preamble + 1 + (1 if source.header else 0))
+        mixed = 0 < scan.crlf < scan.newlines
         if len(found) > MAX_SET_ASIDE:
             n = min(found)
             raise InputError(f"input file '{path}' cannot be read: line {n} {found[n][0]}, and so do "
@@ -738,54 +741,84 @@ MAX_UNCLOSED_QUOTES = 20
 
 
 def _check_lines(path: Path, compression: str, label: str, delimiter: str | None, header_line: int,
-                 data_start: int) -> tuple[dict[int, tuple[str, bytes]], bool]:
-    """The data lines DuckDB's reader must not see, {line number: (what is wrong, the line)}, and
-    whether the rows end in both CR LF and LF. A line is set aside when it holds a NUL byte or
-    a carriage return outside quotes, or opens a quote that never closes (or that closes on a
-    later line with text after it): DuckDB would read every line after it as one value. After
-    each such quote the check starts again on the next line. `delimiter` None: no quoting."""
+                 data_start: int) -> dict[int, tuple[str, bytes]]:
+    """The data lines DuckDB's reader must not see, {line number: (what is wrong, the line)}. A
+    line is set aside when it holds a NUL byte or a carriage return outside quotes, or opens a
+    quote that never closes (or that closes on a later line with text after it): DuckDB would
+    read every line after it as one value. After each such quote the check starts again on
+    the next line. `delimiter` None: no quoting. Runs of plain lines are matched by one regular
+    expression; only the others are walked in Python."""
     found: dict[int, tuple[str, bytes]] = {}
     delim = delimiter.encode() if delimiter else b""
+    if delim:
+        d = re.escape(delim)
+        field = rb'(?:[^"' + d + rb'\r\n\x00]*|[ ]*"(?:[^"\x00]|"")*"[ ]*)'
+        plain = re.compile(rb"(?:" + field + rb"(?:" + d + field + rb")*\r?\n)+")
+    else:
+        plain = re.compile(rb"(?:[^\r\n\x00]*\r?\n)+")
     start = header_line
     for _ in range(MAX_UNCLOSED_QUOTES):
-        in_quote, opened, opened_line, restart = False, 0, b"", 0
-        ends = set()
-        for n, raw in _physical_lines(path, compression):
-            if n < start or n in found:
-                continue
-            crlf = raw.endswith(b"\r")
-            line = raw[:-1] if crlf else raw
+        state = {"in_quote": False, "opened": 0, "opened_line": b""}
+
+        def one_line(n: int, raw: bytes) -> int:
+            """Check one physical line; the line a restart begins after, or 0."""
+            line = raw[:-1] if raw.endswith(b"\r") else raw
+            in_quote = state["in_quote"]
             if delim and (in_quote or b'"' in line):
                 walk = _walk_quotes(line, delim, in_quote)
             else:
                 walk = _QuoteWalk(in_quote, False, False, not in_quote and b"\r" in line)
             if walk.bad_close:
-                if opened < data_start:
+                if state["opened"] < data_start:
                     raise InputError(f"the header of {label} (line {header_line}) opens a quote (\") that closes "
                                      f"only on line {n}; fix the header.")
-                restart = opened
-                break
+                return state["opened"]
             if n >= data_start and (b"\x00" in line or walk.cr_outside):
                 found[n] = ("holds a NUL byte (a zero byte: a damaged export or not a text file)" if b"\x00" in line
                             else "holds a carriage return (CR) inside the line", line)
-                if len(found) > MAX_SET_ASIDE:
-                    return found, False   # refused by the caller
-                continue   # an empty line in the copy: the quote state does not change
+                return 0   # an empty line in the copy: the quote state does not change
             if walk.in_quote and walk.opened_here:
-                opened, opened_line = n, line
-            in_quote = walk.in_quote
-            if not in_quote and line.strip():
-                ends.add(crlf)
-        else:
-            if in_quote and opened < data_start:
+                state["opened"], state["opened_line"] = n, line
+            state["in_quote"] = walk.in_quote
+            return 0
+
+        restart, n, tail = 0, 0, b""
+        for chunk in _chunks(path, compression):
+            data = tail + chunk
+            cut = data.rfind(b"\n") + 1
+            data, tail = data[:cut], data[cut:]
+            count = data.count(b"\n")
+            if n + count < start:
+                n += count
+                continue
+            pos = 0
+            while pos < len(data) and not restart and len(found) <= MAX_SET_ASIDE:
+                if n + 1 >= start and not state["in_quote"]:
+                    m = plain.match(data, pos)
+                    if m:
+                        n += data.count(b"\n", pos, m.end())
+                        pos = m.end()
+                        continue
+                e = data.index(b"\n", pos)
+                n += 1
+                if n >= start:
+                    restart = one_line(n, data[pos:e])
+                pos = e + 1
+            if restart or len(found) > MAX_SET_ASIDE:
+                break
+        if not restart and len(found) <= MAX_SET_ASIDE and tail and n + 1 >= start:
+            restart = one_line(n + 1, tail)
+        if len(found) > MAX_SET_ASIDE:
+            return found   # refused by the caller
+        if not restart and state["in_quote"]:
+            if state["opened"] < data_start:
                 raise InputError(f"the header of {label} (line {header_line}) opens a quote (\") that is never "
                                  "closed; fix the header.")
-            if in_quote:
-                restart = opened
+            restart = state["opened"]
         if not restart:
-            return found, len(ends) > 1
+            return found
         found = {k: v for k, v in found.items() if k < restart}
-        found[restart] = ("opens a quote (\") that is never closed", opened_line)
+        found[restart] = ("opens a quote (\") that is never closed", state["opened_line"])
         start = restart + 1
         if len(found) > MAX_SET_ASIDE:
             break
