@@ -115,36 +115,127 @@
 {% endmacro %}
 
 {#
-  The unparseable lines recorded by the pre-hook, one row per line, numbered after the
-  readable rows: source_row_number, line_customer_id (the first field, a best guess),
-  reject_detail (file, line, what DuckDB found, the line itself, cut at 200 characters).
+  The unparseable lines, one row per line, numbered after the readable rows: those the
+  pre-hook's scan recorded, and those custseg.inputs set aside before DuckDB read the file (a
+  NUL byte, a quote never closed, a carriage return inside a line: FileInfo.set_aside).
+  source_row_number, line_span (the physical lines the row took: a broken quote may take
+  several), line_customer_id (the first field, a best guess), reject_detail (file, physical
+  line, what is wrong in words, the line itself, cut at 200 characters). Never a NULL detail.
+  DuckDB numbers records, not lines: custseg_physical_lines (custseg.dbt_plugin) turns the
+  byte position of each bad record into its line.
 #}
-{% macro customer_input_malformed_lines() %}
-    select
-        (select readable_rows from custseg_input_readable)
-            + row_number() over (order by errors.file_id, errors.line) as source_row_number,
-        nullif(trim(split_part(replace(replace(errors.csv_line, chr(13), ''), chr(10), ''),
-                               coalesce(scans.delimiter, ','), 1)), '') as line_customer_id,
-        'line ' || cast(errors.line as string) || coalesce(' of ' || scans.file_path, '')
-            || ' could not be read (' || lower(cast(errors.error_type as string)) || ': ' || errors.error_message
-            || '): ' || left(trim(replace(replace(errors.csv_line, chr(13), ' '), chr(10), ' ')), 200) as reject_detail
-    from (
+{% macro customer_input_malformed_lines(input) %}
+    {%- set files = input.source.get('files') or [] -%}
+    {%- set set_aside = [] -%}
+    {%- set names = [] -%}
+    {%- for f in files -%}
+      {%- set file_id = loop.index0 -%}
+      {%- set read_compression = 'none' if f.read_path != f.path else (f.compression or 'none') -%}
+      {%- set read_encoding = 'utf-8' if f.encoding == 'cp1252' else (f.encoding or 'utf-8') -%}
+      {%- do names.append('(' ~ file_id ~ ', ' ~ sql_string(f.path) ~ ', ' ~ sql_string(f.read_path) ~ ', '
+            ~ sql_string(read_compression) ~ ', ' ~ sql_string(read_encoding) ~ ')') -%}
+      {%- for row in f.get('set_aside') or [] -%}
+        {%- do set_aside.append('(' ~ file_id ~ ', ' ~ (row[0] | int) ~ ', ' ~ sql_string(row[1]) ~ ', '
+              ~ (sql_string(row[2]) if row[2] is not none else 'null') ~ ', ' ~ sql_string(row[3]) ~ ')') -%}
+      {%- endfor -%}
+    {%- endfor -%}
+    {%- if not names -%}
+      {%- do names.append("(-1, '', '', 'none', 'utf-8')") -%}
+    {%- endif -%}
+    {%- set text = "trim(coalesce(errors.csv_line, ''), ' ' || chr(9) || chr(10) || chr(13))" -%}
+    with names as (
+        {{ _values(names, 'file_id, path, read_path, read_compression, read_encoding') }}
+    ),
+    errors as (
         select
             scan_id,
             file_id,
             line,
+            min(line_byte_position) as line_byte_position,
             -- one row per field too many or too few: keep the one with the true field count
-            max_by(error_type, column_idx) as error_type,
-            case when max_by(error_type, column_idx) = 'MISSING COLUMNS'
+            -- (a line too long for the reader has no field: column_idx is NULL)
+            coalesce(max_by(error_type, column_idx), any_value(error_type)) as error_type,
+            case when coalesce(max_by(error_type, column_idx), any_value(error_type)) = 'MISSING COLUMNS'
                  then min_by(error_message, column_idx)
-                 else max_by(error_message, column_idx) end as error_message,
+                 else coalesce(max_by(error_message, column_idx), any_value(error_message)) end as error_message,
             any_value(csv_line) as csv_line
         from custseg_input_line_errors
         group by scan_id, file_id, line
-    ) as errors
-    left join custseg_input_scans as scans
-        on scans.scan_id = errors.scan_id
-        and scans.file_id = errors.file_id
+    ),
+    physical as (
+        select
+            errors.file_id,
+            custseg_physical_lines(names.read_path, names.read_compression, names.read_encoding,
+                                   list(errors.line_byte_position order by errors.line_byte_position),
+                                   list(left(coalesce(errors.csv_line, ''), 40)
+                                        order by errors.line_byte_position)) as lines
+        from errors
+        inner join names on names.file_id = errors.file_id
+        where errors.line_byte_position is not null
+        group by errors.file_id, names.read_path, names.read_compression, names.read_encoding
+    ),
+    lines as (
+        select
+            errors.file_id,
+            coalesce(physical.lines[cast(row_number() over (partition by errors.file_id
+                                                            order by errors.line_byte_position) as integer)],
+                     errors.line) as line,
+            1 + case when strpos({{ text }}, chr(10)) > 0 then {{ extra_lines(text) }} else 0 end as line_span,
+            nullif(trim(split_part(replace(replace(errors.csv_line, chr(13), ''), chr(10), ''),
+                                   coalesce(scans.delimiter, ','), 1)), '') as line_customer_id,
+            coalesce(names.path, scans.file_path) as file_path,
+            case errors.error_type
+                when 'MISSING COLUMNS' then {{ _field_count_words('errors.error_message') }}
+                when 'TOO MANY COLUMNS' then {{ _field_count_words('errors.error_message') }}
+                when 'UNQUOTED VALUE'
+                    then 'has a quote (") that does not close its value (text follows it, or it never closes)'
+                when 'INVALID ENCODING' then 'is not valid ' || {{ sql_string(input.source.get('encoding') or 'utf-8') }}
+                    || ' text (a byte sequence that is no character)'
+                when 'LINE SIZE OVER MAXIMUM' then 'is longer than '
+                    || coalesce(format('{:,}', cast(nullif(
+                           regexp_extract(errors.error_message, 'size of (\d+) bytes', 1), '') as bigint)), 'the most')
+                    || ' bytes, the longest line the reader takes ('
+                    || coalesce(format('{:,}', cast(nullif(
+                           regexp_extract(errors.error_message, 'Actual Size:\s*(\d+)', 1), '') as bigint)) || ' bytes',
+                                'longer')
+                    || ')'
+                else 'could not be read (' || lower(coalesce(errors.error_type, 'error')) || ': '
+                    || coalesce(errors.error_message, 'no message') || ')'
+            end as what,
+            coalesce(errors.csv_line, '') as csv_line
+        from errors
+        left join physical on physical.file_id = errors.file_id
+        left join custseg_input_scans as scans
+            on scans.scan_id = errors.scan_id
+            and scans.file_id = errors.file_id
+        left join names on names.file_id = errors.file_id
+        {%- if set_aside %}
+        union all
+        select aside.file_id, aside.line, 1, aside.first_field, names.path, aside.what, aside.text
+        from ({{ _values(set_aside, 'file_id, line, what, first_field, text') }}) as aside
+        left join names on names.file_id = aside.file_id
+        {%- endif %}
+    )
+    select
+        (select readable_rows from custseg_input_readable)
+            + row_number() over (order by lines.file_id, lines.line) as source_row_number,
+        lines.line_span,
+        lines.line_customer_id,
+        'line ' || cast(lines.line as string) || coalesce(' of ' || lines.file_path, '') || ' ' || lines.what
+            || ': ' || left(trim(replace(replace(lines.csv_line, chr(13), ' '), chr(10), ' ')), 200) as reject_detail
+    from lines
+{% endmacro %}
+
+{#- SQL: "has 2 fields instead of 3" from DuckDB's "Expected Number of Columns: 3 Found: 2". -#}
+{% macro _field_count_words(message) %}
+  {%- set found = "regexp_extract(" ~ message ~ ", 'Found: (\\d+)', 1)" -%}
+  {{ return("'has ' || " ~ found ~ " || case when " ~ found ~ " = '1' then ' field' else ' fields' end"
+            ~ " || ' instead of ' || regexp_extract(" ~ message ~ ", 'Expected Number of Columns: (\\d+)', 1)") }}
+{% endmacro %}
+
+{#- A VALUES list (`rows`: '(a, b)' texts, at least one) as a subquery with named columns. -#}
+{% macro _values(rows, columns) %}
+  {{ return('select * from (values ' ~ (rows | join(', ')) ~ ') as v(' ~ columns ~ ')') }}
 {% endmacro %}
 
 {#

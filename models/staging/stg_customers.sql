@@ -216,7 +216,7 @@ union all
 
 select
     source_row_number,
-    1 as line_span,
+    line_span,
     {{ 'cast(source_row_number as string)' if contract.get('id_source') == 'row_number' else 'line_customer_id' }} as customer_id,
     {%- for c in measures %}
     cast(null as double) as {{ quote_identifier(c.name) }},
@@ -229,5 +229,5 @@ select
     false as is_valid,
     {{ row_hash(['source_row_number', 'reject_detail']) }} as record_hash,
     null as input_row_hash
-from ({{ customer_input_malformed_lines() }}) as malformed_lines
+from ({{ customer_input_malformed_lines(input) }}) as malformed_lines
 {%- endif %}

@@ -219,7 +219,7 @@ union all
 
 select
     source_row_number,
-    1 as line_span,
+    line_span,
     line_customer_id as customer_id,
     cast(null as timestamp) as occurred_at,
     cast(null as double) as amount,
@@ -235,6 +235,6 @@ select
     false as is_guest,
     false as is_other_event,
     {{ row_hash(['source_row_number', 'reject_detail']) }} as raw_hash
-from ({{ customer_input_malformed_lines() }}) as malformed_lines
+from ({{ customer_input_malformed_lines(input) }}) as malformed_lines
 {%- endif %}
 {%- endif %}

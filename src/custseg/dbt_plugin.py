@@ -5,6 +5,8 @@ cannot do well:
 
 * `custseg_resolve_input(request_json)`: the input contract (custseg.inputs.resolve), as
   JSON; the macros call it when they compile the staging models.
+* `custseg_physical_lines(path, compression, encoding, byte_positions, line_starts)`: the
+  physical line of each record DuckDB's CSV reject table names (custseg.inputs.physical_lines_at).
 * `custseg_publish_tmp(serving_path, run_id)`: the temporary file a build publishes into,
   beside the serving database (its directory created, left-overs of killed builds removed).
 * `custseg_replace_file(source, target)`: moves the finished file onto the serving path
@@ -36,6 +38,13 @@ def resolve_input(request_json: str) -> str:
     return json.dumps(resolve(json.loads(request_json)), default=str)
 
 
+def physical_lines(path: str, compression: str, encoding: str, positions: list[int],
+                   starts: list[str]) -> list[int]:
+    from .inputs import physical_lines_at
+
+    return physical_lines_at(path, compression, encoding, positions or [], starts or [])
+
+
 TMP_MARKER = ".publishing-"
 
 
@@ -65,6 +74,8 @@ def copy_file(source: str, target: str) -> str:
 
 FUNCTIONS = {
     "custseg_resolve_input": (resolve_input, ["VARCHAR"], "VARCHAR"),
+    "custseg_physical_lines": (physical_lines, ["VARCHAR", "VARCHAR", "VARCHAR", "UBIGINT[]", "VARCHAR[]"],
+                               "UBIGINT[]"),
     "custseg_publish_tmp": (publish_tmp, ["VARCHAR", "VARCHAR"], "VARCHAR"),
     "custseg_copy_file": (copy_file, ["VARCHAR", "VARCHAR"], "VARCHAR"),
     "custseg_replace_file": (replace_file, ["VARCHAR", "VARCHAR"], "VARCHAR"),

@@ -122,6 +122,12 @@ MAX_PREAMBLE = 10
 #: Bytes of the file read to sniff it.
 HEAD_BYTES = 1 << 20
 CHUNK_BYTES = 1 << 22
+#: Data lines of the first ones after the header whose field count must agree with the header's
+#: for a delimiter to be the file's (a header name holding '||' does not make '|' the delimiter).
+SNIFF_LINES = 10
+#: Lines of one file set aside before DuckDB reads it (a NUL byte, a quote never closed, a
+#: carriage return inside a line), each a rejected row; a file with more is refused.
+MAX_SET_ASIDE = 1000
 
 
 class InputError(ValueError):
@@ -141,6 +147,9 @@ class FileInfo:
     header: list[str] | None  # the header fields as written (None without a header)
     preamble_lines: int = 0   # lines above the header (comments, a title, blank lines), skipped
     preamble_blank_lines: int = 0   # how many of them are blank
+    #: data lines DuckDB is not shown (read_path has an empty line there), each a rejected
+    #: row: [line number, what is wrong, the first field, the line cut to 200 characters]
+    set_aside: list = field(default_factory=list)
 
 
 @dataclass
@@ -169,7 +178,7 @@ class Source:
 
     def read_sql(self, extra: str = "ignore_errors = true") -> str:
         """The FROM expression that reads the input as text (CSV) or typed (Parquet)."""
-        paths = "[" + ", ".join(sql_string(f.read_path) for f in self.files) + "]"
+        paths = "[" + ", ".join(literal_path_sql(f.read_path) for f in self.files) + "]"
         if self.kind == "parquet":
             return f"read_parquet({paths}, union_by_name = true)"
         if self.whitespace:
@@ -182,13 +191,27 @@ class Source:
         encoding = "utf-8" if self.encoding == "cp1252" else self.encoding
         compression = "none" if any(f.read_path != f.path for f in self.files) else self.compression
         skip = self.files[0].preamble_lines if self.files else 0
+        # parallel = false: DuckDB 2.0's parallel scan with ignore_errors drops every row after a
+        # line whose quote is followed by text ('"a"b,'); the single-threaded one does not, and
+        # reads what the store_rejects scan of the pre-hook counts
         return (f"read_csv({paths}, {options}, header = {str(self.header).lower()}, comment = '', skip = {skip}, "
                 f"encoding = {sql_string(encoding)}, compression = {sql_string(compression)}, "
-                f"columns = {columns}, auto_detect = false, null_padding = false, {extra})")
+                f"columns = {columns}, auto_detect = false, null_padding = false, parallel = false, {extra})")
+
+
+def literal_path_sql(path: str) -> str:
+    """A file path as a DuckDB literal its readers take as that one file: they glob '*', '?'
+    and '[' even in a list of paths, so each is written as a one-character class
+    ('x[1].csv' -> 'x[[]1].csv', which matches only itself)."""
+    return sql_string(re.sub(r"([*?\[])", r"[\1]", str(path)))
 
 
 def _expand(pattern: str, setting: str) -> list[Path]:
+    """The files a setting names: a file of that exact name (even one named 'x[1].csv'), or
+    the files its glob matches."""
     path = Path(pattern)
+    if path.is_file():
+        return [path]
     if path.is_dir():
         raise InputError(f"{setting}: '{pattern}' is a directory; give a file, or a glob such as '{pattern.rstrip('/')}/*.csv'.")
     if any(ch in pattern for ch in "*?["):
@@ -253,42 +276,70 @@ def _detect_encoding(head: bytes) -> tuple[str, int]:
     return "", 0
 
 
-def _scan_bytes(path: Path, compression: str) -> tuple[int, int, bool, bool, bytes]:
+@dataclass
+class _ByteScan:
+    lines: int              # physical lines (the last one may lack a newline)
+    blank: int              # of them empty or only whitespace
+    valid_utf8: bool
+    c1_bytes: bool          # Windows-1252-only bytes (0x80-0x9F) occur
+    head: bytes             # the first HEAD_BYTES
+    crlf: int = 0           # newlines preceded by a carriage return
+    newlines: int = 0
+    lone_cr: int = 0        # carriage returns neither before a newline nor ending the file
+    nul: bool = False       # a NUL byte occurs
+    quotes: int = 0         # double quotes
+
+    @property
+    def needs_line_check(self) -> bool:
+        """Whether any line may stop DuckDB's reader or cost the lines after it: line ends
+        both CR LF and LF, a carriage return inside a line, a NUL byte, or an odd number
+        of quotes (one never closed)."""
+        mixed = 0 < self.crlf < self.newlines
+        return mixed or self.lone_cr > 0 or self.nul or self.quotes % 2 == 1
+
+
+def _scan_bytes(path: Path, compression: str) -> _ByteScan:
     """One pass over the (decompressed) bytes: physical lines, blank lines, whether the bytes
-    are valid UTF-8, whether Windows-1252-only bytes (0x80-0x9F) occur, and the first bytes."""
-    lines = blank = 0
+    are valid UTF-8, whether Windows-1252-only bytes occur, the first bytes, and what may
+    trouble the reader (see _ByteScan.needs_line_check)."""
     decoder = codecs.getincrementaldecoder("utf-8")()
-    valid_utf8 = True
-    c1_bytes = False
-    head = b""
+    scan = _ByteScan(0, 0, True, False, b"")
+    head = bytearray()
+    cr = 0
     tail = b""
-    last = b""
     for chunk in _chunks(path, compression):
         if len(head) < HEAD_BYTES:
             head += chunk[: HEAD_BYTES - len(head)]
-        if valid_utf8:
+        if scan.valid_utf8:
             try:
                 decoder.decode(chunk)
             except UnicodeDecodeError:
-                valid_utf8 = False
-        if not c1_bytes and re.search(rb"[\x80-\x9f]", chunk):
-            c1_bytes = True
+                scan.valid_utf8 = False
+        if not scan.c1_bytes and re.search(rb"[\x80-\x9f]", chunk):
+            scan.c1_bytes = True
+        scan.nul = scan.nul or b"\x00" in chunk
+        scan.quotes += chunk.count(b'"')
         data = tail + chunk
         parts = data.split(b"\n")
         tail = parts.pop()
-        lines += len(parts)
-        blank += sum(1 for p in parts if not p.strip())
-        last = chunk[-1:]
-    if valid_utf8:
+        complete = data[: len(data) - len(tail)]   # whole lines only: CR LF is never split
+        scan.newlines += len(parts)
+        scan.crlf += complete.count(b"\r\n")
+        cr += complete.count(b"\r")
+        scan.lines += len(parts)
+        scan.blank += sum(1 for p in parts if not p.strip())
+    if scan.valid_utf8:
         try:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
-            valid_utf8 = False
+            scan.valid_utf8 = False
     if tail:
-        lines += 1
-        blank += 0 if tail.strip() else 1
-    del last
-    return lines, blank, valid_utf8, c1_bytes, head
+        scan.lines += 1
+        scan.blank += 0 if tail.strip() else 1
+        cr += tail.rstrip(b"\r").count(b"\r")
+    scan.lone_cr = cr - scan.crlf
+    scan.head = bytes(head)
+    return scan
 
 
 def _utf16_lines(path: Path, compression: str) -> tuple[int, int, str]:
@@ -348,7 +399,7 @@ def _json_to_parquet(path: Path, cache_dir: Path) -> str:
         partial = target.with_suffix(".partial")
         with duckdb.connect() as con:
             try:
-                read = f"read_json_auto({sql_string(str(path.resolve()))})"
+                read = f"read_json_auto({literal_path_sql(str(path.resolve()))})"
                 described = con.execute(f"describe select * from {read}").fetchall()
                 fields = [f"cast(to_json({quote_identifier(n)}) as varchar) as {quote_identifier(n)}"
                           if any(t in str(dtype).upper() for t in ("STRUCT", "MAP", "[]", "JSON"))
@@ -507,6 +558,10 @@ def inspect_source(pattern: str | None, role: str, setting: str, options: InputO
     compressions = {i.compression for i in infos}
     if len(compressions) > 1 and all(i.read_path == i.path for i in infos):
         raise InputError(f"{setting}: the files matched by '{pattern}' are compressed differently; use one kind.")
+    if any(i.read_path != i.path for i in infos):   # DuckDB reads the list with one compression: none
+        for i in infos:
+            if i.read_path == i.path and i.compression != "none":
+                i.read_path = str(_repaired_copy(Path(i.path), i.compression, cache_dir, []).resolve())
     source.files = infos
     source.encoding, source.compression = infos[0].encoding, infos[0].compression
     if source.data_lines == 0:
@@ -534,7 +589,7 @@ def _inspect_csv_file(path: Path, options: InputOptions, cache_dir: Path, source
     if b"\r" in head_raw and b"\n" not in head_raw:
         # old Mac line ends (CR only, as Excel for Mac's "CSV (Macintosh)" writes): a copy with LF
         read, read_compression = _cr_to_lf(path, compression, cache_dir), "none"
-    read_path = str(read.resolve())
+    scan = None
     if encoding in ("utf-16", "utf-16-nobom"):
         if encoding == "utf-16-nobom":
             raise InputError(f"input file '{path}' looks like UTF-16 without a byte-order mark; save it as UTF-8 "
@@ -542,16 +597,13 @@ def _inspect_csv_file(path: Path, options: InputOptions, cache_dir: Path, source
         lines, blank, text = _utf16_lines(read, read_compression)
         encoding = "utf-16"
     else:
-        lines, blank, valid_utf8, c1_bytes, head = _scan_bytes(read, read_compression)
+        scan = _scan_bytes(read, read_compression)
+        lines, blank = scan.lines, scan.blank
         if not encoding:
-            encoding = "utf-8" if valid_utf8 else ("cp1252" if c1_bytes else "latin-1")
-        if encoding == "utf-8" and not valid_utf8 and options.encoding:
-            pass  # declared: undecodable lines become rejected rows
-        text = head.decode({"cp1252": "cp1252", "latin-1": "latin-1"}.get(encoding, "utf-8"), errors="replace")
+            encoding = "utf-8" if scan.valid_utf8 else ("cp1252" if scan.c1_bytes else "latin-1")
+        text = scan.head.decode({"cp1252": "cp1252", "latin-1": "latin-1"}.get(encoding, "utf-8"), errors="replace")
         if bom:
             text = text[1:] if text.startswith("\ufeff") else text
-        if encoding == "cp1252":
-            read_path = _transcode(read, read_compression, cache_dir)
     if text.startswith("\ufeff"):
         text = text[1:]
     preamble, preamble_blank = _lines_above_header(text, options)
@@ -567,8 +619,26 @@ def _inspect_csv_file(path: Path, options: InputOptions, cache_dir: Path, source
         raise InputError(f"the files matched by '{source.pattern}' start differently (title or comment lines "
                          "above the header); make them alike.")
     source.files_preamble = preamble
+    set_aside: list[list] = []
+    if scan is not None and scan.needs_line_check:
+        delimiter = None if source.whitespace else source.delimiter
+        found = {}   # only CR LF and LF line ends: a copy with LF, nothing to walk
+        if scan.lone_cr or scan.nul or scan.quotes % 2 == 1:
+            found = _check_lines(read, read_compression, f"input file '{path}'", delimiter, preamble + 1,
+                                 preamble + 1 + (1 if source.header else 0))
+        mixed = 0 < scan.crlf < scan.newlines
+        if len(found) > MAX_SET_ASIDE:
+            n = min(found)
+            raise InputError(f"input file '{path}' cannot be read: line {n} {found[n][0]}, and so do "
+                             f"{len(found) - 1:,} more lines; export the file again as CSV text (UTF-8).")
+        if found or mixed:   # lines ending both in CR LF and LF (two exports joined) stop DuckDB's reader
+            read, read_compression = _repaired_copy(read, read_compression, cache_dir, found), "none"
+        set_aside = _set_aside_rows(found, encoding, delimiter)
+    read_path = str(read.resolve())
+    if encoding == "cp1252":
+        read_path = _transcode(read, read_compression, cache_dir)
     return FileInfo(str(path.resolve()), read_path, size, compression, encoding, lines - blank, blank, header,
-                    preamble, preamble_blank)
+                    preamble, preamble_blank, set_aside)
 
 
 def _lines_above_header(text: str, options: InputOptions) -> tuple[int, int]:
@@ -611,6 +681,211 @@ def _cr_to_lf(path: Path, compression: str, cache_dir: Path) -> Path:
     return target
 
 
+def _physical_lines(path: Path, compression: str) -> Iterator[tuple[int, bytes]]:
+    """(number from 1, bytes without the newline) of every physical line, streamed."""
+    n, tail = 0, b""
+    for chunk in _chunks(path, compression):
+        parts = (tail + chunk).split(b"\n")
+        tail = parts.pop()
+        for part in parts:
+            n += 1
+            yield n, part
+    if tail:
+        yield n + 1, tail
+
+
+@dataclass
+class _QuoteWalk:
+    in_quote: bool          # inside a quoted value at the end of the line
+    opened_here: bool       # ... one that opened on this line
+    bad_close: bool         # a value opened on an earlier line closes with text after the quote
+    cr_outside: bool        # a carriage return outside quotes
+
+
+def _walk_quotes(line: bytes, delimiter: bytes, in_quote: bool) -> _QuoteWalk:
+    """Quote state through one line (no line end), as DuckDB's reader sees it: a quote opens a
+    value at the start of a field (after spaces), two quotes inside one are a quote, and a
+    quote elsewhere is text."""
+    walk = _QuoteWalk(in_quote, False, False, False)
+    i, field_start = 0, 0   # field_start: where the current field began (None after a closing quote)
+    while True:
+        if walk.in_quote:
+            j = line.find(b'"', i)
+            if j < 0:
+                return walk
+            if line[j + 1:j + 2] == b'"':
+                i = j + 2
+                continue
+            rest = line[j + 1:].lstrip(b" ")
+            if not walk.opened_here and rest and not rest.startswith(delimiter):
+                walk.bad_close = True
+                return walk
+            walk.in_quote, walk.opened_here = False, False
+            i, field_start = j + 1, None
+            continue
+        j = line.find(b'"', i)
+        segment = line[i:] if j < 0 else line[i:j]
+        walk.cr_outside = walk.cr_outside or b"\r" in segment
+        if j < 0:
+            return walk
+        d = segment.rfind(delimiter)
+        if d >= 0:
+            field_start = i + d + len(delimiter)
+        if field_start is not None and not line[field_start:j].strip(b" "):
+            walk.in_quote, walk.opened_here = True, True
+        i = j + 1
+
+
+#: Restarts of the line check after a quote that never closes, at most (then the file is refused).
+MAX_UNCLOSED_QUOTES = 20
+
+
+def _check_lines(path: Path, compression: str, label: str, delimiter: str | None, header_line: int,
+                 data_start: int) -> dict[int, tuple[str, bytes]]:
+    """The data lines DuckDB's reader must not see, {line number: (what is wrong, the line)}. A
+    line is set aside when it holds a NUL byte or a carriage return outside quotes, or opens a
+    quote that never closes (or that closes on a later line with text after it): DuckDB would
+    read every line after it as one value. After each such quote the check starts again on
+    the next line. `delimiter` None: no quoting. Runs of plain lines are matched by one regular
+    expression; only the others are walked in Python."""
+    found: dict[int, tuple[str, bytes]] = {}
+    delim = delimiter.encode() if delimiter else b""
+    if delim:
+        d = re.escape(delim)
+        field = rb'(?:[^"' + d + rb'\r\n\x00]*|[ ]*"(?:[^"\x00]|"")*"[ ]*)'
+        plain = re.compile(rb"(?:" + field + rb"(?:" + d + field + rb")*\r?\n)+")
+    else:
+        plain = re.compile(rb"(?:[^\r\n\x00]*\r?\n)+")
+    start = header_line
+    for _ in range(MAX_UNCLOSED_QUOTES):
+        state = {"in_quote": False, "opened": 0, "opened_line": b""}
+
+        def one_line(n: int, raw: bytes) -> int:
+            """Check one physical line; the line a restart begins after, or 0."""
+            line = raw[:-1] if raw.endswith(b"\r") else raw
+            in_quote = state["in_quote"]
+            if delim and (in_quote or b'"' in line):
+                walk = _walk_quotes(line, delim, in_quote)
+            else:
+                walk = _QuoteWalk(in_quote, False, False, not in_quote and b"\r" in line)
+            if walk.bad_close:
+                if state["opened"] < data_start:
+                    raise InputError(f"the header of {label} (line {header_line}) opens a quote (\") that closes "
+                                     f"only on line {n}; fix the header.")
+                return state["opened"]
+            if n >= data_start and (b"\x00" in line or walk.cr_outside):
+                found[n] = ("holds a NUL byte (a zero byte: a damaged export or not a text file)" if b"\x00" in line
+                            else "holds a carriage return (CR) inside the line", line)
+                return 0   # an empty line in the copy: the quote state does not change
+            if walk.in_quote and walk.opened_here:
+                state["opened"], state["opened_line"] = n, line
+            state["in_quote"] = walk.in_quote
+            return 0
+
+        restart, n, tail = 0, 0, b""
+        for chunk in _chunks(path, compression):
+            data = tail + chunk
+            cut = data.rfind(b"\n") + 1
+            data, tail = data[:cut], data[cut:]
+            count = data.count(b"\n")
+            if n + count < start:
+                n += count
+                continue
+            pos = 0
+            while pos < len(data) and not restart and len(found) <= MAX_SET_ASIDE:
+                if n + 1 >= start and not state["in_quote"]:
+                    m = plain.match(data, pos)
+                    if m:
+                        n += data.count(b"\n", pos, m.end())
+                        pos = m.end()
+                        continue
+                e = data.index(b"\n", pos)
+                n += 1
+                if n >= start:
+                    restart = one_line(n, data[pos:e])
+                pos = e + 1
+            if restart or len(found) > MAX_SET_ASIDE:
+                break
+        if not restart and len(found) <= MAX_SET_ASIDE and tail and n + 1 >= start:
+            restart = one_line(n + 1, tail)
+        if len(found) > MAX_SET_ASIDE:
+            return found   # refused by the caller
+        if not restart and state["in_quote"]:
+            if state["opened"] < data_start:
+                raise InputError(f"the header of {label} (line {header_line}) opens a quote (\") that is never "
+                                 "closed; fix the header.")
+            restart = state["opened"]
+        if not restart:
+            return found
+        found = {k: v for k, v in found.items() if k < restart}
+        found[restart] = ("opens a quote (\") that is never closed", state["opened_line"])
+        start = restart + 1
+        if len(found) > MAX_SET_ASIDE:
+            break
+    lines = sorted(found)
+    raise InputError(f"{label} cannot be read: line {lines[0]} {found[lines[0]][0]}, and so do {len(lines) - 1:,} "
+                     "more lines or more; fix the quoting (a quote inside a value is written twice) or export "
+                     "the file again.")
+
+
+def _repaired_copy(path: Path, compression: str, cache_dir: Path, set_aside: Iterable[int]) -> Path:
+    """A copy with LF line ends (CR LF becomes LF) and the set-aside lines left empty, so
+    DuckDB numbers every other line as the original does. Streamed, in bounded memory."""
+    lines = sorted(set_aside)
+    key = hashlib.sha1(repr(lines).encode()).hexdigest()[:8]
+    target = _cached_copy(path, cache_dir, f"lines-{key}.csv")
+    if target.exists():
+        return target
+    partial = target.with_suffix(".partial")
+    aside = set(lines)
+    n, tail = 0, b""
+    with partial.open("wb") as out:
+        for chunk in _chunks(path, compression):
+            data = tail + chunk
+            cut = data.rfind(b"\n") + 1
+            data, tail = data[:cut], data[cut:]
+            count = data.count(b"\n")
+            if not any(n < k <= n + count for k in lines):
+                out.write(data.replace(b"\r\n", b"\n"))
+            else:
+                parts = data.split(b"\n")[:-1]
+                out.write(b"".join(b"\n" if n + i + 1 in aside else p.removesuffix(b"\r") + b"\n"
+                                   for i, p in enumerate(parts)))
+            n += count
+        if tail:
+            out.write(b"" if n + 1 in aside else tail.removesuffix(b"\r"))
+    os.replace(partial, target)
+    return target
+
+
+def _set_aside_rows(found: dict[int, tuple[str, bytes]], encoding: str, delimiter: str | None) -> list[list]:
+    """FileInfo.set_aside of the lines _check_lines found: [line, what, first field, text]."""
+    rows = []
+    for n in sorted(found):
+        what, line = found[n]
+        text = line.decode({"cp1252": "cp1252", "latin-1": "latin-1"}.get(encoding, "utf-8"), errors="replace")
+        text = text.replace("\x00", "\\0").replace("\r", " ")
+        first = (_split_line(text, delimiter)[0] if delimiter else (text.split() or [""])[0]).strip()
+        rows.append([n, what, first or None, text.strip()[:200]])
+    return rows
+
+
+def _choose_delimiter(first: list[str]) -> str | None:
+    """The delimiter of a file whose first non-blank lines (the header or first row, then
+    data) are `first`: of those that split the first line, the one that splits the most of
+    the next SNIFF_LINES lines into as many fields as the first, then the one that splits the
+    first line most. A name such as "a || b" in the header splits it at '|', but no data line
+    agrees. None when no delimiter splits the first line."""
+    line, data = first[0], first[1:1 + SNIFF_LINES]
+    scores = {}
+    for d in DELIMITERS:
+        count = _count_outside_quotes(line, d)
+        if count:
+            agree = sum(1 for other in data if _count_outside_quotes(other, d) == count)
+            scores[d] = (agree, count, -DELIMITERS.index(d))
+    return max(scores, key=scores.get) if scores else None
+
+
 def _sniff_layout(first: list[str], options: InputOptions, source: Source, path: Path) -> None:
     line = first[0]
     if options.delimiter == "whitespace":
@@ -618,9 +893,8 @@ def _sniff_layout(first: list[str], options: InputOptions, source: Source, path:
     elif options.delimiter:
         source.delimiter = options.delimiter
     else:
-        counts = {d: _count_outside_quotes(line, d) for d in DELIMITERS}
-        best = max(DELIMITERS, key=lambda d: (counts[d], -DELIMITERS.index(d)))
-        if counts[best] > 0:
+        best = _choose_delimiter(first)
+        if best:
             source.delimiter = best
         elif len(line.split()) > 1 and all(len(f.split()) == len(line.split()) for f in first[1:5]):
             source.whitespace = True
@@ -773,9 +1047,100 @@ def profile_columns(source: Source, rows: int = PROFILE_ROWS) -> dict[str, Colum
                 "order by count(*) desc, t limit 12").fetchall()]
         return profiles
     except duckdb.Error as err:
-        raise InputError(f"{source.label} cannot be read: {str(err).splitlines()[0]}") from None
+        raise InputError(f"{source.label} cannot be read: {_unreadable_reason(source, err)}") from None
     finally:
         con.close()
+
+
+def physical_lines_at(path: str, compression: str, encoding: str, positions: list[int],
+                      starts: list[str]) -> list[int]:
+    """The physical line (from 1) of each record DuckDB's reject table names by its
+    line_byte_position (in the UTF-8 text DuckDB reads) and csv_line (`starts`: its first
+    characters). DuckDB's `line` counts records, so a quoted value holding a line break shifts
+    every later one; its byte position is the line's start give or take a byte, so the start
+    is the nearby line start where the record's text begins. One streamed pass over the file
+    (the SQL function custseg_physical_lines of custseg.dbt_plugin)."""
+    wanted = sorted((int(p), (t or "").lstrip("\r\n").encode("utf-8")[:16])
+                    for p, t in zip(positions, starts) if p is not None)
+    found: dict[int, int] = {}
+    decoder = (codecs.getincrementaldecoder(encoding)(errors="replace")
+               if encoding in ("latin-1", "utf-16") else None)
+    context = 64                      # bytes kept around a position to find its line's start
+    base, buf, i = 0, b"", 0          # buf holds the file's bytes from offset `base`
+    cursor, newlines = 0, 0           # newlines in the file before offset `cursor`
+
+    def start_of(p: int, text: bytes) -> int:
+        for s in (p, p - 1, p + 1, p - 2, p + 2):
+            k = s - base
+            line_start = s == 0 or (k > 0 and buf[k - 1:k] == b"\n")
+            if 0 <= k <= len(buf) and line_start and buf[k:k + len(text)] == text:
+                return s
+        return p
+
+    chunks = _chunks(Path(path), compression)
+    for chunk in _with_end(chunks):
+        final = chunk is None
+        if not final:
+            buf += decoder.decode(chunk).encode("utf-8") if decoder is not None else chunk
+        limit = base + len(buf) - (0 if final else context)
+        while i < len(wanted) and wanted[i][0] <= limit:
+            p, text = wanted[i]
+            s = max(start_of(p, text), cursor)
+            newlines += buf.count(b"\n", cursor - base, s - base)
+            cursor = s
+            found[p] = newlines + 1
+            i += 1
+        keep = max(0, len(buf) - 2 * context)
+        if cursor < base + keep:
+            newlines += buf.count(b"\n", cursor - base, keep)
+            cursor = base + keep
+        base, buf = base + keep, buf[keep:]
+    return [found.get(int(p)) if p is not None else None for p in positions]
+
+
+def _with_end(chunks: Iterable[bytes]) -> Iterator[bytes | None]:
+    yield from chunks
+    yield None
+
+
+def _unreadable_reason(source: Source, err: Exception) -> str:
+    """Why DuckDB could not read a text input, in words: the first line that is wrong, or its
+    own first line when no line is."""
+    for f in source.files:
+        found = _first_bad_line(f, source)
+        if found:
+            return f"line {found[0]} of '{f.path}' {found[1]}."
+    return str(err).splitlines()[0]
+
+
+def _first_bad_line(f: FileInfo, source: Source, budget: int = 1_000_000) -> tuple[int, str] | None:
+    """(line, what is wrong) of the first of the first `budget` lines of a file whose line end
+    stops DuckDB's reader: a carriage return inside the line, or a line end other than the
+    first line's (UTF-16 files are not repaired as _check_lines repairs the others)."""
+    encoding = {"cp1252": "utf-8", "utf-16": "utf-16", "latin-1": "latin-1"}.get(f.encoding, "utf-8")
+    compression = "none" if f.read_path != f.path else f.compression
+    decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+    start = f.preamble_lines + 1
+    first_end = None
+    n, tail = 0, ""
+    for chunk in _chunks(Path(f.read_path), compression):
+        parts = (tail + decoder.decode(chunk)).split("\n")
+        tail = parts.pop()
+        for raw in parts:
+            n += 1
+            if n > budget:
+                return None
+            if n < start or not raw.strip():
+                continue
+            crlf, line = raw.endswith("\r"), raw.removesuffix("\r").lstrip("\ufeff")
+            first_end = crlf if first_end is None else first_end
+            if "\r" in line:
+                return n, "holds a carriage return (CR) inside the line; remove it or export the file again"
+            if crlf != first_end:
+                ends = ("CR LF", "LF") if crlf else ("LF", "CR LF")
+                return n, (f"ends in {ends[0]} while line {start} ends in {ends[1]} (two exports joined?); save "
+                           "the file with one kind of line end")
+    return None
 
 
 _NUMERIC_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
@@ -1578,7 +1943,8 @@ def resolve(request: dict) -> dict:
     if role == "transactions" and pattern == "sample":
         pattern = request.get("transactions_sample_path")
         _ensure_transactions_sample(Path(pattern))
-    stamp_paths = ([Path(p) for p in sorted(glob.glob(pattern))] if pattern and any(c in pattern for c in "*?[")
+    stamp_paths = ([Path(p) for p in sorted(glob.glob(pattern))]
+                   if pattern and any(c in pattern for c in "*?[") and not Path(pattern).is_file()
                    else [Path(pattern)] if pattern else [Path(request.get("seed_path", ""))])
     stamp = _stamp(stamp_paths)
     key = json.dumps([settings, role, request.get("seed_path"), request.get("transactions_sample_path")],

@@ -5,6 +5,7 @@ source also gets `spark_read_sql`, the FROM expression that reads it on Spark.""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from .inputs import CONTRACT_SETTINGS, resolve
@@ -13,6 +14,23 @@ from .sql import quote_identifier, sql_literal
 
 class ContractError(RuntimeError):
     """The input cannot be resolved; the message is custseg.inputs' one line."""
+
+
+def hadoop_literal_paths(paths: list[str]) -> str:
+    """One Spark path that reads exactly these files, never a glob of them: Hadoop globs
+    '*', '?', '[', '{' and reads a backslash as an escape, so those are escaped; several
+    files are an alternation {a,b} of the escaped names (the files a glob matched, not the
+    glob again, which Hadoop would match by rules of its own)."""
+    escaped = [re.sub(r"([\\*?\[\]{},])", r"\\\1", p) for p in paths]
+    return escaped[0] if len(escaped) == 1 else "{" + ",".join(escaped) + "}"
+
+
+def _spark_file(f: dict) -> str:
+    """The file Spark reads: DuckDB's copy (UTF-8, decompressed, LF line ends), except that the
+    lines DuckDB's copy leaves empty (set aside, rejected from DuckDB's rejects tables, which
+    Spark has not) are read from the original, where Spark's permissive reader sees them."""
+    plain = f.get("compression", "none") == "none" and f.get("encoding") != "cp1252"
+    return f["path"] if f.get("set_aside") and plain else f["read_path"]
 
 
 def spark_read_sql(source: dict, project_dir: Path) -> str | None:
@@ -24,8 +42,7 @@ def spark_read_sql(source: dict, project_dir: Path) -> str | None:
     files = source.get("files") or []
     if kind == "table" and not files:
         return None
-    paths = sorted({f["read_path"] for f in files})
-    path = paths[0] if len(paths) == 1 else (source.get("pattern") or paths[0])
+    path = hadoop_literal_paths(sorted({_spark_file(f) for f in files}))
     if kind == "parquet":
         return f"parquet.{quote_identifier(path, 'spark')}"
     if source.get("whitespace"):

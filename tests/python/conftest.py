@@ -124,7 +124,7 @@ def sample_build(tmp_path_factory) -> DbtRun:
 SLOWEST_FIRST = ["test_publishing.py", "test_day_two.py", "test_any_input.py", "test_score_changes.py",
                  "test_serving_formats.py",
                  "test_segmentation_pipeline.py", "test_hostile.py", "test_transactions.py",
-                 "test_cleaning_pipeline.py", "test_hostile_headers.py", "test_bench.py"]
+                 "test_cleaning_pipeline.py", "test_hostile_headers.py", "test_hostile_lines.py", "test_bench.py"]
 
 
 def pytest_collection_modifyitems(session, config, items):

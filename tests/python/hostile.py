@@ -112,3 +112,60 @@ FILE_CASES = [
     FileCase("gzip named .csv is read (its 8 customers are counted, and too few)",
              lambda d: _write(d, "packed.csv", gzip.compress(_customers(8))), ("only 8 clean customers",)),
 ]
+
+
+# --------------------------------------------------------------------------- lines that break readers
+@dataclass(frozen=True)
+class LineCase:
+    """A line that trips CSV readers, and what must become of it: only that line is lost."""
+
+    line: str
+    customer_id: str
+    fate: str                   # clean | rejected:<reason>
+    words: tuple[str, ...]      # in its reject_detail, after "line <n> of <file> "
+    why: str
+
+
+#: The longest line DuckDB's CSV reader takes (max_line_size), in bytes.
+READER_MAX_LINE = 2_000_000
+
+LINE_CASES = [
+    LineCase("L1,110,5\x000,4,1100,30,nul", "L1", "rejected:malformed_line", ("holds a NUL byte",),
+             "a NUL byte in a value"),
+    LineCase('L2,12"5,60,4,1100,30,inch', "L2", "rejected:non_numeric_value", ("BALANCE='12\"5' is not a number",),
+             "a stray quote in the middle of a number"),
+    LineCase('L3,120,60,4,1100,30,a 5" screen', "L3", "clean", (), "a stray quote in the middle of a text: text"),
+    LineCase("L4," + "9" * (READER_MAX_LINE + 100_000) + ",60,4,1100,30,long", "L4", "rejected:malformed_line",
+             (f"is longer than {READER_MAX_LINE:,} bytes",), "a 2 MB field, longer than the reader's lines"),
+    LineCase("L5,1,2,3,4,5,6,7,8", "L5", "rejected:malformed_line", ("has 9 fields instead of 7",),
+             "two fields too many"),
+    LineCase("L6,130,60\r,4,1100,30,cr", "L6", "rejected:malformed_line", ("holds a carriage return",),
+             "a carriage return alone inside a line"),
+    LineCase('L7,"140,60,4,1100,30,stray', "L7", "rejected:malformed_line", ('opens a quote (") that is never closed',),
+             "an opening quote never closed (the next quoted value must not close it)"),
+    LineCase('L8,150,60,4,1100,30,"two\r\nlines"', "L8", "clean", (), "a quoted value holding CR LF"),
+]
+#: The last line: truncated inside a quoted value (no closing quote, too few fields, no newline).
+LINES_TRAILING = LineCase('L9,"1', "L9", "rejected:malformed_line", ('opens a quote (") that is never closed',),
+                          "a last line cut inside a quote")
+LINES_GOOD = 60
+
+
+def lines_file(path: Path) -> dict[str, int]:
+    """Good rows around the LINE_CASES, lines ending alternately in LF and CR LF (two exports
+    joined), and LINES_TRAILING last. Returns the first physical line of each case's id."""
+    lines = [HEADER] + [good_row(i) for i in range(LINES_GOOD // 2)] + [c.line for c in LINE_CASES] + \
+        [good_row(i) for i in range(LINES_GOOD // 2, LINES_GOOD)]
+    first_line, n = {}, 1
+    for line in lines + [LINES_TRAILING.line]:
+        first_line[line.split(",")[0]] = n
+        n += 1 + line.count("\n")
+    body = "".join(line + ("\r\n" if i % 2 else "\n") for i, line in enumerate(lines)) + LINES_TRAILING.line
+    path.write_bytes(body.encode("utf-8"))
+    return first_line
+
+
+def lines_expected() -> int:
+    """Data lines of lines_file, counted by hand: the good rows, the cases (one spans two
+    lines), the trailing line."""
+    return LINES_GOOD + sum(1 + c.line.count("\n") for c in LINE_CASES) + 1

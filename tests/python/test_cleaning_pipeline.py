@@ -158,8 +158,8 @@ def test_garbage_rows_are_rejected_not_fatal(tmp_path):
     data_lines = 204 + 3
     assert rejected["just some text"][0] == "malformed_line"
     assert f"line {data_lines - 1} of {path}" in rejected["just some text"][1]
-    assert "Found: 1)" in rejected["just some text"][1]
-    assert rejected["G4"][0] == "malformed_line" and "Found: 20" in rejected["G4"][1]
+    assert "has 1 field instead of 18: just some text" in rejected["just some text"][1]
+    assert rejected["G4"][0] == "malformed_line" and "has 20 fields instead of 18" in rejected["G4"][1]
     # a byte that is not UTF-8 makes the file Latin-1 (detected, not guessed per line): the
     # accented text is read correctly and is simply not a number
     assert rejected["G5"][0] == "non_numeric_value" and "TENURE='été'" in rejected["G5"][1]
