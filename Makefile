@@ -17,7 +17,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 DBT_VARS := $(if $(VARS),--vars '$(VARS)',)
 
-.PHONY: help setup setup-test setup-spark build run score-changes report docs test test-spark spark-build browser bench bench-transactions sample clean
+.PHONY: help setup setup-test setup-spark build run score-changes report docs test test-spark spark-build browser postgres-server bench bench-transactions sample clean
 
 help:
 	@sed -n '1,4p' Makefile
@@ -37,7 +37,7 @@ $(VENV)/.test-installed: requirements-test.txt $(VENV)/.runtime-installed
 
 setup: $(VENV)/.runtime-installed
 
-setup-test: $(VENV)/.test-installed browser
+setup-test: $(VENV)/.test-installed browser postgres-server
 
 # Headless Chromium for the report check (Debian's package); installed when missing.
 browser:
@@ -45,6 +45,14 @@ browser:
 	  echo "Installing Debian's chromium for the browser test..."; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+# Debian's PostgreSQL server for the PostgreSQL tests (they start their own with initdb and
+# pg_ctl in a temporary folder); installed when missing.
+postgres-server:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || { \
+	  echo "Installing Debian's postgresql for the PostgreSQL tests..."; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql >/dev/null; }
 
 # --- the main job ----------------------------------------------------------------
 build: setup
