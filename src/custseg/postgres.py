@@ -39,6 +39,8 @@ SWAP_LOCK_TIMEOUT_MS = 250
 #: ... and retries for this long before the publish gives up.
 SWAP_PATIENCE_SECONDS = 120
 STAGING_MARK = "__staging_"
+#: The comment of every schema the publish writes: only a schema that carries it is replaced.
+SCHEMA_MARK = "Customer segments published by customer_segmentation"
 
 
 class PostgresError(InputError):
@@ -141,7 +143,8 @@ def reason(err: BaseException, url: str | None = None) -> str:
     """What the driver said, in one line: libpq's message without its prefixes, the query
     echo and the password."""
     text = str(err)
-    text = re.sub(r"^[A-Z_]+: (\[libpq\] )?", "", text.strip())
+    text = re.sub(r"^[A-Z_]+: (\[libpq\] )?(Failed to connect: )?", "", text.strip())
+    text = re.sub(r"^Failed to (execute|prepare) query( '.*?')?: ", "", text, flags=re.DOTALL)
     text = re.sub(r"\n\s*Query was:.*", "", text, flags=re.DOTALL)
     text = re.sub(r"\.? SQLSTATE: [0-9A-Z]{5}\s*$", "", text.strip())
     lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.strip().startswith(("LINE ", "^"))]
@@ -283,7 +286,7 @@ def _find_relation(cur, schema: str, table: str, setting: str, url: str) -> tupl
     import difflib
 
     names = [f"{s}.{t}" for s, t in nearby]
-    close = difflib.get_close_matches(f"{schema}.{table}", names, n=3, cutoff=0.5)
+    close = difflib.get_close_matches(f"{schema}.{table}", names, n=3, cutoff=0.8)
     close += [n for n in names if n.split(".", 1)[1].lower() == table.lower() and n not in close]
     same_schema = [n for n in names if n.split(".", 1)[0] == schema]
     shown = (close or same_schema)[:5]
@@ -482,11 +485,21 @@ def check_publish(schema: str) -> None:
     try:
         with con.cursor() as cur:
             user, may = _rows(cur, "select current_user::text, has_database_privilege(current_database(), 'create')")[0]
+            comment = _rows(cur, "select coalesce(obj_description(n.oid, 'pg_namespace'), '')::text "
+                                 "from pg_catalog.pg_namespace n where n.nspname = $1", (schema,))
         if not may:
             raise PostgresError(f"publish_postgres: the PostgreSQL user {user} may not create schemas in the database "
                                 f"of {where(url)}; grant it with: GRANT CREATE ON DATABASE ... TO {pg_identifier(user)};")
+        if comment and not comment[0][0].startswith(SCHEMA_MARK):
+            raise _not_ours(schema)
     finally:
         con.close()
+
+
+def _not_ours(schema: str) -> PostgresError:
+    return PostgresError(f"publish_postgres: PostgreSQL schema {schema} already exists and was not written by this "
+                         "publish (which replaces its schema whole); set postgres_schema to a new schema, or drop "
+                         "that one.")
 
 
 def _staging_name(schema: str, run_id: str) -> str:
@@ -508,6 +521,8 @@ def publish(schema: str, run_id: str, tables: list[Table], read: Callable[[str],
                             (schema + STAGING_MARK,)):
             _run(cur, f"drop schema if exists {pg_identifier(old)} cascade")   # a killed build's
         _run(cur, f"create schema {pg_identifier(staging)}")
+        _run(cur, f"comment on schema {pg_identifier(staging)} is "
+                  f"{pg_string(f'{SCHEMA_MARK} (run {run_id}); every publish replaces this schema whole.')}")
         rows = 0
         for t in tables:
             reader = read(t.name)
@@ -577,10 +592,13 @@ def _swap(cur, schema: str, staging: str) -> str | None:
 
 
 def _swap_in_transaction(cur, schema: str, staging: str) -> str | None:
-    old = _rows(cur, "select n.oid::int8 from pg_catalog.pg_namespace n where n.nspname = $1", (schema,))
+    old = _rows(cur, "select n.oid::int8, coalesce(obj_description(n.oid, 'pg_namespace'), '')::text "
+                     "from pg_catalog.pg_namespace n where n.nspname = $1", (schema,))
     previous = None
     if old:
-        oid = old[0][0]
+        oid, comment = old[0]
+        if not comment.startswith(SCHEMA_MARK):
+            raise _not_ours(schema)
         tables = [r[0] for r in _rows(cur, "select c.relname::text from pg_catalog.pg_class c where c.relnamespace = "
                                            "$1::int8::oid and c.relkind in ('r', 'v', 'm', 'p', 'f') "
                                            "order by c.relname", (oid,))]
@@ -602,7 +620,8 @@ def _swap_in_transaction(cur, schema: str, staging: str) -> str | None:
                                 f"the published tables cannot survive a swap). Schema {schema} still holds the "
                                 "previous run.")
         if "segment_runs" in tables:
-            got = _rows(cur, f"select max(run_id)::text from {pg_identifier(schema)}.{pg_identifier('segment_runs')}")
+            got = _rows(cur, f"select run_id::text from {pg_identifier(schema)}.{pg_identifier('segment_runs')} "
+                             "order by finished_at desc limit 1")
             previous = got[0][0] if got else None
         _carry_grants(cur, oid, schema, staging, tables)
         _run(cur, f"drop schema {pg_identifier(schema)} cascade")

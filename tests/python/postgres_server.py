@@ -13,7 +13,6 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -100,11 +99,7 @@ class PostgresServer:
         self._run(["initdb", "-D", str(self.data), "-U", "postgres", "--pwfile", str(pwfile), "--auth-local=trust",
                    "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C", "--no-sync"])
         pwfile.unlink()
-        options = (f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories={self.socket_dir} "
-                   "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=40 "
-                   "-c shared_buffers=64MB -c timezone=UTC")
-        self._run(["pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.folder / "server.log"),
-                   "-w", "-t", "60", "start"], timeout=90)
+        self.restart()
         return self
 
     def stop(self) -> None:
@@ -113,9 +108,18 @@ class PostgresServer:
         except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
             pass
 
-    def restart_later(self) -> None:
-        """Stop now (fast: open connections are cut), so a test can see a server go away."""
+    def crash(self) -> None:
+        """Stop at once (open connections are cut), as a server that goes away."""
         self._run(["pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "-t", "30", "stop"], timeout=60)
+
+    def restart(self) -> None:
+        self._run(["pg_ctl", "-D", str(self.data), "-o", self._options(), "-l", str(self.folder / "server.log"),
+                   "-w", "-t", "60", "start"], timeout=90)
+
+    def _options(self) -> str:
+        return (f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories={self.socket_dir} "
+                "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=40 "
+                "-c shared_buffers=64MB -c timezone=UTC")
 
     def log_tail(self, chars: int = 3000) -> str:
         try:
@@ -138,13 +142,3 @@ def start_server() -> PostgresServer:
         shutil.rmtree(folder, ignore_errors=True)
         raise RuntimeError(f"PostgreSQL did not start: {' '.join(map(str, err.cmd[:2]))}: "
                            f"{detail[-1] if detail else ''} {log}") from None
-
-
-def wait_until_ready(server: PostgresServer, seconds: float = 30) -> None:
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        if subprocess.run([str(server.bindir / "pg_isready"), "-h", "127.0.0.1", "-p", str(server.port)],
-                          capture_output=True).returncode == 0:
-            return
-        time.sleep(0.2)
-    raise RuntimeError("PostgreSQL did not become ready")
