@@ -297,6 +297,13 @@ def builds(server, tmp_path_factory):
     return Builds(tmp_path_factory.mktemp("postgres"), server.url())
 
 
+@pytest.fixture(scope="module")
+def tx_builds(server, tmp_path_factory):
+    """Builds of the transaction log, in a working database of their own (publishing into the
+    same PostgreSQL schema)."""
+    return Builds(tmp_path_factory.mktemp("postgres_tx"), server.url())
+
+
 def _published_marts(builds: Builds) -> dict[str, int]:
     with duckdb.connect(str(builds.serving), read_only=True) as con:
         names = [r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()]
@@ -304,7 +311,7 @@ def _published_marts(builds: Builds) -> dict[str, int]:
     return counts
 
 
-def test_builds_from_postgresql_publish_back_atomically(builds, server):
+def test_builds_from_postgresql_publish_back_atomically(builds, tx_builds, server):
     url = server.url()
     poller = Poller(url)
     poller.start()
@@ -315,8 +322,8 @@ def test_builds_from_postgresql_publish_back_atomically(builds, server):
         first = builds.serving_run()
         assert f"Published run {first} to PostgreSQL schema segments (12 tables" in out
         with duckdb.connect(str(builds.database), read_only=True) as con:
-            summary = con.execute("select input_rows, clean_rows, rejected_rows, collapsed_rows from input_summary"
-                                  ).fetchone()
+            summary = con.execute("select input_rows, clean_customers, rejected_rows, collapsed_duplicates "
+                                  "from input_summary").fetchone()
             roles = dict(con.execute("select source_column, role from input_columns").fetchall())
             detail = con.execute("select detail from custseg_runs where run_id = ?", [first]).fetchone()[0]
         assert summary[0] == 9121 and summary[0] == summary[1] + summary[2] + summary[3]
@@ -339,7 +346,10 @@ def test_builds_from_postgresql_publish_back_atomically(builds, server):
                                 "col_description('segments.customer_segments'::regclass, "
                                 "(select attnum from pg_attribute where attrelid = 'segments.customer_segments'::regclass "
                                 "and attname = 'customer_id'))")[0]
-        assert comments[0].startswith("One row per customer") and comments[1]
+        docs = json.loads((builds.work / "target" / "manifest.json").read_text())["nodes"][
+            "model.customer_segmentation.customer_segments"]
+        assert comments == (docs["description"], docs["columns"]["customer_id"]["description"])
+        assert comments[0].startswith("One row per clean customer") and comments[1]
         indexed = {r[0] for r in execute(url, "select tablename::text from pg_indexes where schemaname = 'segments' "
                                               "and indexdef like '%(customer_id)%'")}
         assert {"customer_segments", "segment_assignments", "segment_history"} <= indexed
@@ -348,26 +358,26 @@ def test_builds_from_postgresql_publish_back_atomically(builds, server):
                 "grant select on all tables in schema segments to bi_reader")
 
         # 2. a transaction log from PostgreSQL
-        code, out = builds.run({"transactions_relation": {"postgres": "public.orders"}, "publish_postgres": True})
+        code, out = tx_builds.run({"transactions_relation": {"postgres": "public.orders"}, "publish_postgres": True})
         assert code == 0, out[-4000:]
-        second = builds.serving_run()
+        second = tx_builds.serving_run()
         assert second != first and builds.pg_run() == second
         lines = execute(url, "select count(*) from public.orders")[0][0]
-        with duckdb.connect(str(builds.database), read_only=True) as con:
+        with duckdb.connect(str(tx_builds.database), read_only=True) as con:
             staged = con.execute("select count(*) from stg_transactions").fetchone()[0]
         assert staged == lines
         assert execute(server.url(user="bi_reader"), "select count(*) from segments.customer_segments")[0][0] > 0
 
         # 3. killed in the middle of the PostgreSQL publish: PostgreSQL keeps the second run
         staging = "select count(*) from pg_namespace where nspname like 'segments__staging_%'"
-        code, out = builds.run_until({"transactions_relation": {"postgres": "public.orders"}, "publish_postgres": True,
-                                      "random_state": 7},
-                                     condition=lambda: execute(url, staging)[0][0] > 0,
-                                     action=lambda proc: (time.sleep(1), os.killpg(proc.pid, signal.SIGKILL)),
-                                     extra_env={"CUSTSEG_PUBLISH_DELAY": "4"})
+        code, out = tx_builds.run_until({"transactions_relation": {"postgres": "public.orders"},
+                                         "publish_postgres": True, "random_state": 7},
+                                        condition=lambda: execute(url, staging)[0][0] > 0,
+                                        action=lambda proc: (time.sleep(1), os.killpg(proc.pid, signal.SIGKILL)),
+                                        extra_env={"CUSTSEG_PUBLISH_DELAY": "4"})
         assert code != 0
         assert builds.pg_run() == second
-        third = builds.serving_run()   # the DuckDB publish, before it, went through
+        third = tx_builds.serving_run()   # the DuckDB publish, before it, went through
 
         # 4. the publish refuses to replace a schema a view outside it reads: one line, recorded
         execute(url, "create view public.segment_sizes as select count(*) as n from segments.customer_segments")
@@ -391,10 +401,10 @@ def test_builds_from_postgresql_publish_back_atomically(builds, server):
     assert seen[0] == first and seen[-1] == second and set(seen) == {first, second}
     assert len(reads) > 100
 
-    for out in builds.outputs:
+    for out in builds.outputs + tx_builds.outputs:
         assert PASSWORD not in out
-    leaked = [p for p in builds.work.rglob("*") if p.is_file() and p.suffix not in (".duckdb", ".parquet")
-              and PASSWORD.encode() in p.read_bytes()]
+    leaked = [p for b in (builds, tx_builds) for p in b.work.rglob("*")
+              if p.is_file() and PASSWORD.encode() in p.read_bytes()]
     assert leaked == []
 
 
