@@ -260,6 +260,11 @@
     {{ _settings_error('postgres_schema', postgres_schema, "a schema name of at most 40 characters that the publish "
         ~ "owns (it replaces the schema whole, so not public or a system schema), e.g. segments") }}
   {% endif %}
+  {% if target.type == 'spark' and (customers_relation is not none or transactions_relation is not none
+                                    or publish_postgres) %}
+    {{ exceptions.raise_compiler_error("PostgreSQL inputs and publish_postgres work on the DuckDB target; on the "
+        ~ "spark target give the input as a path (README, 'Beyond one machine').") }}
+  {% endif %}
   {% for relation in [customers_relation, transactions_relation] if relation and relation.get('postgres') %}
     {% if publish_postgres and relation.postgres.split('.')[0] | trim == postgres_schema %}
       {{ _settings_error('postgres_schema', postgres_schema, "another schema than the input's ("

@@ -35,7 +35,7 @@ import json, sys, time
 from custseg import inputs
 start = time.perf_counter()
 answer = inputs.resolve(json.loads(sys.argv[1]))
-print(json.dumps({"seconds": time.perf_counter() - start, "error": answer.get("error"),
+print("RESULT " + json.dumps({"seconds": time.perf_counter() - start, "error": answer.get("error"),
                   "rows": (answer.get("contract") or {}).get("source", {}).get("data_lines")}))
 """
 
@@ -60,7 +60,7 @@ def resolve_seconds(settings: dict, work: Path, env: dict, repeat: int) -> list[
         request = {"settings": settings, "role": "customers", "cache_dir": str(cache), "invocation_id": f"bench{i}"}
         out = subprocess.run([sys.executable, "-c", RESOLVE, json.dumps(request)], cwd=ROOT, env=env,
                              capture_output=True, text=True, check=True)
-        answer = json.loads(out.stdout.strip().splitlines()[-1])
+        answer = json.loads(next(ln for ln in out.stdout.splitlines() if ln.startswith("RESULT "))[7:])
         if answer["error"]:
             raise SystemExit(answer["error"])
         times.append(answer["seconds"])

@@ -1500,8 +1500,8 @@ _PROFILES: dict[str, tuple[Source, dict[str, ColumnProfile]]] = {}
 _ANSWERS: dict[str, dict] = {}
 _LOCK = threading.Lock()
 #: The settings the contract depends on (the rest cannot change it).
-CONTRACT_SETTINGS = ("customers_path", "transactions_path", "customers_relation", "transactions_relation", "column_map", "id_column", "feature_columns",
-                     "categorical_columns", "ignore_columns", "input_options", "as_of")
+CONTRACT_SETTINGS = ("customers_path", "transactions_path", "customers_relation", "transactions_relation",
+                     "column_map", "id_column", "feature_columns", "categorical_columns", "ignore_columns", "input_options", "as_of")
 
 
 def _stamp(paths: Iterable[Path]) -> str:

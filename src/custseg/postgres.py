@@ -19,14 +19,13 @@ var. Every message passes through `mask`, so the password is never printed.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 import time
 import urllib.parse
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
 
 from .inputs import InputError
 
@@ -247,7 +246,7 @@ class PgColumn:
             return "carried", f"{col} :: text", (f"PostgreSQL type {self.type_name} ({what}): carried as text "
                                                  "into customer_features, never clustered")
         what = _DROPPED.get(self.base, "not a type the product reads")
-        return "dropped", f"null :: text", (f"PostgreSQL type {self.type_name} ({what}): dropped, not read; "
+        return "dropped", "null :: text", (f"PostgreSQL type {self.type_name} ({what}): dropped, not read; "
                                              "cast it in a view to use it")
 
 
@@ -300,7 +299,8 @@ def _columns(cur, oid: int) -> list[PgColumn]:
     rows = _rows(cur, "select a.attname::text, format_type(a.atttypid, a.atttypmod)::text, b.typname::text, "
                       "b.typcategory::text, (b.typtype = 'e') "
                       "from pg_catalog.pg_attribute a join pg_catalog.pg_type t on t.oid = a.atttypid "
-                      "join pg_catalog.pg_type b on b.oid = case when t.typtype = 'd' then t.typbasetype else t.oid end "
+                      "join pg_catalog.pg_type b "
+                      "on b.oid = case when t.typtype = 'd' then t.typbasetype else t.oid end "
                       "where a.attrelid = $1::int8::oid and a.attnum > 0 and not a.attisdropped order by a.attnum",
                  (oid,))
     return [PgColumn(*r) for r in rows]
@@ -330,8 +330,6 @@ def _alive(pid: int) -> bool:
 
 def read_relation(value: str, setting: str, cache_dir: Path) -> PgRead:
     """Stream `schema.table` into a Parquet file of `cache_dir` (see the module docstring)."""
-    import pyarrow.parquet as pq
-
     schema, table = split_relation(value, setting)
     url = connection_url(f"{setting} ({{postgres: {value}}})")
     con = connect(url, setting)
@@ -355,14 +353,7 @@ def read_relation(value: str, setting: str, cache_dir: Path) -> PgRead:
         partial = target.with_suffix(".partial")
         delay = float(os.environ.get("CUSTSEG_POSTGRES_READ_DELAY", "0") or 0)
         cur.execute(f"select {select} from {relation}")
-        reader = cur.fetch_record_batch()
-        written = 0
-        with pq.ParquetWriter(str(partial), reader.schema) as writer:
-            for batch in reader:
-                writer.write_batch(batch)
-                written += batch.num_rows
-                if delay > 0:  # tests: a window in which the server goes away in the middle of a read
-                    time.sleep(delay)
+        _stream_to_parquet(cur.fetch_record_batch(), partial, delay)
         rows = int(_rows(cur, f"select count(*) from {relation}")[0][0])   # the same snapshot
         _run(cur, "commit")
         cur.close()
@@ -411,6 +402,41 @@ def inspect_relation(relation: dict, role: str, setting: str, cache_dir: Path):
     return source
 
 
+def _stream_to_parquet(reader, path: Path, delay: float = 0) -> None:
+    """Write the batches of `reader` to `path` while the next ones arrive (a writer thread;
+    uncompressed: the file is a build's scratch copy, read once)."""
+    import queue
+    import threading
+
+    import pyarrow.parquet as pq
+
+    batches: queue.Queue = queue.Queue(maxsize=4)
+    failed: list[BaseException] = []
+
+    def write() -> None:
+        try:
+            with pq.ParquetWriter(str(path), reader.schema, compression="none") as writer:
+                while (batch := batches.get()) is not None:
+                    writer.write_batch(batch)
+        except BaseException as err:  # noqa: BLE001 - raised again by the reading thread
+            failed.append(err)
+            while batches.get() is not None:
+                pass
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    try:
+        for batch in reader:
+            batches.put(batch)
+            if delay > 0:  # tests: a window in which the server goes away in the middle of a read
+                time.sleep(delay)
+    finally:
+        batches.put(None)
+        writer.join()
+    if failed:
+        raise failed[0]
+
+
 def _discard(target: Path | None) -> None:
     if target is not None:
         target.with_suffix(".partial").unlink(missing_ok=True)
@@ -438,7 +464,8 @@ def settings_for(settings: dict, notes: dict[str, tuple[str, str]], role: str, l
     for name, (how, why) in notes.items():
         mapped = column_map.get(name.lower(), name)
         if mapped.lower() in declared:
-            if how == "dropped" and mapped.lower() not in {str(n).lower() for n in settings.get("ignore_columns") or []}:
+            ignored = {str(n).lower() for n in settings.get("ignore_columns") or []}
+            if how == "dropped" and mapped.lower() not in ignored:
                 raise PostgresError(f"column '{mapped}' of {label} is of {why.split(':')[0]}, which the product cannot "
                                     "read; cast it to a number or text in a view and read that view.")
             continue
@@ -489,7 +516,8 @@ def check_publish(schema: str) -> None:
                                  "from pg_catalog.pg_namespace n where n.nspname = $1", (schema,))
         if not may:
             raise PostgresError(f"publish_postgres: the PostgreSQL user {user} may not create schemas in the database "
-                                f"of {where(url)}; grant it with: GRANT CREATE ON DATABASE ... TO {pg_identifier(user)};")
+                                f"of {where(url)}; grant it with: GRANT CREATE ON DATABASE ... TO "
+                                f"{pg_identifier(user)};")
         if comment and not comment[0][0].startswith(SCHEMA_MARK):
             raise _not_ours(schema)
     finally:
@@ -526,7 +554,7 @@ def publish(schema: str, run_id: str, tables: list[Table], read: Callable[[str],
         rows = 0
         for t in tables:
             reader = read(t.name)
-            cur.adbc_ingest(t.name, reader, mode="create", db_schema_name=staging)
+            rows += cur.adbc_ingest(t.name, reader, mode="create", db_schema_name=staging)
             target = f"{pg_identifier(staging)}.{pg_identifier(t.name)}"
             if t.description:
                 _run(cur, f"comment on table {target} is {pg_string(t.description)}")
@@ -537,7 +565,6 @@ def publish(schema: str, run_id: str, tables: list[Table], read: Callable[[str],
             if "customer_id" in present:
                 _run(cur, f"create index on {target} ({pg_identifier('customer_id')})")
             _run(cur, f"analyze {target}")
-            rows += int(_rows(cur, f"select count(*) from {target}")[0][0])
         delay = float(os.environ.get("CUSTSEG_PUBLISH_DELAY", "0") or 0)
         if delay > 0:  # tests: a window in which to kill a build in the middle of publishing
             time.sleep(delay)
@@ -577,7 +604,7 @@ def _swap(cur, schema: str, staging: str) -> str | None:
             previous = _swap_in_transaction(cur, schema, staging)
             _run(cur, "commit")
             return previous
-        except Exception as err:  # noqa: BLE001
+        except Exception as err:
             try:
                 _run(cur, "rollback")
             except Exception:  # noqa: BLE001
@@ -649,7 +676,3 @@ def _carry_grants(cur, oid: int, schema: str, staging: str, tables: list[str]) -
 
 def request_tables(request: dict) -> list[Table]:
     return [Table(t["name"], t.get("description") or "", dict(t.get("columns") or {})) for t in request["tables"]]
-
-
-def to_json(value) -> str:
-    return json.dumps(value, default=str)

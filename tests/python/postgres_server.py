@@ -87,7 +87,7 @@ class PostgresServer:
         return subprocess.run([str(self.bindir / args[0]), *args[1:]], user=self.user, check=True,
                               capture_output=True, text=True, cwd=self.folder, **kw)
 
-    def start(self) -> "PostgresServer":
+    def start(self) -> PostgresServer:
         self.data.mkdir()
         self.socket_dir.mkdir()
         pwfile = self.folder / "pwfile"

@@ -18,7 +18,6 @@ from pathlib import Path
 import adbc_driver_postgresql.dbapi as pg
 import duckdb
 import pytest
-
 from conftest import PROJECT_DIR, run_dbt
 from postgres_server import PASSWORD
 
@@ -169,7 +168,8 @@ def test_bad_connections_and_tables_are_one_line_without_the_password(server, tm
         "postgresql://user@host:5432/database (the password in the URL, PGPASSWORD or ~/.pgpass).")
     line = _error(tmp_path, url=f"host=127.0.0.1 password={PASSWORD}", monkeypatch=monkeypatch)
     assert line.startswith("CUSTSEG_POSTGRES_URL is not a libpq URL: it must start with postgresql://")
-    line = _error(tmp_path, url=f"postgresql://postgres:wrong-s3cret@127.0.0.1:{port}/postgres", monkeypatch=monkeypatch)
+    line = _error(tmp_path, url=f"postgresql://postgres:wrong-s3cret@127.0.0.1:{port}/postgres",
+                  monkeypatch=monkeypatch)
     assert line == (f"customers_relation: cannot connect to PostgreSQL at postgres@127.0.0.1:{port}/postgres: "
                     f'connection to server at "127.0.0.1", port {port} failed: password authentication failed for '
                     'user "postgres"; check the user and password of CUSTSEG_POSTGRES_URL.')
@@ -344,8 +344,8 @@ def test_builds_from_postgresql_publish_back_atomically(builds, tx_builds, serve
         assert builds.pg_run() == first
         comments = execute(url, "select obj_description('segments.customer_segments'::regclass), "
                                 "col_description('segments.customer_segments'::regclass, "
-                                "(select attnum from pg_attribute where attrelid = 'segments.customer_segments'::regclass "
-                                "and attname = 'customer_id'))")[0]
+                                "(select attnum from pg_attribute where attname = 'customer_id' "
+                                "and attrelid = 'segments.customer_segments'::regclass))")[0]
         docs = json.loads((builds.work / "target" / "manifest.json").read_text())["nodes"][
             "model.customer_segmentation.customer_segments"]
         assert comments == (docs["description"], docs["columns"]["customer_id"]["description"])
@@ -457,8 +457,8 @@ def test_publish_settings_are_checked_before_any_model(builds, server):
         ({"customers_relation": {"postgres": "customers"}},
          "Invalid var 'customers_relation': got {\"postgres\": \"customers\"}; expected {postgres: schema.table}"),
         ({"transactions_relation": "public.orders"},
-         "Invalid var 'transactions_relation': got \"public.orders\"; expected a mapping with one key: "
-         "{postgres: schema.table}, or null"),
+         ("Invalid var 'transactions_relation': got \"public.orders\"; expected a mapping with one key: "
+          "{postgres: schema.table}, or null")),
         ({"publish_postgres": "yes"}, "Invalid var 'publish_postgres': got \"yes\"; expected true or false"),
         ({"publish_postgres": True, "postgres_schema": "public"}, "Invalid var 'postgres_schema': got \"public\""),
     ],
@@ -467,3 +467,14 @@ def test_bad_postgres_vars_fail_at_parse(tmp_path, vars, message):
     run = run_dbt(["parse"], tmp_path, vars=vars)
     assert run.returncode != 0
     assert message in run.output, run.output[-2000:]
+
+
+def test_missing_server_binaries_say_what_to_install(monkeypatch):
+    import postgres_server
+
+    monkeypatch.setattr(postgres_server.glob, "glob", lambda pattern: [])
+    monkeypatch.setattr(postgres_server.shutil, "which", lambda name: None)
+    with pytest.raises(postgres_server.ServerMissing) as err:
+        postgres_server.server_bindir()
+    assert str(err.value) == postgres_server.INSTALL_HINT
+    assert "apt-get install -y postgresql" in str(err.value) and "\n" not in str(err.value)
