@@ -1,7 +1,7 @@
 # Two commands for a fresh machine with python3 and make:
 #   make build   set up .venv (if needed), dbt build on the embedded sample, then write the report
 #   make test    same set-up, then the whole test suite
-# Other targets: make score-changes | report | docs | bench | bench-transactions | spark-build | test-spark | readers | sample | clean | help
+# Other targets: make score-changes | report | docs | bench | bench-transactions | bench-postgres | spark-build | test-spark | readers | sample | clean | help
 
 PYTHON ?= python3
 VENV   := .venv
@@ -10,6 +10,7 @@ VARS   ?=
 N      ?= 10000,40000,50000,100000,1000000,10000000
 TX_N   ?= 10m,100m
 SPARK_N ?= 1m,10m
+PG_N   ?= 1m
 
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export DBT_PROFILES_DIR := $(CURDIR)
@@ -17,7 +18,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 DBT_VARS := $(if $(VARS),--vars '$(VARS)',)
 
-.PHONY: help setup setup-test setup-spark build run score-changes report docs test test-spark spark-build browser readers bench bench-transactions sample clean
+.PHONY: help setup setup-test setup-spark build run score-changes report docs test test-spark spark-build browser readers postgres-server bench bench-transactions bench-postgres sample clean
 
 help:
 	@sed -n '1,4p' Makefile
@@ -37,7 +38,7 @@ $(VENV)/.test-installed: requirements-test.txt $(VENV)/.runtime-installed
 
 setup: $(VENV)/.runtime-installed
 
-setup-test: $(VENV)/.test-installed browser readers
+setup-test: $(VENV)/.test-installed browser readers postgres-server
 
 # Older DuckDB releases the tests open the serving database with, as BI tools bundle them:
 # one virtual environment each, .venv-readers/duckdb-<version> (requirements-readers.txt).
@@ -58,6 +59,14 @@ browser:
 	  echo "Installing Debian's chromium for the browser test..."; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+# Debian's PostgreSQL server for the PostgreSQL tests (they start their own with initdb and
+# pg_ctl in a temporary folder); installed when missing.
+postgres-server:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || { \
+	  echo "Installing Debian's postgresql for the PostgreSQL tests..."; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql >/dev/null; }
 
 # --- the main job ----------------------------------------------------------------
 build: setup
@@ -106,6 +115,10 @@ test-spark: setup-test setup-spark
 
 bench-transactions: setup
 	$(BIN)/python scripts/bench_transactions.py --sizes $(TX_N)
+
+# PostgreSQL in and out at 1M customers (a throw-away server: needs `make postgres-server`).
+bench-postgres: setup postgres-server
+	$(BIN)/python scripts/bench_postgres.py --sizes $(PG_N)
 
 # --- the embedded sample (committed; regenerate only when the generator changes) ---
 sample: setup

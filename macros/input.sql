@@ -16,19 +16,27 @@
   {% set settings = segmentation_settings() %}
   {% if model is defined and model is mapping and model.get('resource_type') == 'unit_test' %}
     {# Unit tests pin the logic on the embedded sample's columns, whatever input the build reads. #}
-    {% set settings = dict(settings, customers_path=none, transactions_path=none, column_map={}, id_column=none,
+    {% set settings = dict(settings, customers_path=none, transactions_path=none, customers_relation=none,
+                           transactions_relation=none, column_map={}, id_column=none,
                            feature_columns=none, categorical_columns=none, ignore_columns=[], input_options=none) %}
   {% endif %}
   {{ return({
       'settings': settings,
-      'role': 'transactions' if settings.transactions_path else role,
+      'role': 'transactions' if settings.transactions_path or settings.transactions_relation else role,
+      'invocation_id': invocation_id,
       'transactions_sample_path': invocation_args_dict.get('project_dir', '.') ~ '/data/sample_transactions.csv.gz',
       'seed_path': invocation_args_dict.get('project_dir', '.') ~ '/seeds/raw_customers.csv',
       'seed_label': "seed 'raw_customers' (seeds/raw_customers.csv)",
-      'cache_dir': invocation_args_dict.get('project_dir', '.') ~ '/' ~ env_var('DBT_TARGET_PATH', 'target') ~ '/custseg_input',
+      'cache_dir': _target_dir() ~ '/custseg_input',
       'profile_store': (target.path ~ '.input-profile.json') if target.type == 'duckdb' else none,
       'reuse_profile': score_changes_mode(),
   }) }}
+{% endmacro %}
+
+{#- The target folder: DBT_TARGET_PATH as given when absolute, else under the project. -#}
+{% macro _target_dir() %}
+  {% set path = env_var('DBT_TARGET_PATH', 'target') %}
+  {{ return(path if path.startswith('/') else invocation_args_dict.get('project_dir', '.') ~ '/' ~ path) }}
 {% endmacro %}
 
 {#

@@ -78,6 +78,7 @@
       ~ sql_string(current_run_id()) ~ ", 'running', cast(" ~ sql_string(run_started_at.strftime('%Y-%m-%d %H:%M:%S'))
       ~ " as timestamp), " ~ sql_string(serving_path()) ~ ", " ~ sql_string(flags.WHICH) ~ ", "
       ~ sql_string(segmentation_settings().segment_mode) ~ ")") %}
+  {% do check_postgres_publish() %}
   {% do custseg_start_models() %}
   {% do check_serving_parquet_path() %}
   {{ return('select 1') }}
@@ -151,6 +152,7 @@
   {% endif %}
   {% if changes_only %}
     {% do publish_changes(path) %}
+    {% do publish_to_postgres(path) %}
     {{ return('select 1') }}
   {% endif %}
   {% set started = modules.datetime.datetime.now() %}
@@ -169,5 +171,6 @@
   {% set seconds = (modules.datetime.datetime.now() - started).total_seconds() %}
   {% do log('Published run ' ~ current_run_id() ~ ' to ' ~ path ~ ' (' ~ (serving_tables() | length + 1) ~ ' tables, '
       ~ '%.1f' % seconds ~ ' s). BI tools and the report read it.', info=true) %}
+  {% do publish_to_postgres(path) %}
   {{ return('select 1') }}
 {% endmacro %}

@@ -15,13 +15,14 @@
 
 {% macro setting_names() %}
   {{ return([
-    'customers_path', 'transactions_path', 'column_map', 'id_column', 'feature_columns', 'categorical_columns',
+    'customers_path', 'transactions_path', 'customers_relation', 'transactions_relation', 'column_map', 'id_column', 'feature_columns', 'categorical_columns',
     'ignore_columns', 'input_options', 'as_of',
     'outlier_method', 'outlier_upper_quantile', 'max_rejected_share', 'warn_rejected_share',
     'random_state', 'segment_mode', 'model_version', 'refit_after_days', 'refit_after_change', 'primary_algorithm', 'k_min', 'k_max', 'kmeans_k',
     'hierarchical_k', 'gmm_k', 'som_grid', 'fit_sample_size', 'hierarchical_sample_size', 'density_sample_size',
     'silhouette_sample_size', 'evaluation_sample_size', 'stability_resamples', 'assign_batch_rows',
-    'profile_median_sample_size', 'report_max_points', 'serving_storage_version', 'serving_format',
+`report_max_points`, `serving_storage_version` (v1.0.0), `serving_format` (duckdb, parquet;
+see [For BI tools](#for-bi-tools)), `publish_postgres` (false) and `postgres_schema` (segments).
   ]) }}
 {% endmacro %}
 
@@ -110,6 +111,30 @@
   {{ return(path) }}
 {% endmacro %}
 
+{#- The kinds of relation an input var can name ({kind: what}); PostgreSQL reads schema.table
+    (custseg.postgres). The value is data: never rendered, quoted wherever it reaches SQL. -#}
+{% macro relation_kinds() %}
+  {{ return({'postgres': 'schema.table'}) }}
+{% endmacro %}
+
+{% macro _relation_setting(name) %}
+  {% set value = raw_var(name) %}
+  {% if value is none %}{{ return(none) }}{% endif %}
+  {% set kinds = relation_kinds() %}
+  {% set shapes = [] %}
+  {% for kind, what in kinds.items() %}{% do shapes.append('{' ~ kind ~ ': ' ~ what ~ '}') %}{% endfor %}
+  {% if value is not mapping or (value | length) != 1 or (value.keys() | first) not in kinds %}
+    {{ _settings_error(name, value, "a mapping with one key: " ~ (shapes | join(' or ')) ~ ", or null") }}
+  {% endif %}
+  {% set kind = value.keys() | first %}
+  {% set target = value[kind] %}
+  {% if kind == 'postgres' and (not _is_name(target) or (target.split('.') | length) != 2
+                                 or (target.split('.') | map('trim') | select('equalto', '') | list)) %}
+    {{ _settings_error(name, value, "{postgres: schema.table}, e.g. {postgres: public.customers}") }}
+  {% endif %}
+  {{ return({kind: target}) }}
+{% endmacro %}
+
 {% macro _names_setting(name, allow_null=false) %}
   {% set value = raw_var(name) %}
   {% if value is none %}{{ return(none if allow_null else []) }}{% endif %}
@@ -135,9 +160,21 @@
   {# --- input -------------------------------------------------------------- #}
   {% set customers_path = _path_setting('customers_path') %}
   {% set transactions_path = _path_setting('transactions_path') %}
-  {% if customers_path is not none and transactions_path is not none %}
+  {% set customers_relation = _relation_setting('customers_relation') %}
+  {% set transactions_relation = _relation_setting('transactions_relation') %}
+  {% for role, path, relation in [('customers', customers_path, customers_relation),
+                                  ('transactions', transactions_path, transactions_relation)] %}
+    {% if path is not none and relation is not none %}
+      {{ exceptions.raise_compiler_error(
+          "Set " ~ role ~ "_path or " ~ role ~ "_relation, not both: the " ~ role ~ " are read from one place.") }}
+    {% endif %}
+  {% endfor %}
+  {% if (customers_path is not none or customers_relation is not none)
+        and (transactions_path is not none or transactions_relation is not none) %}
     {{ exceptions.raise_compiler_error(
-        "Set customers_path or transactions_path, not both: one input is segmented per build.") }}
+        "Set " ~ ('customers_path' if customers_path is not none else 'customers_relation') ~ " or "
+        ~ ('transactions_path' if transactions_path is not none else 'transactions_relation')
+        ~ ", not both: one input is segmented per build.") }}
   {% endif %}
 
   {% set column_map = raw_var('column_map') %}
@@ -213,9 +250,34 @@
     {% set som_grid = som_grid | map('int') | list %}
   {% endif %}
 
+  {# --- publishing --------------------------------------------------------- #}
+  {% set publish_postgres = raw_var('publish_postgres') %}
+  {% if publish_postgres is not sameas true and publish_postgres is not sameas false %}
+    {{ _settings_error('publish_postgres', publish_postgres, "true or false") }}
+  {% endif %}
+  {% set postgres_schema = raw_var('postgres_schema') %}
+  {% if not _is_name(postgres_schema) or (postgres_schema | length) > 40 or '__staging_' in postgres_schema
+        or postgres_schema.lower() in ('public', 'information_schema') or postgres_schema.lower().startswith('pg_') %}
+    {{ _settings_error('postgres_schema', postgres_schema, "a schema name of at most 40 characters that the publish "
+        ~ "owns (it replaces the schema whole, so not public or a system schema), e.g. segments") }}
+  {% endif %}
+  {% if target.type == 'spark' and (customers_relation is not none or transactions_relation is not none
+                                    or publish_postgres) %}
+    {{ exceptions.raise_compiler_error("PostgreSQL inputs and publish_postgres work on the DuckDB target; on the "
+        ~ "spark target give the input as a path (README, 'Beyond one machine').") }}
+  {% endif %}
+  {% for relation in [customers_relation, transactions_relation] if relation and relation.get('postgres') %}
+    {% if publish_postgres and relation.postgres.split('.')[0] | trim == postgres_schema %}
+      {{ _settings_error('postgres_schema', postgres_schema, "another schema than the input's ("
+          ~ relation.postgres ~ "): the publish replaces that schema whole") }}
+    {% endif %}
+  {% endfor %}
+
   {% set settings = {
       'customers_path': customers_path,
       'transactions_path': transactions_path,
+      'customers_relation': customers_relation,
+      'transactions_relation': transactions_relation,
       'column_map': column_map,
       'id_column': id_column,
       'feature_columns': feature_columns,
@@ -250,6 +312,8 @@
       'report_max_points': _int_setting('report_max_points', 100, 200000),
       'serving_storage_version': _choice_setting('serving_storage_version', serving_storage_versions()),
       'serving_format': _choice_setting('serving_format', ['duckdb', 'parquet']),
+      'publish_postgres': publish_postgres,
+      'postgres_schema': postgres_schema,
   } %}
   {{ return(settings) }}
 {% endmacro %}

@@ -16,12 +16,17 @@ cannot do well:
 * `custseg_parquet_path_problem(link)`, `custseg_parquet_folder(link, run_id)`,
   `custseg_parquet_manifest(folder, run_id)`, `custseg_swap_parquet(link, folder)`: the
   Parquet folder of `serving_format: parquet` (custseg.serving).
+* `custseg_postgres_check(schema)` and `custseg_publish_postgres(request_json)`
+  (publish_postgres: true): the PostgreSQL connection can publish; the marts, read as Arrow
+  through this connection, written to PostgreSQL (custseg.postgres.publish). Each answers
+  with one line (or JSON holding it) instead of raising.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import fcntl
+import functools
 import glob
 import json
 import os
@@ -72,6 +77,44 @@ def copy_file(source: str, target: str) -> str:
     return target
 
 
+def postgres_check(schema: str) -> str:
+    """'' when a PostgreSQL publish into `schema` can start, else the one line why not."""
+    from .postgres import PostgresError, check_publish, mask
+
+    try:
+        check_publish(schema)
+    except PostgresError as err:
+        return str(err)
+    except Exception as err:  # noqa: BLE001 - one line, whatever failed
+        return mask(f"publish_postgres: {type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}")
+    return ""
+
+
+def publish_postgres(conn, request_json: str) -> str:
+    """Publish the tables of the request ({schema, run_id, tables: [{name, sql, description,
+    columns}]}) to PostgreSQL, each read with its SQL through a cursor of this connection."""
+    from .postgres import PostgresError, mask, publish, request_tables
+
+    request = json.loads(request_json)
+    sql = {t["name"]: t["sql"] for t in request["tables"]}
+    cursors = []
+
+    def read(name: str):
+        cursor = conn.cursor()
+        cursors.append(cursor)
+        return cursor.sql(sql[name]).to_arrow_reader(100_000)
+
+    try:
+        return json.dumps(publish(request["schema"], request["run_id"], request_tables(request), read))
+    except PostgresError as err:
+        return json.dumps({"error": str(err)})
+    except Exception as err:  # noqa: BLE001 - one line, whatever failed
+        return json.dumps({"error": mask(f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}")})
+    finally:
+        for cursor in cursors:
+            cursor.close()
+
+
 FUNCTIONS = {
     "custseg_resolve_input": (resolve_input, ["VARCHAR"], "VARCHAR"),
     "custseg_physical_lines": (physical_lines, ["VARCHAR", "VARCHAR", "VARCHAR", "UBIGINT[]", "VARCHAR[]"],
@@ -83,6 +126,11 @@ FUNCTIONS = {
     "custseg_parquet_folder": (serving.parquet_folder, ["VARCHAR", "VARCHAR"], "VARCHAR"),
     "custseg_parquet_manifest": (serving.write_manifest, ["VARCHAR", "VARCHAR"], "VARCHAR"),
     "custseg_swap_parquet": (serving.swap_parquet_link, ["VARCHAR", "VARCHAR"], "VARCHAR"),
+    "custseg_postgres_check": (postgres_check, ["VARCHAR"], "VARCHAR"),
+}
+#: Functions that read through the connection they are registered on.
+CONNECTION_FUNCTIONS = {
+    "custseg_publish_postgres": (publish_postgres, ["VARCHAR"], "VARCHAR"),
 }
 
 
@@ -130,7 +178,9 @@ class Plugin(BasePlugin):
         acquire_build_lock(getattr(self.creds, "path", None) or "")
 
     def configure_connection(self, conn) -> None:
-        for name, (fn, params, returns) in FUNCTIONS.items():
+        bound = {name: (functools.partial(fn, conn), params, returns)
+                 for name, (fn, params, returns) in CONNECTION_FUNCTIONS.items()}
+        for name, (fn, params, returns) in {**FUNCTIONS, **bound}.items():
             try:
                 conn.remove_function(name)
             except Exception:  # noqa: BLE001 - not registered yet on this connection

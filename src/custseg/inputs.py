@@ -169,6 +169,7 @@ class Source:
     columns: list[str] = field(default_factory=list)      # as spelled by the input (or named by the vars)
     column_types: dict[str, str] = field(default_factory=dict)  # DuckDB types (Parquet); text otherwise
     files_preamble: int | None = None
+    type_notes: dict[str, tuple[str, str]] = field(default_factory=dict)  # PostgreSQL: column -> (how, why)
 
     @property
     def data_lines(self) -> int:
@@ -1865,8 +1866,8 @@ _PROFILES: dict[str, tuple[Source, dict[str, ColumnProfile]]] = {}
 _ANSWERS: dict[str, dict] = {}
 _LOCK = threading.Lock()
 #: The settings the contract depends on (the rest cannot change it).
-CONTRACT_SETTINGS = ("customers_path", "transactions_path", "column_map", "id_column", "feature_columns",
-                     "categorical_columns", "ignore_columns", "input_options", "as_of")
+CONTRACT_SETTINGS = ("customers_path", "transactions_path", "customers_relation", "transactions_relation",
+                     "column_map", "id_column", "feature_columns", "categorical_columns", "ignore_columns", "input_options", "as_of")
 
 
 def _stamp(paths: Iterable[Path]) -> str:
@@ -1943,10 +1944,12 @@ def resolve(request: dict) -> dict:
     if role == "transactions" and pattern == "sample":
         pattern = request.get("transactions_sample_path")
         _ensure_transactions_sample(Path(pattern))
+    relation = settings.get(setting.replace("_path", "_relation"))
     stamp_paths = ([Path(p) for p in sorted(glob.glob(pattern))]
                    if pattern and any(c in pattern for c in "*?[") and not Path(pattern).is_file()
                    else [Path(pattern)] if pattern else [Path(request.get("seed_path", ""))])
-    stamp = _stamp(stamp_paths)
+    # a relation is read once per dbt invocation (a table has no modification time to compare)
+    stamp = f"relation {request.get('invocation_id')}" if relation else _stamp(stamp_paths)
     key = json.dumps([settings, role, request.get("seed_path"), request.get("transactions_sample_path")],
                      sort_keys=True, default=str) + stamp
     with _LOCK:
@@ -1957,8 +1960,14 @@ def resolve(request: dict) -> dict:
             profile_key = json.dumps([pattern, role, asdict(options), request.get("seed_path")], default=str) + stamp
             if profile_key not in _PROFILES:
                 seed_path = Path(request["seed_path"]) if request.get("seed_path") else None
-                source = inspect_source(pattern, role, setting, options, Path(request.get("cache_dir", "target")),
-                                        seed_path, request.get("seed_label", ""))
+                if relation:
+                    from .postgres import inspect_relation
+
+                    source = inspect_relation(relation, role, setting.replace("_path", "_relation"),
+                                              Path(request.get("cache_dir", "target")))
+                else:
+                    source = inspect_source(pattern, role, setting, options, Path(request.get("cache_dir", "target")),
+                                            seed_path, request.get("seed_label", ""))
                 # the file's columns, not its name, decide whether the last build's profile applies
                 store, store_key = request.get("profile_store"), json.dumps([role, asdict(options)], default=str)
                 profiles = _stored_profiles(store, store_key, source) if request.get("reuse_profile") else None
@@ -1968,12 +1977,19 @@ def resolve(request: dict) -> dict:
                         _store_profiles(store, store_key, source, profiles)
                 _PROFILES[profile_key] = (source, profiles)
             source, profiles = _PROFILES[profile_key]
+            read_settings = settings
+            if source.type_notes:   # PostgreSQL columns of types the product cannot use
+                from .postgres import explain_types, settings_for
+
+                read_settings = settings_for(settings, source.type_notes, role, source.label)
             if role == "transactions":
                 from .transactions import resolve_transactions
 
-                answer = resolve_transactions(settings, source, profiles)
+                answer = resolve_transactions(read_settings, source, profiles)
             else:
-                answer = {"contract": resolve_contract(settings, source, profiles)}
+                answer = {"contract": resolve_contract(read_settings, source, profiles)}
+            if source.type_notes:
+                explain_types(answer, source.type_notes, settings)
         except InputError as err:
             answer = {"error": str(err)}
         _ANSWERS[key] = answer

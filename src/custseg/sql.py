@@ -6,7 +6,7 @@ around it (tests/python/test_sql_quoting.py fails on that anywhere else).
     quote_identifier(name)  a column or table name, whatever characters it holds
     sql_literal(value)      a literal: text, a number, a bool or None
 
-dialect: 'duckdb' (the default; standard SQL quoting) or 'spark' (backticks for names; Spark
+dialect: 'duckdb' (the default) and 'postgres': standard SQL quoting; 'spark': backticks for names (Spark
 reads backslash escapes inside string literals, so there backslashes and quotes are escaped
 with a backslash).
 """
@@ -17,7 +17,7 @@ import math
 import numbers
 from typing import Any
 
-DIALECTS = ("duckdb", "spark")
+DIALECTS = ("duckdb", "spark", "postgres")
 
 
 def _dialect(dialect: str) -> str:

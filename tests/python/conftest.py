@@ -119,10 +119,27 @@ def sample_build(tmp_path_factory) -> DbtRun:
     return run
 
 
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A throw-away PostgreSQL server (tests/python/postgres_server.py), stopped at the end. No
+    server binaries is a failure naming what to install, not a skip."""
+    import shutil
+
+    from postgres_server import ServerMissing, start_server
+
+    try:
+        server = start_server()
+    except ServerMissing as err:
+        pytest.fail(str(err))
+    yield server
+    server.stop()
+    shutil.rmtree(server.folder, ignore_errors=True)
+
+
 # The two xdist workers take whole files (--dist loadfile) in collection order as they free
 # up: starting with the slowest files lets both finish at about the same time.
-SLOWEST_FIRST = ["test_publishing.py", "test_day_two.py", "test_any_input.py", "test_score_changes.py",
-                 "test_serving_formats.py",
+SLOWEST_FIRST = ["test_publishing.py", "test_postgres.py", "test_day_two.py", "test_any_input.py",
+                 "test_score_changes.py", "test_serving_formats.py",
                  "test_segmentation_pipeline.py", "test_hostile.py", "test_transactions.py",
                  "test_cleaning_pipeline.py", "test_hostile_headers.py", "test_hostile_lines.py", "test_bench.py"]
 
