@@ -5,6 +5,8 @@ cannot do well:
 
 * `custseg_resolve_input(request_json)`: the input contract (custseg.inputs.resolve), as
   JSON; the macros call it when they compile the staging models.
+* `custseg_algorithms()`: the registered algorithms with what their models give
+  (custseg.algorithms.algorithm_info), as JSON; read by segmentation_algorithms().
 * `custseg_publish_tmp(serving_path, run_id)`: the temporary file a build publishes into,
   beside the serving database (its directory created, left-overs of killed builds removed).
 * `custseg_replace_file(source, target)`: moves the finished file onto the serving path
@@ -29,6 +31,12 @@ def resolve_input(request_json: str) -> str:
     from .inputs import resolve
 
     return json.dumps(resolve(json.loads(request_json)), default=str)
+
+
+def algorithms() -> str:
+    from .algorithms import algorithm_info
+
+    return json.dumps(algorithm_info())
 
 
 TMP_MARKER = ".publishing-"
@@ -60,6 +68,7 @@ def copy_file(source: str, target: str) -> str:
 
 FUNCTIONS = {
     "custseg_resolve_input": (resolve_input, ["VARCHAR"], "VARCHAR"),
+    "custseg_algorithms": (algorithms, [], "VARCHAR"),
     "custseg_publish_tmp": (publish_tmp, ["VARCHAR", "VARCHAR"], "VARCHAR"),
     "custseg_copy_file": (copy_file, ["VARCHAR", "VARCHAR"], "VARCHAR"),
     "custseg_replace_file": (replace_file, ["VARCHAR", "VARCHAR"], "VARCHAR"),

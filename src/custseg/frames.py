@@ -43,6 +43,22 @@ def table(session, name) -> object:
     return session.table(str(name))
 
 
+def tables_named(session, schema: str, names: Iterable[str]) -> list:
+    """Those of the tables `names` that exist in `schema`, each as a table (in the order
+    given); DuckDB and Spark sessions."""
+    names = list(names)
+    module = type(session).__module__
+    if module.startswith(("duckdb", "_duckdb")):
+        listed = ", ".join(_literal(n) for n in names) or "null"
+        found = {r[0] for r in session.sql(
+            f"select table_name from information_schema.tables where table_schema = {_literal(schema)} "
+            f"and table_name in ({listed})").fetchall()}
+        return [session.sql(f"select * from {_quote(schema)}.{_quote(n)}") for n in names if n in found]
+    if module.startswith("pyspark"):
+        return [session.table(f"{schema}.{n}") for n in names if session.catalog.tableExists(f"{schema}.{n}")]
+    return []
+
+
 def empty_like(relation) -> pd.DataFrame:
     """No rows, with the relation's columns and types (what an incremental model returns to
     append nothing)."""
