@@ -11,7 +11,8 @@
 {% macro segmentation_algorithms(flag=none) %}
   {% if not execute %}{{ return([]) }}{% endif %}
   {% if is_spark() %}
-    {% set text = run_query("select algorithms_json from " ~ saved_artifact('custseg_scoring')).columns[0].values()[0] %}
+    {% set text = run_query("select algorithms_json from " ~ saved_artifact('custseg_scoring')
+        ).columns[0].values()[0] %}
   {% else %}
     {% set text = run_query("select custseg_algorithms()").columns[0].values()[0] %}
   {% endif %}

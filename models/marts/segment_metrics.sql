@@ -3,7 +3,8 @@
   fitted, and when. Silhouette, Davies-Bouldin and Calinski-Harabasz are measured on the
   evaluation sample in the full model space (noise left out); inertia is the
   within-segment sum of squared distances over every customer, for the algorithms whose
-  model assigns by the nearest segment centre (SegmentModel.distance_to_centre); stability is the mean adjusted Rand index of refits on resamples.
+  model assigns by the nearest segment centre (SegmentModel.distance_to_centre);
+  stability is the mean adjusted Rand index of refits on resamples.
 -#}
 {%- set primary = segmentation_settings().primary_algorithm -%}
 {%- set settings = segmentation_settings() -%}

@@ -498,7 +498,8 @@ def name_segments(ctx: RunContext, feature_stats_relation, models_relation, rule
 def silhouette_values(ctx: RunContext, sample_relation, preprocessing_relation, models_relation,
                       scores_relation) -> pd.DataFrame:
     """report_silhouette: each customer's silhouette in its primary-algorithm segment, on the
-    customers segment_metrics averages over (the head of the fit sample; noise left out), so the report's silhouette plot and the metric agree."""
+    customers segment_metrics averages over (the head of the fit sample; noise left out), so
+    the report's silhouette plot and the metric agree."""
     from .metrics import silhouette_values as values
 
     s = ctx.settings

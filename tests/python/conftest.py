@@ -123,7 +123,7 @@ def sample_build(tmp_path_factory) -> DbtRun:
 # up: starting with the slowest files lets both finish at about the same time.
 SLOWEST_FIRST = ["test_publishing.py", "test_day_two.py", "test_any_input.py", "test_score_changes.py",
                  "test_segmentation_pipeline.py", "test_hostile.py", "test_transactions.py",
-                 "test_cleaning_pipeline.py", "test_bench.py"]
+                 "test_cleaning_pipeline.py", "test_new_algorithm.py", "test_bench.py", "test_model_fits.py"]
 
 
 def pytest_collection_modifyitems(session, config, items):

@@ -157,7 +157,7 @@ def density_min_segment_size(n: int, min_samples: int) -> int:
     return max(min_samples, int(math.ceil(MIN_DENSITY_SEGMENT_SHARE * n)))
 
 
-def density_model(Zd: np.ndarray, eps: float, min_samples: int, seed: int) -> SegmentModel:
+def density_model(Zd: np.ndarray, eps: float, min_samples: int, seed: int) -> DensityModel:
     from sklearn.cluster import DBSCAN   # here: scoring never imports scikit-learn
 
     db = DBSCAN(eps=eps, min_samples=min_samples).fit(Zd)

@@ -35,7 +35,8 @@ class HierarchicalSegmenter(Segmenter):
         tree = model.extras.get("dendrogram")
         if not tree:
             return []
-        return [ReportFigure("dendrogram", "dendrogram_figure", (tree, int(model.n_segments)), "Hierarchical clustering",
+        return [ReportFigure("dendrogram", "dendrogram_figure", (tree, int(model.n_segments)),
+                             "Hierarchical clustering",
                              "The top of the Ward tree on the hierarchical sample: each leaf is a cluster (its size "
                              "in brackets); cutting at the dashed line gives the chosen segments.")]
 
