@@ -5,14 +5,17 @@
   order: their names, or with `flag` the names of those whose model has it (has_noise,
   gives_probability, gives_node, distance_to_centre; custseg.algorithms.base.SegmentModel).
   On DuckDB the plugin function custseg_algorithms() answers (custseg.dbt_plugin); on the
-  spark target, the registry exported with the saved model (scripts/spark_build.py). While
+  spark target, scripts/spark_build.py passes the same JSON in CUSTSEG_ALGORITHMS_JSON. While
   dbt parses (nothing runs), the list is empty: no model needs it to know its refs.
 -#}
 {% macro segmentation_algorithms(flag=none) %}
   {% if not execute %}{{ return([]) }}{% endif %}
   {% if is_spark() %}
-    {% set text = run_query("select algorithms_json from " ~ saved_artifact('custseg_scoring')
-        ).columns[0].values()[0] %}
+    {% set text = env_var('CUSTSEG_ALGORITHMS_JSON', '') %}
+    {% if not text %}
+      {{ exceptions.raise_compiler_error("the spark target reads the algorithm registry from CUSTSEG_ALGORITHMS_JSON: "
+          ~ "run it with `make spark-build` (scripts/spark_build.py).") }}
+    {% endif %}
   {% else %}
     {% set text = run_query("select custseg_algorithms()").columns[0].values()[0] %}
   {% endif %}

@@ -6,8 +6,9 @@ runs on DuckDB (the documented route; README "Beyond one machine"):
   1. DuckDB: `dbt build` into the working database: a refit when it has no saved model,
      else a `score` run with the saved one (the baseline the Spark run is compared with);
   2. the saved model of that run (cleaning values, preprocessing, the model fits and their
-     parameters, segment names) is exported as Parquet into .spark/saved/, with the
-     registry and the SQL that scores every customer (custseg.scoring_sql, Spark dialect);
+     parameters, segment names) is exported as Parquet into .spark/saved/, with the SQL
+     that scores every customer (custseg.scoring_sql, Spark dialect); the registry goes to
+     dbt in CUSTSEG_ALGORITHMS_JSON;
   3. Spark: `dbt build --target spark` with segment_mode score and that model version:
      staging, cleaning, features, scoring (SQL over the saved parameters), profiles, marts
      and tests, on a local SparkSession, tables as Parquet in .spark/warehouse/;
@@ -137,12 +138,12 @@ def saved_version(working: Path) -> int | None:
 
 def export_saved_model(working: Path, out: Path) -> int:
     """The saved model of the working database's last run, as Parquet files: one per table
-    that models/spark/ reads with saved_artifact(), and custseg_scoring (one row: the
-    registry as the macros read it, and the scoring SQL in the Spark dialect)."""
+    that models/spark/ reads with saved_artifact(), and custseg_scoring (one row: the SQL
+    that scores every customer, in the Spark dialect)."""
     import duckdb
     import pandas as pd
 
-    from custseg.algorithms import ALGORITHMS, algorithm_info
+    from custseg.algorithms import ALGORITHMS
     from custseg.scoring_sql import saved_scores_sql
     from custseg.settings import Settings
     from custseg.sql import sql_literal
@@ -170,7 +171,6 @@ def export_saved_model(working: Path, out: Path) -> int:
         primary = Settings.from_json(con.sql("select settings_json from segmentation_config").fetchall()[0][0]
                                      ).primary_algorithm
         scoring = pd.DataFrame([{
-            "algorithms_json": json.dumps(algorithm_info()),
             "scores_sql": saved_scores_sql(models, preprocessing, primary, "spark", features="custseg_features",
                                            parameters="custseg_parameters"),
         }])
@@ -254,9 +254,11 @@ def main(argv: list[str] | None = None) -> int:
     log(f"saved model version {version} exported to {SPARK_DIR / SAVED}")
 
     from custseg import spark_support
+    from custseg.algorithms import algorithm_info
 
     env = spark_env()
     env["CUSTSEG_CONTRACT_JSON"] = json.dumps(spark_support.contract_for_spark(user_vars, ROOT))
+    env["CUSTSEG_ALGORITHMS_JSON"] = json.dumps(algorithm_info())   # segmentation_algorithms() reads it
     env["CUSTSEG_SAVED_DIR"] = str(SPARK_DIR / SAVED)
     log("Spark: dbt build --target spark (score with the saved model)")
     started = time.perf_counter()

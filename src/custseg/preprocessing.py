@@ -302,9 +302,9 @@ class Preprocessor:
             else:
                 zs.append(num(0))
         inner = ",\n        ".join(["features.customer_id", *(f"{x} as x{j}" for j, x in enumerate(xs, 1))])
-        outer = ",\n    ".join(["space.*", *(f"{z} as z{i}" for i, z in enumerate(zs, 1))])
+        outer = ",\n    ".join(["model_space.*", *(f"{z} as z{i}" for i, z in enumerate(zs, 1))])
         return (f"select\n    {outer}\nfrom (\n    select\n        {inner}\n    from {features} as features\n"
-                ") as space")
+                ") as model_space")
 
     # -- storage ------------------------------------------------------------------------
     def to_frame(self) -> pd.DataFrame:
