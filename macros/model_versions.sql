@@ -2,7 +2,7 @@
   Saved models and the mode of a run (README: "Running it every day").
 
   Every refit creates a model version: a number, recorded in segment_model_versions, on every
-  fitted artifact (cleaning parameters, preprocessing, the five models, parameter rows, segment
+  fitted artifact (cleaning parameters, preprocessing, the models, parameter rows, segment
   names) and on every mart row. The artifacts are incremental tables of the working database,
   so every version is kept across builds (--full-refresh too: they say full_refresh=false).
 
@@ -141,13 +141,21 @@
   {{ return({'mode': 'score' if published else 'refit', 'model_version': latest, 'usable': published or [1]}) }}
 {% endmacro %}
 
-{#- SQL: the rows of an artifact table at its latest usable version not above the run's. -#}
-{% macro at_model_version(relation, extra_condition='true') %}
+{#- SQL: the rows of an artifact table at its latest usable version not above the run's; with
+    `per` (a column), at that version for each value of the column (one algorithm of
+    segment_model_fits may have been refitted without the others). -#}
+{% macro at_model_version(relation, extra_condition='true', per=none) %}
   {% set run = run_models() %}
   {% if run.get('unit_test') %}{{ return("select * from " ~ relation) }}{% endif %}
+  {% set usable = "model_version in (" ~ (run.usable | join(', ')) ~ ") and model_version <= " ~ run.model_version
+      ~ " and " ~ extra_condition %}
+  {% if per %}
+    {% set key = quote_identifier(per) %}
+    {{ return("select * from " ~ relation ~ " as artifact where model_version = (select max(model_version) from "
+        ~ relation ~ " as versions where versions." ~ key ~ " = artifact." ~ key ~ " and " ~ usable ~ ")") }}
+  {% endif %}
   {{ return("select * from " ~ relation ~ " where model_version = (select max(model_version) from " ~ relation
-      ~ " where model_version in (" ~ (run.usable | join(', ')) ~ ") and model_version <= " ~ run.model_version
-      ~ " and " ~ extra_condition ~ ")") }}
+      ~ " where " ~ usable ~ ")") }}
 {% endmacro %}
 
 {#-

@@ -1,10 +1,34 @@
 {#- Lists shared by the segmentation SQL models. -#}
 
-{#- The learned algorithms, in the order tables list them: the same names as the Python
-    registry (custseg.algorithms.REGISTRY; a test keeps the two in step). Each has a model
-    <name>_model. -#}
-{% macro segmentation_algorithms() %}
-  {{ return(['kmeans', 'hierarchical', 'som', 'density', 'gmm']) }}
+{#-
+  The learned algorithms, from the Python registry (custseg.algorithms.REGISTRY), in its
+  order: their names, or with `flag` the names of those whose model has it (has_noise,
+  gives_probability, gives_node, distance_to_centre; custseg.algorithms.base.SegmentModel).
+  On DuckDB the plugin function custseg_algorithms() answers (custseg.dbt_plugin); on the
+  spark target, scripts/spark_build.py passes the same JSON in CUSTSEG_ALGORITHMS_JSON. While
+  dbt parses (nothing runs), the list is empty: no model needs it to know its refs.
+-#}
+{% macro segmentation_algorithms(flag=none) %}
+  {% if not execute %}{{ return([]) }}{% endif %}
+  {% if is_spark() %}
+    {% set text = env_var('CUSTSEG_ALGORITHMS_JSON', '') %}
+    {% if not text %}
+      {{ exceptions.raise_compiler_error("the spark target reads the algorithm registry from CUSTSEG_ALGORITHMS_JSON: "
+          ~ "run it with `make spark-build` (scripts/spark_build.py).") }}
+    {% endif %}
+  {% else %}
+    {% set text = run_query("select custseg_algorithms()").columns[0].values()[0] %}
+  {% endif %}
+  {% set names = [] %}
+  {% for a in fromjson(text) if flag is none or a[flag] %}{% do names.append(a.name) %}{% endfor %}
+  {{ return(names) }}
+{% endmacro %}
+
+{#- SQL: `column` is one of `names` (false for none). -#}
+{% macro is_one_of(column, names) %}
+  {% if not names %}{{ return('false') }}{% endif %}
+  {% set quoted = [] %}{% for n in names %}{% do quoted.append(sql_string(n)) %}{% endfor %}
+  {{ return(column ~ ' in (' ~ (quoted | join(', ')) ~ ')') }}
 {% endmacro %}
 
 {#- The measures profiled per segment: the input's features and profiled measures, then the
@@ -44,10 +68,10 @@
     select
         customer_id,
         {{ sql_string(algorithm) }} as algorithm,
-        {{ algorithm }}_segment_id as segment_id,
-        {{ algorithm }}_distance as distance_to_centre,
-        {{ algorithm }}_probability as membership_probability,
-        {{ algorithm }}_node as som_node_id
+        {{ quote_identifier(algorithm ~ '_segment_id') }} as segment_id,
+        {{ quote_identifier(algorithm ~ '_distance') }} as distance_to_centre,
+        {{ quote_identifier(algorithm ~ '_probability') }} as membership_probability,
+        {{ quote_identifier(algorithm ~ '_node') }} as som_node_id
     from {{ scores }}
     {% if not loop.last or not is_spark() %}union all{% endif %}
   {%- endfor %}

@@ -99,6 +99,17 @@ see [For BI tools](#for-bi-tools)), `publish_postgres` (false) and `postgres_sch
   {{ return(value) }}
 {% endmacro %}
 
+{#- An algorithm of the registry: checked when dbt runs (the registry is Python; while dbt
+    parses nothing runs), so a bad value stops the run in its on-run-start step. -#}
+{% macro _algorithm_setting(name) %}
+  {% set value = raw_var(name) %}
+  {% if not execute %}
+    {% if not _is_name(value) %}{{ _settings_error(name, value, "the name of an algorithm") }}{% endif %}
+    {{ return(value) }}
+  {% endif %}
+  {{ return(_choice_setting(name, segmentation_algorithms())) }}
+{% endmacro %}
+
 {% macro _path_setting(name) %}
   {% set path = raw_var(name) %}
   {% if path is none %}{{ return(none) }}{% endif %}
@@ -294,7 +305,7 @@ see [For BI tools](#for-bi-tools)), `publish_postgres` (false) and `postgres_sch
       'model_version': _int_setting('model_version', 1, none, allow_null=true),
       'refit_after_days': _int_setting('refit_after_days', 0, 36500),
       'refit_after_change': _number_setting('refit_after_change', 0, 1000, "a share above 0, e.g. 0.2"),
-      'primary_algorithm': _choice_setting('primary_algorithm', segmentation_algorithms()),
+      'primary_algorithm': _algorithm_setting('primary_algorithm'),
       'k_min': k_min,
       'k_max': k_max,
       'kmeans_k': _int_setting('kmeans_k', 2, 50, allow_null=true),

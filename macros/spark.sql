@@ -3,7 +3,7 @@
   model runs on Spark; the fitted artifacts come from a DuckDB build, exported as Parquet into
   CUSTSEG_SAVED_DIR and read by the stand-ins in models/spark/; the input contract comes in
   CUSTSEG_CONTRACT_JSON (custseg.spark_support, the same custseg.inputs the DuckDB plugin
-  calls).
+  calls), the algorithm registry in CUSTSEG_ALGORITHMS_JSON.
 -#}
 
 {% macro is_spark() %}

@@ -1,9 +1,10 @@
 {#-
   One row per algorithm run: how good and how stable the segmentation is, how it was
   fitted, and when. Silhouette, Davies-Bouldin and Calinski-Harabasz are measured on the
-  evaluation sample in the full model space (density noise left out); inertia is the
-  within-segment sum of squared distances over every customer, for the centroid-based
-  algorithms; stability is the mean adjusted Rand index of refits on resamples.
+  evaluation sample in the full model space (noise left out); inertia is the
+  within-segment sum of squared distances over every customer, for the algorithms whose
+  model assigns by the nearest segment centre (SegmentModel.distance_to_centre);
+  stability is the mean adjusted Rand index of refits on resamples.
 -#}
 {%- set primary = segmentation_settings().primary_algorithm -%}
 {%- set settings = segmentation_settings() -%}
@@ -44,7 +45,7 @@ select
     cast(models.silhouette as double) as silhouette,
     cast(models.davies_bouldin as double) as davies_bouldin,
     cast(models.calinski_harabasz as double) as calinski_harabasz,
-    cast(case when models.algorithm in ('kmeans', 'hierarchical')
+    cast(case when {{ is_one_of('models.algorithm', segmentation_algorithms('distance_to_centre')) }}
               then whole_population.sum_squared_distance end as double) as inertia,
     cast(whole_population.noise_share as double) as noise_share,
     cast(models.stability_ari as double) as stability_ari,

@@ -7,6 +7,8 @@ cannot do well:
   JSON; the macros call it when they compile the staging models.
 * `custseg_physical_lines(path, compression, encoding, byte_positions, line_starts)`: the
   physical line of each record DuckDB's CSV reject table names (custseg.inputs.physical_lines_at).
+* `custseg_algorithms()`: the registered algorithms with what their models give
+  (custseg.algorithms.algorithm_info), as JSON; read by segmentation_algorithms().
 * `custseg_publish_tmp(serving_path, run_id)`: the temporary file a build publishes into,
   beside the serving database (its directory created, left-overs of killed builds removed).
 * `custseg_replace_file(source, target)`: moves the finished file onto the serving path
@@ -48,6 +50,10 @@ def physical_lines(path: str, compression: str, encoding: str, positions: list[i
     from .inputs import physical_lines_at
 
     return physical_lines_at(path, compression, encoding, positions or [], starts or [])
+def algorithms() -> str:
+    from .algorithms import algorithm_info
+
+    return json.dumps(algorithm_info())
 
 
 TMP_MARKER = ".publishing-"
@@ -119,6 +125,7 @@ FUNCTIONS = {
     "custseg_resolve_input": (resolve_input, ["VARCHAR"], "VARCHAR"),
     "custseg_physical_lines": (physical_lines, ["VARCHAR", "VARCHAR", "VARCHAR", "UBIGINT[]", "VARCHAR[]"],
                                "UBIGINT[]"),
+    "custseg_algorithms": (algorithms, [], "VARCHAR"),
     "custseg_publish_tmp": (publish_tmp, ["VARCHAR", "VARCHAR"], "VARCHAR"),
     "custseg_copy_file": (copy_file, ["VARCHAR", "VARCHAR"], "VARCHAR"),
     "custseg_replace_file": (replace_file, ["VARCHAR", "VARCHAR"], "VARCHAR"),

@@ -41,6 +41,20 @@ def table(session, name) -> object:
     return session.table(str(name))
 
 
+def tables_named(session, schema: str, names: Iterable[str]) -> list:
+    """Those of the tables `names` that exist in `schema`, each as a table (in the order
+    given), from a Spark session or a DuckDB connection (dbt-duckdb hands Python models a
+    wrapper around one)."""
+    names = list(names)
+    if type(session).__module__.startswith("pyspark"):
+        return [session.table(f"{schema}.{n}") for n in names if session.catalog.tableExists(f"{schema}.{n}")]
+    listed = ", ".join(_literal(n) for n in names) or "null"
+    found = {r[0] for r in session.sql(
+        f"select table_name from information_schema.tables where table_schema = {_literal(schema)} "
+        f"and table_name in ({listed})").fetchall()}
+    return [session.sql(f"select * from {_quote(schema)}.{_quote(n)}") for n in names if n in found]
+
+
 def empty_like(relation) -> pd.DataFrame:
     """No rows, with the relation's columns and types (what an incremental model returns to
     append nothing)."""

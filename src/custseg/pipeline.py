@@ -25,7 +25,9 @@ import pyarrow as pa
 from threadpoolctl import threadpool_limits
 
 from . import frames
-from .algorithms import ALGORITHM_LABELS, ALGORITHMS, FitResult, PreviousFit, SegmentModel, Spaces, fit_algorithm
+from .algorithms import ALGORITHM_LABELS, ALGORITHMS, REGISTRY, FitResult, PreviousFit, SegmentModel, Spaces, \
+    fit_algorithm
+from .catalogue import NOISE_SEGMENT
 from .naming import name_all
 from .preprocessing import FeatureSpec, Preprocessor
 from .settings import Settings
@@ -189,12 +191,12 @@ def model_record(algorithm: str, result: FitResult, ctx: RunContext, preprocessi
     return frame
 
 
-def _previous_fit(algorithm: str, ctx: RunContext, existing, preprocessing: pd.DataFrame,
+def _previous_fit(ctx: RunContext, rows: pd.DataFrame | None, preprocessing: pd.DataFrame,
                   frame: pd.DataFrame, pre: Preprocessor) -> tuple[PreviousFit | None, pd.Series | None]:
-    """The previous usable version of this algorithm, and what it says about the fit sample."""
-    if existing is None:
+    """The previous usable version among one algorithm's saved rows, and what it says about
+    the fit sample."""
+    if rows is None or not len(rows):
         return None, None
-    rows = frames.to_pandas(existing)
     version = ctx.version_at(rows["model_version"].dropna(), below=True)
     if version is None:
         return None, None
@@ -205,31 +207,30 @@ def _previous_fit(algorithm: str, ctx: RunContext, existing, preprocessing: pd.D
     previous_pre = Preprocessor.from_frame(pre_rows)
     previous_model = SegmentModel.from_json(row["model_json"])
     assigned = previous_model.assign(model_spaces(previous_pre, frame))
-    carried = None
-    if previous_model.prototypes is not None and previous_model.space == "full":
-        carried = pre.carry(previous_pre, previous_model.prototypes)
+    prototypes, prototype_segments = previous_model.refit_hints()
+    carried = pre.carry(previous_pre, prototypes) if prototypes is not None else None
     return PreviousFit(assigned.segment_id, assigned.node, int(row["n_segments"]), json.loads(row["parameters_json"]),
-                       previous_model.prototype_segments, carried), row
+                       prototype_segments, carried), row
 
 
-def fit_model(algorithm: str, ctx: RunContext, sample_relation, preprocessing_relation, existing=None) -> pd.DataFrame:
-    """<algorithm>_model (incremental, one row per version): fit on the fit sample, starting
-    from the previous version, and keep the ids of the segments that match it. A score run
-    appends nothing.
+def fit_threads() -> int:
+    """Algorithms fitted side by side (each on one BLAS thread); env CUSTSEG_FIT_THREADS
+    overrides the default of 2."""
+    value = os.environ.get("CUSTSEG_FIT_THREADS")
+    if value:
+        if not value.isdigit() or int(value) < 1:
+            raise ValueError(f"CUSTSEG_FIT_THREADS must be a positive integer, got {value!r}")
+        return int(value)
+    return 2
 
-    The algorithm models run side by side (one per dbt thread), so each keeps its
-    numerical libraries to one thread: oversubscribing the cores made the build slower."""
-    if not ctx.refit:
-        return _nothing_new(existing)
-    frame = _sample_frame(sample_relation)
-    preprocessing = frames.to_pandas(preprocessing_relation)
-    pre_version = ctx.version_at(preprocessing["model_version"])
-    pre = Preprocessor.from_frame(_at_version(preprocessing, pre_version))
-    _native_libraries()
-    with threadpool_limits(limits=1):
-        previous, previous_row = _previous_fit(algorithm, ctx, existing, preprocessing, frame, pre)
-        spaces = model_spaces(pre, frame)
-        result = fit_algorithm(algorithm, spaces, ctx.settings, pre.explained_variance_ratio_, previous)
+
+def _fit_one(algorithm: str, ctx: RunContext, rows: pd.DataFrame | None, preprocessing: pd.DataFrame,
+             frame: pd.DataFrame, pre: Preprocessor, pre_version: int) -> pd.DataFrame:
+    """One algorithm's new version: fit on the fit sample, starting from its previous
+    version, keeping the ids of the segments that match it."""
+    previous, previous_row = _previous_fit(ctx, rows, preprocessing, frame, pre)
+    spaces = model_spaces(pre, frame)
+    result = fit_algorithm(algorithm, spaces, ctx.settings, pre.explained_variance_ratio_, previous)
     fitted = result.model.labels(spaces)
     if previous is not None:
         match = match_ids(previous.labels, fitted, int(previous_row["next_segment_id"]))
@@ -241,6 +242,48 @@ def fit_model(algorithm: str, ctx: RunContext, sample_relation, preprocessing_re
     model = result.model.relabelled(match.mapping)
     return model_record(algorithm, result, ctx, pre_version, int(previous_row["model_version"])
                         if previous_row is not None else None, model, match)
+
+
+def _typed_records(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame[MODEL_RECORD_COLUMNS].astype({c: t for c, t in MODEL_RECORD_DTYPES.items()})
+
+
+def legacy_model_rows(session, schema: str) -> pd.DataFrame | None:
+    """The rows of the tables that held one algorithm each before segment_model_fits
+    (<algorithm>_model, same columns), or None when there are none."""
+    tables = frames.tables_named(session, schema, [f"{a}_model" for a in ALGORITHMS])
+    return pd.concat([frames.to_pandas(t) for t in tables], ignore_index=True) if tables else None
+
+
+def fit_models(ctx: RunContext, sample_relation, preprocessing_relation, existing=None, carried=None) -> pd.DataFrame:
+    """segment_model_fits (incremental, one row per algorithm and version): every registered
+    algorithm fitted on the fit sample, `fit_threads()` side by side, each starting from its
+    previous version. A score run appends nothing.
+
+    `carried`: the rows of the tables that held the models before this one (one per
+    algorithm, <algorithm>_model), when this table is being created: they come first, so the
+    saved versions survive the upgrade. Each fit keeps its numerical libraries to one thread:
+    oversubscribing the cores made the build slower."""
+    carried = _typed_records(carried) if carried is not None and len(carried) else None
+    if not ctx.refit:
+        return carried if carried is not None else _nothing_new(existing)
+    saved = frames.to_pandas(existing) if existing is not None else None
+    history = pd.concat([t for t in (saved, carried) if t is not None], ignore_index=True) \
+        if saved is not None or carried is not None else None
+    frame = _sample_frame(sample_relation)
+    preprocessing = frames.to_pandas(preprocessing_relation)
+    pre_version = ctx.version_at(preprocessing["model_version"])
+    pre = Preprocessor.from_frame(_at_version(preprocessing, pre_version))
+    _native_libraries()
+
+    def fit(algorithm: str) -> pd.DataFrame:
+        rows = history[history["algorithm"] == algorithm] if history is not None else None
+        with threadpool_limits(limits=1):  # OpenMP's limit holds for the thread that sets it
+            return _fit_one(algorithm, ctx, rows, preprocessing, frame, pre, pre_version)
+
+    with threadpool_limits(limits=1):      # BLAS's is process-wide: set around every fit
+        records = list(ordered_parallel_map(fit, ALGORITHMS, fit_threads()))
+    return _typed_records(pd.concat([t for t in (carried, *records) if t is not None], ignore_index=True))
 
 
 def load_models(models_relation) -> tuple[dict[str, SegmentModel], dict[str, int]]:
@@ -455,8 +498,8 @@ def name_segments(ctx: RunContext, feature_stats_relation, models_relation, rule
 def silhouette_values(ctx: RunContext, sample_relation, preprocessing_relation, models_relation,
                       scores_relation) -> pd.DataFrame:
     """report_silhouette: each customer's silhouette in its primary-algorithm segment, on the
-    customers segment_metrics averages over (the head of the fit sample; density noise left
-    out), so the report's silhouette plot and the metric agree."""
+    customers segment_metrics averages over (the head of the fit sample; noise left out), so
+    the report's silhouette plot and the metric agree."""
     from .metrics import silhouette_values as values
 
     s = ctx.settings
@@ -465,8 +508,8 @@ def silhouette_values(ctx: RunContext, sample_relation, preprocessing_relation, 
                               columns=["customer_id", f"{s.primary_algorithm}_segment_id"]).rename(
         columns={f"{s.primary_algorithm}_segment_id": "segment_id"})
     frame = frame.merge(scores, on="customer_id", how="inner", sort=False)
-    if s.primary_algorithm == "density":
-        frame = frame[frame["segment_id"] != 0]
+    if REGISTRY[s.primary_algorithm].model.has_noise:
+        frame = frame[frame["segment_id"] != NOISE_SEGMENT]
     frame = frame.head(s.silhouette_sample_size)
     models, versions = load_models(models_relation)
     pre = preprocessors(preprocessing_relation, [versions[s.primary_algorithm]])[versions[s.primary_algorithm]]

@@ -261,6 +261,51 @@ class Preprocessor:
         """Reduced-space coordinates: the PCA scores keeping REDUCED_VARIANCE of the variance."""
         return (X - self.pca_mean_) @ self.pca_components_[: self.reduced_components_].T
 
+    # -- SQL ----------------------------------------------------------------------------
+    def space_sql(self, features: str, dialect: str, components: int) -> str:
+        """The same model space in SQL (custseg.scoring_sql): a query over `features` giving
+        customer_id, x1..xd (the model columns, as `transform` computes them) and z1..z
+        `components` (the PCA scores; 0 past the last component)."""
+        from .sql import quote_identifier, sql_literal
+
+        def num(value) -> str:
+            return sql_literal(float(value), dialect)
+
+        xs = []
+        for col in self.columns_:
+            source = "features." + quote_identifier(col.source, dialect)
+            if col.transform == "one_hot":
+                value = f"coalesce(cast({source} as string), {sql_literal('unknown', dialect)})"
+                if col.category == OTHER_CATEGORY:
+                    known = [sql_literal(c.category, dialect) for c in self.columns_
+                             if c.source == col.source and c.category != OTHER_CATEGORY]
+                    hit = (f"case when {value} in ({', '.join(known)}) then {num(0)} else {num(1)} end" if known
+                           else num(1))
+                else:
+                    hit = f"case when {value} = {sql_literal(col.category, dialect)} then {num(1)} else {num(0)} end"
+                xs.append(f"({hit} - {num(col.center)}) / {num(col.scale)}")
+                continue
+            v = f"cast({source} as double)"
+            if col.cap is not None and math.isfinite(col.cap):
+                v = f"case when {v} > {num(col.cap)} then {num(col.cap)} else {v} end"
+            if col.transform == "log1p":   # not greatest(): it skips NULLs, which must stay missing
+                v = f"ln({num(1)} + case when {v} < {num(0)} then {num(0)} else {v} end)"
+            elif col.transform == "signed_log1p":
+                v = f"sign({v}) * ln({num(1)} + abs({v}))"
+            xs.append(f"(coalesce({v}, {num(col.fill_value)}) - {num(col.center)}) / {num(col.scale)}")
+        zs = []
+        for i in range(components):
+            if i < len(self.pca_components_):
+                terms = [f"{num(w)} * (x{j + 1} - {num(m)})"
+                         for j, (w, m) in enumerate(zip(self.pca_components_[i], self.pca_mean_))]
+                zs.append("(" + " + ".join(terms) + ")")
+            else:
+                zs.append(num(0))
+        inner = ",\n        ".join(["features.customer_id", *(f"{x} as x{j}" for j, x in enumerate(xs, 1))])
+        outer = ",\n    ".join(["model_space.*", *(f"{z} as z{i}" for i, z in enumerate(zs, 1))])
+        return (f"select\n    {outer}\nfrom (\n    select\n        {inner}\n    from {features} as features\n"
+                ") as model_space")
+
     # -- storage ------------------------------------------------------------------------
     def to_frame(self) -> pd.DataFrame:
         """One row per model column: how to rebuild the column, and its PCA loadings."""

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from . import charts
-from .algorithms import ALGORITHM_LABELS
+from .algorithms import ALGORITHM_LABELS, REGISTRY, ReportFigure, SegmentModel
 from .catalogue import NOISE_SEGMENT
 from .settings import Settings
 from .sql import sql_literal
@@ -137,7 +137,7 @@ def load(con: duckdb.DuckDBPyConnection) -> ReportData:
         feature_profiles=df("select * from segment_feature_profiles"),
         category_profiles=df("select * from segment_category_profiles"),
         metrics=df("select * from segment_metrics"),
-        som_nodes=df("select * exclude (weights) from som_nodes order by som_node_id"),
+        som_nodes=df("select * exclude (weights) from som_nodes order by algorithm, som_node_id"),
         models=models,
         explained_variance=list(evr_rows[0][0]) if evr_rows else [],
         labels=labels, transforms=transforms, names=names, migrations=migrations, crosstab=crosstab,
@@ -351,6 +351,19 @@ def _pair_points(data: ReportData) -> tuple[pd.DataFrame, list[str]]:
     return frame, features
 
 
+def _model_figures(data: ReportData, algorithms: list[str]) -> list[ReportFigure]:
+    """The figures each algorithm adds for its model (Segmenter.report_figures: the SOM's
+    maps, the Ward dendrogram), in registry order."""
+    out: list[ReportFigure] = []
+    nodes = data.som_nodes
+    for a in algorithms:
+        rows = data.models[data.models["algorithm"] == a]
+        if len(rows):
+            mine = nodes[nodes["algorithm"] == a] if "algorithm" in nodes.columns else nodes.iloc[0:0]
+            out += REGISTRY[a].report_figures(SegmentModel.from_json(rows.iloc[0]["model_json"]), data.names[a], mine)
+    return out
+
+
 def render(data: ReportData, figures_dir: Path | None, workers: int | None = None) -> str:
     """The HTML page; with `figures_dir`, also writes the main figures there as PNG."""
     s, meta = data.settings, data.meta
@@ -360,9 +373,8 @@ def render(data: ReportData, figures_dir: Path | None, workers: int | None = Non
     frames_ = _section_frames(data)
     pair_points, pair_features = _pair_points(data)
     sil = data.silhouette
-    hier = data.models[data.models["algorithm"] == "hierarchical"]
-    tree = json.loads(hier.iloc[0]["model_json"])["extras"].get("dendrogram") if len(hier) else None
     algorithms = [a for a in ALGORITHM_LABELS if a in data.names]
+    model_figures = _model_figures(data, algorithms)
     scale_note = ("amounts, counts and ratios on a log1p scale, as the models see them"
                   if frames_["log_features"] else "on the scale the models see them")
 
@@ -388,11 +400,7 @@ def render(data: ReportData, figures_dir: Path | None, workers: int | None = Non
         FigureJob("pca_2d", "pca_scatter_png", (data.points, seg_col, data.names[primary],
                                                f"{labels[primary]} segments, PCA view"), "pca_2d.png", svg=False),
     ]
-    if len(data.som_nodes) and "som" in data.names:
-        jobs.append(FigureJob("som_maps", "som_maps", (data.som_nodes, data.names["som"]), "som_maps.png"))
-    if tree:
-        jobs.append(FigureJob("dendrogram", "dendrogram_figure", (tree, int(hier.iloc[0]["n_segments"])),
-                              "dendrogram.png"))
+    jobs += [FigureJob(f.name, f.chart, f.args, f"{f.name}.png") for f in model_figures]
     moves = data.migrations[data.migrations["algorithm"] == primary] if len(data.migrations) else data.migrations
     if len(moves):
         jobs.append(FigureJob("migrations", "migration_matrix",
@@ -450,7 +458,7 @@ def render(data: ReportData, figures_dir: Path | None, workers: int | None = Non
 </header>
 <nav><a href="#input">Input</a><a href="#quality">Data quality</a><a href="#exploration">Exploration</a>
 <a href="#k">Choosing k</a><a href="#pca">PCA views</a><a href="#segments">Segments</a>
-<a href="#som">SOM &amp; dendrogram</a>{'<a href="#changes">Changes</a>' if len(moves) else ''}<a href="#comparison">Algorithms</a></nav>
+{'<a href="#models">Inside the models</a>' if model_figures else ''}{'<a href="#changes">Changes</a>' if len(moves) else ''}<a href="#comparison">Algorithms</a></nav>
 <main>
 <section id="input"><h2>Input</h2>
 <p class="caption">What each column of the input became (input_columns): the customer id, features the segments are
@@ -488,10 +496,8 @@ made from, measures profiled per segment, categorical attributes, ignored and dr
 <p class="caption">One card per segment: its name and description come from its profile; the numbers are its most distinctive measures (segment mean, and the average over every customer).</p>
 {_cards(primary_profiles, data.feature_profiles[data.feature_profiles["algorithm"] == primary])}
 </section>
-<section id="som"><h2>Self-organizing map and dendrogram</h2>
-{fig('som_maps', "The map's nodes on their grid: the U-matrix shows how far each node is from its neighbours (dark ridges separate groups), the hit map how many customers each node holds, and the node segments how the nodes were grouped.", "Self-organizing map")}
-{fig('dendrogram', "The top of the Ward tree on the hierarchical sample: each leaf is a cluster (its size in brackets); cutting at the dashed line gives the chosen segments.", "Hierarchical clustering")}
-</section>
+{('<section id="models"><h2>Inside the models</h2>' + "".join(fig(f.name, f.caption, f.title) for f in model_figures)
+  + '</section>') if model_figures else ''}
 {_changes_section(moves, fig('migrations', "Each cell counts the customers who were in the row's segment in the previous run and are in the column's segment now (bold: stayed). From segment_migrations; segment_history has each customer's periods."), meta) if len(moves) else ''}
 <section id="comparison"><h2>Algorithms compared</h2>
 <p class="caption">From segment_metrics: silhouette (higher is better) and Davies-Bouldin (lower is better) on the evaluation sample; stability is the mean adjusted Rand index of refits on 80% subsamples (1 = always the same segments).</p>

@@ -37,8 +37,9 @@ def quote_identifier(name: Any, dialect: str = "duckdb") -> str:
 
 
 def sql_literal(value: Any, dialect: str = "duckdb") -> str:
-    """A SQL literal for a Python value: None is null, a bool true/false, a finite number as
-    written, anything else a string literal (a path, a name, a run id: its str())."""
+    """A SQL literal for a Python value: None is null, a bool true/false, an integer, a finite
+    double always with an exponent (Spark reads 1.5 as a DECIMAL, 1.5e0 as a DOUBLE; 17
+    digits round-trip exactly), anything else a string literal (a path, a name: its str())."""
     _dialect(dialect)
     if value is None:
         return "null"
@@ -49,7 +50,7 @@ def sql_literal(value: Any, dialect: str = "duckdb") -> str:
     if isinstance(value, numbers.Real):
         if not math.isfinite(value):
             raise ValueError(f"{value!r} has no SQL literal")
-        return repr(float(value))
+        return "%.17e" % float(value)
     text = str(value)
     if dialect == "spark":
         literal = "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"

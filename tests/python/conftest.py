@@ -141,7 +141,8 @@ def postgres_server():
 SLOWEST_FIRST = ["test_publishing.py", "test_postgres.py", "test_day_two.py", "test_any_input.py",
                  "test_score_changes.py", "test_serving_formats.py",
                  "test_segmentation_pipeline.py", "test_hostile.py", "test_transactions.py",
-                 "test_cleaning_pipeline.py", "test_hostile_headers.py", "test_hostile_lines.py", "test_bench.py"]
+                 "test_cleaning_pipeline.py", "test_hostile_headers.py", "test_hostile_lines.py",
+                 "test_new_algorithm.py", "test_bench.py", "test_model_fits.py"]
 
 
 def pytest_collection_modifyitems(session, config, items):

@@ -63,7 +63,7 @@ def test_product_row_is_measured(small_run):
     assert float(product["stage_score every customer (Python)"]) > 0
     assert float(product["stage_dbt tests"]) > 0
     names = {m["name"] for m in models}
-    assert {"stg_customers", "int_customer_scores", "kmeans_model", "segment_profiles"} <= names
+    assert {"stg_customers", "int_customer_scores", "segment_model_fits", "segment_profiles"} <= names
     assert not list(data.glob("*.duckdb")), "the benchmark database is removed unless --keep-db"
 
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import csv
+import json
 import re
+
+import yaml
 
 from custseg import catalogue
 from custseg.transactions import CANONICAL
-from custseg.algorithms import REGISTRY, Segmenter
+from custseg.algorithms import REGISTRY, SegmentModel, Segmenter
 from conftest import PROJECT_DIR
 
 
@@ -17,12 +20,38 @@ def macro_list(path: str, name: str) -> list[str]:
     return re.findall(r"'([a-z_]+)'", body)
 
 
-def test_the_sql_algorithm_list_is_the_registry():
-    assert macro_list("macros/segmentation.sql", "segmentation_algorithms") == list(REGISTRY)
-    for name, cls in REGISTRY.items():
-        assert issubclass(cls, Segmenter) and cls.name == name
-        model = PROJECT_DIR / "python_models" / f"{name}_model.py"
-        assert model.exists() and f'"{name}"' in model.read_text()
+def test_the_sql_side_reads_the_registry_and_no_list_of_its_own():
+    from custseg.dbt_plugin import FUNCTIONS
+
+    function, params, _ = FUNCTIONS["custseg_algorithms"]
+    info = json.loads(function())
+    assert params == [] and [a["name"] for a in info] == list(REGISTRY)
+    for a in info:
+        cls = REGISTRY[a["name"]]
+        assert issubclass(cls, Segmenter) and issubclass(cls.model, SegmentModel) and cls.label == a["label"]
+        assert {k: a[k] for k in ("has_noise", "gives_probability", "gives_node", "distance_to_centre")} == {
+            k: getattr(cls.model, k) for k in ("has_noise", "gives_probability", "gives_node", "distance_to_centre")}
+    assert "custseg_algorithms()" in (PROJECT_DIR / "macros" / "segmentation.sql").read_text()
+    # one Python model fits them all; no per-algorithm model files (rfm_model: the rules)
+    assert sorted(p.name for p in (PROJECT_DIR / "python_models").glob("*_model.py")) == ["rfm_model.py"]
+    assert not [p.name for p in (PROJECT_DIR / "models" / "spark").glob("*_model.sql")]
+
+
+def test_yaml_names_only_per_algorithm_columns_the_registry_gives():
+    """YAML documents the per-algorithm columns of int_customer_scores by their pattern; any
+    column it names (e.g. som_node) is a registered algorithm's, one its model gives."""
+    gives = {"segment_id": lambda m: True, "distance": lambda m: True,
+             "probability": lambda m: m.gives_probability, "node": lambda m: m.gives_node}
+    pattern = re.compile(r"^(\w+?)_(segment_id|distance|probability|node)$")
+    named = []
+    for path in [*(PROJECT_DIR / "models").rglob("*.yml"), *(PROJECT_DIR / "python_models").glob("*.yml")]:
+        for model in (yaml.safe_load(path.read_text()) or {}).get("models") or []:
+            if model["name"] == "int_customer_scores":
+                named += [c["name"] for c in model.get("columns", []) if pattern.match(c["name"])]
+    assert named == ["som_node"]
+    for column in named:
+        algorithm, output = pattern.match(column).groups()
+        assert algorithm in REGISTRY and gives[output](REGISTRY[algorithm].model), column
 
 
 def test_the_kinds_validated_at_parse_are_the_catalogue_kinds():

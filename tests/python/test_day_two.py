@@ -165,9 +165,10 @@ def test_a_pinned_model_version_rolls_back_and_auto_refits_on_change(days):
 
 
 def test_a_partial_build_uses_the_vars_of_its_invocation(days):
-    run = days.build(days.day3, ["--select", "kmeans_model+"], kmeans_k=4)
+    run = days.build(days.day3, ["--select", "segment_model_fits+"], kmeans_k=4)
     assert_ok(run)
     assert "a full dbt build publishes" in run.output      # a partial build never publishes
-    fitted = run.df("select n_segments, parameters_json from kmeans_model order by model_version desc limit 1")
+    fitted = run.df("select n_segments, parameters_json from segment_model_fits where algorithm = 'kmeans' "
+                    "order by model_version desc limit 1")
     assert fitted.n_segments.iloc[0] == 4 and '"k_rule": "fixed"' in fitted.parameters_json.iloc[0]
     assert run.scalar("select count(distinct segment_id) from segment_assignments where algorithm = 'kmeans'") == 4

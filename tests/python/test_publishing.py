@@ -122,7 +122,7 @@ def test_readers_see_one_whole_run_through_failed_killed_and_partial_builds(buil
         # killed before the Python models, while they run, after them, and while publishing
         builds.kill_when({"random_state": 7}, seen="OK created sql table model main.customer_features")
         assert builds.serving_run() == first
-        builds.kill_when({"random_state": 7}, seen="START python incremental model main.kmeans_model")
+        builds.kill_when({"random_state": 7}, seen="START python incremental model main.segment_model_fits")
         assert builds.serving_run() == first
         builds.kill_when({"random_state": 7}, seen="OK created sql table model main.segment_profiles")
         assert builds.serving_run() == first

@@ -2,7 +2,9 @@
 
 One module-scoped run of scripts/spark_build.py on a small dirty file (DuckDB refit, then
 every SQL model and test on Spark, scoring with the saved model), then:
-  - the two engines agree on every row count and on >= 99.9% of segments per algorithm;
+  - the two engines agree on every row count and put every customer in the same segment,
+    for every algorithm (the input is fixed and both engines are deterministic; README
+    "Beyond one machine" says what the command itself tolerates);
   - the Python models, handed Spark DataFrames by a stand-in for dbt's `dbt` object, fit the
     same models from the same sample and score every customer through Spark's batch map.
 """
@@ -17,14 +19,15 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
+from custseg.algorithms import ALGORITHMS
 from custseg.sample import write_sample
 
 ROOT = Path(__file__).resolve().parents[2]
-ALGORITHMS = ("kmeans", "hierarchical", "som", "density", "gmm")
 #: What the Python models read, exported from the DuckDB build and read back by Spark.
 REFS = ("int_model_fit_sample", "int_cleaning_parameters", "segment_preprocessing", "customer_features",
         "int_segment_models")
@@ -55,7 +58,7 @@ def test_spark_build_passes_and_agrees_with_duckdb(spark_run):
     for algorithm in ALGORITHMS:
         r = result["algorithms"][algorithm]
         assert r["in_one_run_only"] == 0, algorithm
-        assert r["agreement"] >= 0.999, (algorithm, r)
+        assert r["same_segment"] == r["customers"] == result["duckdb_counts"]["clean_customers"], (algorithm, r)
     # BI reads the Spark warehouse: the marts are Parquet tables there
     warehouse = work / "spark" / "warehouse" / "custseg.db"
     for mart in ("customer_segments", "segment_assignments", "segment_profiles", "segment_metrics"):
@@ -69,7 +72,7 @@ class _FakeDbt:
         self.custseg_context = context
         self._tables = tables
         self.is_incremental = False
-        self.this = None
+        self.this = SimpleNamespace(schema="default")   # holds no tables of earlier versions
 
     def ref(self, name: str):
         return self._tables[name]
@@ -95,15 +98,15 @@ def spark_models(spark_run):
     work, proc = spark_run
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
     compiled = (work / "duckdb_target" / "compiled" / "customer_segmentation" / "python_models" /
-                "kmeans_model.py").read_text()
+                "segment_model_fits.py").read_text()
     context = json.loads(re.search(r"^dbtObj\.custseg_context = (.*)$", compiled, re.M).group(1))
     exported = work / "exported"
     exported.mkdir()
     with duckdb.connect(str(work / "w.duckdb"), read_only=True) as con:
         for name in REFS:
             con.sql(f"copy (select * from {name}) to '{exported / name}.parquet' (format parquet)")
-        duck = {name: con.sql(f"select * from {name}").df() for name in ("int_customer_scores", *(
-            f"{a}_model" for a in ALGORITHMS), "segment_preprocessing")}
+        duck = {name: con.sql(f"select * from {name}").df() for name in (
+            "int_customer_scores", "segment_model_fits", "segment_preprocessing")}
     os.environ["PYSPARK_PYTHON"] = sys.executable      # the workers import custseg from this environment
     spark = (SparkSession.builder.master("local[2]").appName("custseg-test")
              .config("spark.sql.shuffle.partitions", "4").config("spark.ui.enabled", "false")
@@ -120,16 +123,17 @@ def test_python_models_fit_the_same_models_from_a_spark_sample(spark_models):
     saved = duck["segment_preprocessing"]
     assert list(pre["source_column"]) == list(saved["source_column"])
     np.testing.assert_allclose(pre["scale"].to_numpy(float), saved["scale"].to_numpy(float), rtol=1e-9)
+    fits = _python_model("segment_model_fits")(dbt, spark)
+    assert list(fits["algorithm"]) == list(ALGORITHMS)
     for algorithm in ALGORITHMS:
-        fitted = _python_model(f"{algorithm}_model")(dbt, spark)
-        want = duck[f"{algorithm}_model"]
-        assert len(fitted) == 1 and fitted["algorithm"].item() == algorithm
+        fitted = fits[fits["algorithm"] == algorithm]
+        want = duck["segment_model_fits"][duck["segment_model_fits"]["algorithm"] == algorithm]
         assert int(fitted["n_segments"].item()) == int(want["n_segments"].item()), algorithm
         assert fitted["segment_ids_json"].item() == want["segment_ids_json"].item(), algorithm
         got_model, want_model = json.loads(fitted["model_json"].item()), json.loads(want["model_json"].item())
+        assert sorted(got_model) == sorted(want_model), algorithm
         for key in ("prototypes", "means", "log_weights", "precisions_cholesky"):
-            assert (got_model[key] is None) == (want_model[key] is None), (algorithm, key)
-            if want_model[key] is not None:
+            if key in want_model:
                 np.testing.assert_allclose(np.asarray(got_model[key], float), np.asarray(want_model[key], float),
                                            rtol=1e-6, atol=1e-9, err_msg=f"{algorithm} {key}")
 

@@ -6,10 +6,12 @@ A `Segmenter` is fitted on a sample and returns a `Fit`: a `SegmentModel` (a sma
 parameters that assigns customers in batches with no reference to the fit sample, so
 scoring millions of customers streams in bounded memory), the k-selection curve, the
 chosen parameters, and how to refit it for the stability measure. `fit_algorithm` in the
-package adds the quality measures. A model saves and loads as JSON and lists its
-parameters as rows (`SegmentModel.parameter_rows`), so any SQL engine can read them.
+package adds the quality measures. Each kind of model is a subclass of `SegmentModel`: it
+saves and loads as JSON (which names its algorithm, so loading finds the class through the
+registry), lists its parameters as rows (`parameter_rows`), so any SQL engine can read
+them, and writes the SQL that scores it (`score_sql`).
 
-Segment ids run from 1 by decreasing size on the fit sample; 0 is density noise. When the
+Segment ids run from 1 by decreasing size on the fit sample; 0 is noise (`has_noise`). When the
 previous version of a model is known (`PreviousFit`), a refit starts from it, so small
 changes of the input give small changes of the segments (see custseg.stable_ids).
 """
@@ -17,20 +19,20 @@ changes of the input give small changes of the segments (see custseg.stable_ids)
 from __future__ import annotations
 
 import json
-import math
-import threading
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, ClassVar
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from scipy.spatial import cKDTree
-
 from ..catalogue import NOISE_SEGMENT
-from ..metrics import scan_qualities, within_sum_of_squares
+from ..metrics import scan_qualities
 from ..settings import Settings
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ..scoring_sql import ScoreQuery
 
 #: Upper bound on the cells of one distance block (rows x prototypes) while assigning:
 #: 1M doubles = 8 MB, which the allocator reuses from block to block.
@@ -90,188 +92,104 @@ def nearest_prototype(X: np.ndarray, prototypes: np.ndarray) -> tuple[np.ndarray
     return idx, dist
 
 
-@dataclass
-class SegmentModel:
-    """Fitted parameters that assign customers to segments."""
+@dataclass(kw_only=True, eq=False)
+class SegmentModel(ABC):
+    """Fitted parameters that assign customers to segments: one subclass per kind of model,
+    owning its fields, its assignment, its JSON, its parameter rows and its SQL.
+
+    The class attributes say what its scores hold; the marts, the SQL and the report read
+    them (through the registry), never the algorithm's name."""
+
+    #: Segment 0 holds the customers no segment reaches (they have no distance).
+    has_noise: ClassVar[bool] = False
+    #: <algorithm>_probability holds the membership probability of the segment.
+    gives_probability: ClassVar[bool] = False
+    #: <algorithm>_node holds the customer's node on a map (som_nodes, which reads the JSON's
+    #: prototypes, prototype_segments and extras grid and u_matrix).
+    gives_node: ClassVar[bool] = False
+    #: The distance is to the segment's own centre, so its sum of squares is an inertia.
+    distance_to_centre: ClassVar[bool] = False
 
     algorithm: str
     n_segments: int
-    space: str = "full"                           # "full" or "reduced"
-    has_noise: bool = False
-    prototypes: np.ndarray | None = None          # (m, d)
-    prototype_segments: np.ndarray | None = None  # (m,) segment id of each prototype
-    radius: float | None = None                   # density: farther than this -> noise
-    means: np.ndarray | None = None               # GMM (k, d), row i is segment i + 1
-    precisions_cholesky: np.ndarray | None = None  # GMM (k, d, d)
-    log_weights: np.ndarray | None = None          # GMM (k,)
-    segment_ids: np.ndarray | None = None          # GMM: segment id of component i (default i + 1)
-    prototype_is_node: bool = False               # SOM: report the prototype as the customer's node
+    space: str = "full"                 # "full" or "reduced"
     extras: dict = field(default_factory=dict)
-    _kdtree: cKDTree | None = field(default=None, init=False, repr=False, compare=False)
-    _kdtree_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
 
+    # -- assigning ----------------------------------------------------------------------
+    def matrix(self, data: "Spaces | np.ndarray") -> np.ndarray:
+        """Customers given as Spaces, or as a matrix already in `self.space`."""
+        return data.get(self.space) if isinstance(data, Spaces) else data
+
+    @abstractmethod
     def assign(self, data: "Spaces | np.ndarray") -> Assignment:
         """Segments of customers given as Spaces, or as a matrix already in `self.space`."""
-        X = data.get(self.space) if isinstance(data, Spaces) else data
-        if self.means is not None:
-            return self._assign_gaussian(X)
-        if self.radius is not None and self.prototypes.shape[1] <= KD_TREE_MAX_DIMENSIONS:
-            # Many prototypes in few dimensions (DBSCAN core customers): a k-d tree is
-            # exact and far cheaper than comparing with every prototype.
-            dist, idx = self._tree().query(X, k=1)
-            idx = idx.astype(np.int32)
-        else:
-            idx, dist = nearest_prototype(X, self.prototypes)
-        seg = self.prototype_segments[idx].astype(np.int32)
-        if self.radius is not None:     # noise: no segment, so no distance to one (NaN)
-            seg = np.where(dist <= self.radius, seg, NOISE_SEGMENT).astype(np.int32)
-            dist = np.where(seg == NOISE_SEGMENT, np.nan, dist)
-        node = idx if self.prototype_is_node else None
-        return Assignment(seg, dist, None, node)
-
-    def __getstate__(self) -> dict:
-        # pickled to reach Spark's Python workers: the lock and the lazily built tree stay here
-        state = dict(self.__dict__)
-        state.pop("_kdtree_lock", None)
-        state["_kdtree"] = None
-        return state
-
-    def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(state)
-        self._kdtree_lock = threading.Lock()
-
-    def _tree(self) -> cKDTree:
-        # built once, on first use; batches are scored on several threads
-        with self._kdtree_lock:
-            if self._kdtree is None:
-                from scipy.spatial import cKDTree
-
-                self._kdtree = cKDTree(self.prototypes)
-        return self._kdtree
-
-    def _assign_gaussian(self, X: np.ndarray) -> Assignment:
-        k, d = self.means.shape
-        log_prob = np.empty((len(X), k))
-        for c in range(k):
-            chol = self.precisions_cholesky[c]
-            y = X @ chol - self.means[c] @ chol
-            log_det = np.sum(np.log(np.diag(chol)))
-            log_prob[:, c] = -0.5 * (d * math.log(2 * math.pi) + np.einsum("ij,ij->i", y, y)) + log_det
-        weighted = log_prob + self.log_weights
-        top = weighted.max(axis=1, keepdims=True)
-        resp = np.exp(weighted - top)
-        resp /= resp.sum(axis=1, keepdims=True)
-        best = np.argmax(resp, axis=1)
-        diff = X - self.means[best]
-        dist = np.sqrt(np.einsum("ij,ij->i", diff, diff))
-        ids = self.component_ids()
-        return Assignment(ids[best], dist, resp[np.arange(len(X)), best], None)
-
-    def component_ids(self) -> np.ndarray:
-        """Segment id of each mixture component."""
-        if self.segment_ids is not None:
-            return self.segment_ids.astype(np.int32)
-        return np.arange(1, len(self.means) + 1, dtype=np.int32)
 
     def labels(self, data: "Spaces | np.ndarray") -> np.ndarray:
         return self.assign(data).segment_id
 
-    # -- storage --------------------------------------------------------------------
-    def to_json(self) -> str:
-        def arr(a):
-            return None if a is None else np.asarray(a).tolist()
-
-        return json.dumps({
-            "algorithm": self.algorithm,
-            "n_segments": self.n_segments,
-            "space": self.space,
-            "has_noise": self.has_noise,
-            "prototypes": arr(self.prototypes),
-            "prototype_segments": arr(self.prototype_segments),
-            "radius": self.radius,
-            "means": arr(self.means),
-            "precisions_cholesky": arr(self.precisions_cholesky),
-            "log_weights": arr(self.log_weights),
-            "segment_ids": arr(self.segment_ids),
-            "prototype_is_node": self.prototype_is_node,
-            "extras": self.extras,
-        })
-
-    @classmethod
-    def from_json(cls, text: str) -> "SegmentModel":
-        raw = json.loads(text)
-
-        def arr(key, dtype=np.float64):
-            return None if raw.get(key) is None else np.asarray(raw[key], dtype=dtype)
-
-        return cls(
-            algorithm=raw["algorithm"],
-            n_segments=int(raw["n_segments"]),
-            space=raw.get("space", "full"),
-            has_noise=bool(raw["has_noise"]),
-            prototypes=arr("prototypes"),
-            prototype_segments=arr("prototype_segments", np.int32),
-            radius=raw.get("radius"),
-            means=arr("means"),
-            precisions_cholesky=arr("precisions_cholesky"),
-            log_weights=arr("log_weights"),
-            segment_ids=arr("segment_ids", np.int32),
-            prototype_is_node=bool(raw.get("prototype_is_node", False)),
-            extras=raw.get("extras") or {},
-        )
-
-    # -- segment ids ----------------------------------------------------------------
+    # -- segment ids --------------------------------------------------------------------
+    @abstractmethod
     def segments(self) -> list[int]:
         """The model's segment ids (noise not included)."""
-        if self.means is not None:
-            return sorted(int(i) for i in self.component_ids())
-        return sorted(int(i) for i in np.unique(self.prototype_segments) if i != NOISE_SEGMENT)
 
+    @abstractmethod
     def relabelled(self, mapping: dict[int, int]) -> "SegmentModel":
         """The same model with segment ids renamed by `mapping` (ids not in it keep theirs;
         noise stays 0). Used to keep the ids of the previous version's segments."""
-        def remap(ids: np.ndarray) -> np.ndarray:
-            return np.array([mapping.get(int(i), int(i)) if i != NOISE_SEGMENT else NOISE_SEGMENT for i in ids],
-                            dtype=np.int32)
 
-        model = SegmentModel.from_json(self.to_json())
-        if model.means is not None:
-            model.segment_ids = remap(model.component_ids())
-        else:
-            model.prototype_segments = remap(model.prototype_segments)
-        return model
+    def copy(self) -> "SegmentModel":
+        return SegmentModel.from_json(self.to_json())
 
-    # -- parameters as rows -----------------------------------------------------------
+    # -- storage --------------------------------------------------------------------------
+    @abstractmethod
+    def state(self) -> dict:
+        """The model's own fields, JSON-ready."""
+
+    @classmethod
+    @abstractmethod
+    def from_state(cls, common: dict, raw: dict) -> "SegmentModel":
+        """The model from `common` (algorithm, n_segments, space, extras) and its saved JSON."""
+
+    def to_json(self) -> str:
+        return json.dumps({"algorithm": self.algorithm, "n_segments": self.n_segments, "space": self.space,
+                           "has_noise": self.has_noise, **self.state(), "extras": self.extras})
+
+    @staticmethod
+    def from_json(text: str) -> "SegmentModel":
+        """A saved model, of the class its algorithm's Segmenter names (the registry)."""
+        from . import REGISTRY   # here: the registry imports every algorithm module
+
+        raw = json.loads(text)
+        if raw.get("algorithm") not in REGISTRY:
+            raise ValueError(f"a saved model of unknown algorithm {raw.get('algorithm')!r}; "
+                             f"the registry has {', '.join(REGISTRY)}")
+        common = {"algorithm": raw["algorithm"], "n_segments": int(raw["n_segments"]),
+                  "space": raw.get("space", "full"), "extras": raw.get("extras") or {}}
+        return REGISTRY[raw["algorithm"]].model.from_state(common, raw)
+
+    # -- parameters as rows -------------------------------------------------------------
+    @abstractmethod
     def parameter_rows(self) -> list[dict]:
-        """The fitted parameters as rows any SQL engine can read: one row per prototype (a
-        centre, a SOM node, a core customer of the density model or a mixture component)
-        and model-space coordinate, plus the mixture's weights and precision factors.
-        Columns: parameter, segment_id, prototype, row_index, column_index, value."""
-        rows: list[dict] = []
+        """The fitted parameters as rows any SQL engine can read (segment_model_parameters):
+        parameter, segment_id, prototype, row_index, column_index, value."""
 
-        def add(parameter, segment, prototype, i, j, value):
-            rows.append({"parameter": parameter, "segment_id": int(segment), "prototype": int(prototype),
-                         "row_index": i, "column_index": j, "value": float(value)})
+    # -- SQL --------------------------------------------------------------------------------
+    @abstractmethod
+    def score_sql(self, q: "ScoreQuery") -> list[tuple[str, str]]:
+        """The SQL that assigns customers as `assign` does (custseg.scoring_sql): CTEs as
+        (name, query), the last named `q.cte()` with the columns customer_id, segment_id,
+        distance, probability, node (NULL where the model has none)."""
 
-        if self.means is not None:
-            ids = self.component_ids()
-            for c, seg in enumerate(ids):
-                add("log_weight", seg, c + 1, None, None, self.log_weights[c])
-                for j, v in enumerate(self.means[c]):
-                    add("mean", seg, c + 1, None, j + 1, v)
-                chol = self.precisions_cholesky[c]
-                for i in range(chol.shape[0]):
-                    for j in range(chol.shape[1]):
-                        if chol[i, j] != 0.0:
-                            add("precision_cholesky", seg, c + 1, i + 1, j + 1, chol[i, j])
-            return rows
-        name = "node_weight" if self.prototype_is_node else "core_point" if self.radius is not None else "centre"
-        for p, (seg, proto) in enumerate(zip(self.prototype_segments, self.prototypes)):
-            for j, v in enumerate(proto):
-                add(name, seg, p + 1, None, j + 1, v)
-        if self.radius is not None:
-            add("radius", NOISE_SEGMENT, 0, None, None, self.radius)
-        return rows
+    # -- refits ---------------------------------------------------------------------------
+    def refit_hints(self) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """For a refit's warm start (PreviousFit): the full-space prototypes (carried into
+        the next model space) and the segment of each prototype, where the model has them."""
+        return None, None
+
+
+def parameter_row(parameter: str, segment, prototype, i, j, value) -> dict:
+    return {"parameter": parameter, "segment_id": int(segment), "prototype": int(prototype),
+            "row_index": i, "column_index": j, "value": float(value)}
 
 
 # --------------------------------------------------------------------------- helpers
@@ -280,21 +198,6 @@ def size_order(labels: np.ndarray, ids: np.ndarray) -> dict[int, int]:
     counts = {int(i): int((labels == i).sum()) for i in ids}
     ordered = sorted(counts, key=lambda i: (-counts[i], i))
     return {old: new for new, old in enumerate(ordered, start=1)}
-
-
-def centroid_model(algorithm: str, X: np.ndarray, labels: np.ndarray,
-                   centres: np.ndarray | None = None) -> SegmentModel:
-    """Nearest-centroid model from labelled rows: one prototype per label (the mean of its
-    rows, or `centres[label]` when given), numbered 1..k by decreasing size."""
-    ids = np.unique(labels)
-    order = size_order(labels, ids)
-    by_new_id = sorted(order, key=order.get)
-    if centres is None:
-        protos = np.vstack([X[labels == old].mean(axis=0) for old in by_new_id])
-    else:
-        protos = centres[by_new_id]
-    return SegmentModel(algorithm, len(ids), prototypes=protos,
-                        prototype_segments=np.arange(1, len(ids) + 1, dtype=np.int32))
 
 
 def k_range(settings: Settings, n: int) -> list[int]:
@@ -382,15 +285,28 @@ class FitResult:
     evaluation_seconds: float
 
 
+@dataclass(frozen=True)
+class ReportFigure:
+    """A figure an algorithm adds to the report: `chart` names a function of custseg.charts
+    called with `args`; `name` is its id and PNG file name."""
+
+    name: str
+    chart: str
+    args: tuple
+    title: str
+    caption: str
+
+
 class Segmenter(ABC):
     """One segmentation algorithm, in the style of a scikit-learn estimator: configured by
     the settings (`get_params`), fitted on a sample (`fit`), and producing a SegmentModel
-    that predicts in batches (`SegmentModel.assign`) and saves as JSON."""
+    (of its class `model`) that predicts in batches (`SegmentModel.assign`), saves as JSON
+    and writes its own scoring SQL."""
 
     name: ClassVar[str]
     label: ClassVar[str]
+    model: ClassVar[type[SegmentModel]]
     space: ClassVar[str] = "full"       # full model space, or the reduced PCA space
-    has_noise: ClassVar[bool] = False
 
     def __init__(self, settings: Settings, explained_variance: np.ndarray | None = None,
                  previous: PreviousFit | None = None):
@@ -406,6 +322,20 @@ class Segmenter(ABC):
     def fit(self, spaces: Spaces, evaluation: Spaces) -> Fit:
         """Fit on `spaces` (the fit sample, rows in random order); scan k on `evaluation`."""
 
+    @classmethod
+    def info(cls) -> dict:
+        """What the SQL side needs to know of the algorithm (macros/segmentation.sql)."""
+        m = cls.model
+        return {"name": cls.name, "label": cls.label, "space": cls.space, "has_noise": m.has_noise,
+                "gives_probability": m.gives_probability, "gives_node": m.gives_node,
+                "distance_to_centre": m.distance_to_centre}
+
+    @classmethod
+    def report_figures(cls, model: SegmentModel, names: dict[int, str], nodes: "pd.DataFrame") -> list[ReportFigure]:
+        """The report's figures of this algorithm's model (`names`: segment names; `nodes`:
+        its rows of som_nodes, when its model gives nodes). None by default."""
+        return []
+
     # helpers for subclasses
     def warm_centres(self, X: np.ndarray) -> np.ndarray | None:
         """Centres of the previous segments in the current space: the mean of the current
@@ -417,24 +347,6 @@ class Segmenter(ABC):
         if len(ids) < 2:
             return None
         return np.vstack([X[labels == i].mean(axis=0) for i in ids])
-
-    def keep_previous(self, X: np.ndarray, fresh: SegmentModel) -> SegmentModel | None:
-        """The previous version's centres (carried into the current space) when the fresh fit
-        with the same number of segments is not better by more than STICKY_TOLERANCE (relative
-        within-segment sum of squares, both as nearest-centre models): a method whose fit is
-        not continuous in its input (a dendrogram cut) should not reshuffle customers for a
-        gain within noise."""
-        p = self.previous
-        if p is None or p.prototypes is None or fresh.prototypes is None \
-                or len(np.unique(p.prototype_segments)) != len(p.prototypes) or len(p.prototypes) != fresh.n_segments:
-            return None
-        kept = nearest_prototype(X, p.prototypes)[0]
-        if len(np.unique(kept)) != len(p.prototypes):
-            return None
-        new = nearest_prototype(X, fresh.prototypes)[0]
-        if within_sum_of_squares(X, kept) > (1 + STICKY_TOLERANCE) * within_sum_of_squares(X, new):
-            return None
-        return centroid_model(fresh.algorithm, X, kept, p.prototypes)
 
     def sticky_k(self, candidates: list[dict], chosen: int) -> int:
         """Keep the previous number of segments unless another k's silhouette is better by more

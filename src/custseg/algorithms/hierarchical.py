@@ -7,10 +7,16 @@ tolerance: a dendrogram cut jumps under small changes of the input."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ..metrics import choose_k, within_sum_of_squares
-from .base import Fit, Segmenter, Spaces, centroid_model, compact_linkage, k_range, scan_candidates
+from .base import Fit, ReportFigure, SegmentModel, Segmenter, Spaces, compact_linkage, k_range, scan_candidates
+from .prototypes import CentroidModel, centroid_model, keep_previous
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def ward_labels(Z: np.ndarray, k: int) -> np.ndarray:
@@ -22,6 +28,17 @@ def ward_labels(Z: np.ndarray, k: int) -> np.ndarray:
 class HierarchicalSegmenter(Segmenter):
     name = "hierarchical"
     label = "Hierarchical (Ward)"
+    model = CentroidModel
+
+    @classmethod
+    def report_figures(cls, model: SegmentModel, names: dict[int, str], nodes: "pd.DataFrame") -> list[ReportFigure]:
+        tree = model.extras.get("dendrogram")
+        if not tree:
+            return []
+        return [ReportFigure("dendrogram", "dendrogram_figure", (tree, int(model.n_segments)),
+                             "Hierarchical clustering",
+                             "The top of the Ward tree on the hierarchical sample: each leaf is a cluster (its size "
+                             "in brackets); cutting at the dashed line gives the chosen segments.")]
 
     def fit(self, spaces: Spaces, evaluation: Spaces) -> Fit:
         from scipy.cluster.hierarchy import linkage   # here: scoring never imports it
@@ -38,7 +55,7 @@ class HierarchicalSegmenter(Segmenter):
         candidates = scan_candidates(scan, evaluation.full, s)
         chosen = s.hierarchical_k or self.sticky_k(candidates, choose_k(candidates))
         model = centroid_model(self.name, Xh, ward_labels(Z, chosen))
-        kept = self.keep_previous(Xh, model)
+        kept = keep_previous(self.previous, Xh, model)
         segments = "the dendrogram cut"
         if kept is not None:
             model, segments = kept, "the previous version's, recentred (the new cut was not better)"

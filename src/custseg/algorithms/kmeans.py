@@ -5,9 +5,9 @@ when that k is as good (within the rule's tolerance) and starts from its centres
 
 from __future__ import annotations
 
-
 from ..metrics import choose_k
-from .base import Fit, Segmenter, Spaces, centroid_model, k_range, scan_candidates
+from .base import Fit, Segmenter, Spaces, k_range, scan_candidates
+from .prototypes import CentroidModel, centroid_model
 
 N_INIT = 4
 
@@ -15,6 +15,7 @@ N_INIT = 4
 class KMeansSegmenter(Segmenter):
     name = "kmeans"
     label = "K-Means"
+    model = CentroidModel
 
     def fit(self, spaces: Spaces, evaluation: Spaces) -> Fit:
         from sklearn.cluster import KMeans   # here: scoring never imports scikit-learn

@@ -10,13 +10,22 @@ than the tolerance, so the map, and the segments, move little."""
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 from minisom import MiniSom
 
 from ..metrics import choose_k, within_sum_of_squares
-from .base import STICKY_TOLERANCE, Fit, SegmentModel, Segmenter, Spaces, nearest_prototype, scan_candidates
+from .base import (STICKY_TOLERANCE, Assignment, Fit, ReportFigure, SegmentModel, Segmenter, Spaces,
+                   nearest_prototype, scan_candidates)
 from .hierarchical import ward_labels
+from .prototypes import PrototypeModel
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ..scoring_sql import ScoreQuery
 
 LEARNING_RATE = 0.5
 FINE_TUNE_SIGMA = 1.0
@@ -68,9 +77,35 @@ def som_node_segments(k: int, Zn: np.ndarray, hits: np.ndarray) -> np.ndarray:
     return np.array([remap[int(c)] for c in raw], dtype=np.int32)
 
 
+@dataclass(kw_only=True, eq=False)
+class SOMModel(PrototypeModel):
+    """The map's nodes (prototypes, row by row) with their segments: a customer takes the
+    segment of its best-matching node, and that node (numbered from 1) is its `node`."""
+
+    prototype_parameter: ClassVar[str] = "node_weight"
+    gives_node: ClassVar[bool] = True
+
+    def assign(self, data: "Spaces | np.ndarray") -> Assignment:
+        idx, dist = nearest_prototype(self.matrix(data), self.prototypes)
+        return Assignment(self.prototype_segments[idx].astype(np.int32), dist, None, idx)
+
+    def score_sql(self, q: "ScoreQuery") -> list[tuple[str, str]]:
+        return self.nearest_sql(q, node=True)
+
+
 class SOMSegmenter(Segmenter):
     name = "som"
     label = "Self-organizing map"
+    model = SOMModel
+
+    @classmethod
+    def report_figures(cls, model: SegmentModel, names: dict[int, str], nodes: "pd.DataFrame") -> list[ReportFigure]:
+        if not len(nodes):
+            return []
+        return [ReportFigure("som_maps", "som_maps", (nodes, names), "Self-organizing map",
+                             "The map's nodes on their grid: the U-matrix shows how far each node is from its "
+                             "neighbours (dark ridges separate groups), the hit map how many customers each node "
+                             "holds, and the node segments how the nodes were grouped.")]
 
     def _warm_weights(self, X: np.ndarray, rows: int, cols: int) -> np.ndarray | None:
         p = self.previous
@@ -124,8 +159,8 @@ class SOMSegmenter(Segmenter):
                 som._weights = warm.reshape(rows, cols, -1).copy()
                 weights, node_fit, node_dist, kept_map = warm, warm_fit, warm_dist, True
                 hits = np.bincount(node_fit, minlength=rows * cols)
-        model = SegmentModel(self.name, len(np.unique(seg)), prototypes=weights, prototype_segments=seg,
-                             prototype_is_node=True)
+        model = SOMModel(algorithm=self.name, n_segments=len(np.unique(seg)), prototypes=weights,
+                         prototype_segments=seg)
         model.extras["grid"] = {"rows": rows, "cols": cols}
         model.extras["u_matrix"] = som.distance_map().reshape(rows * cols).tolist()
         model.extras["sample_hits"] = hits.tolist()
