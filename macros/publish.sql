@@ -10,7 +10,9 @@
 
   custseg_runs (in the working database) records every build: running, published, not
   published (and why), refused (stopped in one line before any model: refuse_run), or
-  interrupted (found still running by the next build).
+  interrupted (found still running by the next build); a score_changes run also swapping
+  (committed, its copy not yet swapped in) and not swapped (see publish_changes). Its times
+  are UTC, whatever the machine's time zone.
 -#}
 
 {# The tables the serving database holds: the BI marts and what the report reads. #}
@@ -38,10 +40,15 @@
   {{ return(working ~ '.serving.duckdb') }}
 {% endmacro %}
 
+{#- SQL: the current time in UTC, as a timestamp (now() cast to timestamp is local time). -#}
+{% macro utc_now_sql() %}
+  {{ return("timezone('UTC', now())") }}
+{% endmacro %}
+
 {#- SQL: the published runs, this one included (the serving database's segment_runs). -#}
 {% macro published_runs_sql() %}
   {{ return("select run_id, status, started_at, finished_at, segment_mode, model_version, detail from main.custseg_runs "
-      ~ "where status = 'published' union all select run_id, 'published', started_at, cast(now() as timestamp), "
+      ~ "where status = 'published' union all select run_id, 'published', started_at, " ~ utc_now_sql() ~ ", "
       ~ "segment_mode, model_version, 'published to ' || serving_path "
       ~ "from main.custseg_runs where run_id = " ~ sql_string(current_run_id()) ~ " order by started_at") }}
 {% endmacro %}
@@ -59,6 +66,7 @@
   {% do run_query("create table if not exists main.custseg_runs (run_id varchar, status varchar, started_at timestamp,
       finished_at timestamp, detail varchar, serving_path varchar, invocation varchar)") %}
   {% set stale = run_query("select run_id, cast(started_at as string) from main.custseg_runs where status = 'running' order by started_at").rows %}
+  {% do finish_unswapped_runs() %}
   {% set serving = _serving_run_row() if stale else none %}
   {% for row in stale %}
     {% if serving and serving[0] == row[0] %}
@@ -92,7 +100,7 @@
 {% endmacro %}
 
 {% macro _record_run(status, detail) %}
-  {% do run_query("update main.custseg_runs set status = " ~ sql_string(status) ~ ", finished_at = cast(now() as timestamp), detail = "
+  {% do run_query("update main.custseg_runs set status = " ~ sql_string(status) ~ ", finished_at = " ~ utc_now_sql() ~ ", detail = "
       ~ sql_string(detail) ~ " where run_id = " ~ sql_string(current_run_id())) %}
 {% endmacro %}
 
@@ -155,7 +163,7 @@
     {% do publish_to_postgres(path) %}
     {{ return('select 1') }}
   {% endif %}
-  {% set started = modules.datetime.datetime.now() %}
+  {% set started = modules.datetime.datetime.now(modules.pytz.utc) %}
   {% set tmp = run_query("select custseg_publish_tmp(" ~ sql_string(path) ~ ", " ~ sql_string(current_run_id()) ~ ")").columns[0].values()[0] %}
   {% do run_query(attach_serving_sql(tmp)) %}
   {% for t in serving_tables() %}
@@ -168,7 +176,7 @@
   {% do run_query("select custseg_replace_file(" ~ sql_string(tmp) ~ ", " ~ sql_string(path) ~ ")") %}
   {% do swap_serving_parquet(parquet) %}
   {% do _record_run('published', 'published to ' ~ path) %}
-  {% set seconds = (modules.datetime.datetime.now() - started).total_seconds() %}
+  {% set seconds = (modules.datetime.datetime.now(modules.pytz.utc) - started).total_seconds() %}
   {% do log('Published run ' ~ current_run_id() ~ ' to ' ~ path ~ ' (' ~ (serving_tables() | length + 1) ~ ' tables, '
       ~ '%.1f' % seconds ~ ' s). BI tools and the report read it.', info=true) %}
   {% do publish_to_postgres(path) %}

@@ -10,21 +10,30 @@
   * The staging, cleaning, feature and scoring models then run on those customers' rows
     only (and every row without an id), into tables named <model>__changes, with the saved
     model version as `score` does; segment_history and segment_migrations take the moves.
+  * The input checks of a full build hold over tonight's whole input: input_summary__changes
+    counts the unchanged customers' rows (int_customer_input_hashes keeps their rows and lines)
+    with the staged ones, and stops the run above max_rejected_share, below the customers the
+    algorithms need, or without two features that vary; the conservation tests check the
+    staged rows exactly, and that the rest of the file's lines are the unchanged customers'.
   * On success, on-run-end applies the changes to a copy of the serving database (delete
-    the changed ids, insert their new rows) and to the working tables in one transaction,
-    then swaps the copy in (and a Parquet folder of it, with serving_format parquet).
-    Profiles, metrics and the report's tables stay those of the last full build (segment
-    sizes are recounted).
+    the changed ids, insert their new rows), then to the working tables in one transaction
+    that records the run `swapping`, commits, and swaps the copy in (then `published`; and a Parquet folder of it,
+    with serving_format parquet). A
+    run killed between the commit and the swap is swapped in by the next build from its
+    copy, or recorded `not swapped` (score_changes then waits for a full build). Profiles,
+    metrics and the report's tables stay those of the last full build (segment sizes are
+    recounted).
 -#}
 
 {% macro score_changes_mode() %}
   {{ return(var('segment_mode', 'refit') == 'score_changes') }}
 {% endmacro %}
 
-{#- The models a score_changes run builds for the changed customers only. -#}
+{#- The models a score_changes run builds into <model>__changes: for the changed customers only,
+    and the input checks (input_summary) over the whole input. -#}
 {% macro score_changes_models() %}
   {{ return(['stg_customers', 'int_customers__deduplicated', 'int_customers__imputed', 'int_customers__outliers',
-             'customer_features', 'rejected_customers', 'int_customer_scores', 'segment_assignments',
+             'customer_features', 'rejected_customers', 'input_summary', 'int_customer_scores', 'segment_assignments',
              'customer_segments']) }}
 {% endmacro %}
 
@@ -68,10 +77,17 @@
   {{ return('cast(null as string)') }}
 {% endmacro %}
 
-{#- SQL: a date column's value as a timestamp (NULL when unreadable). -#}
+{#- SQL: a date column's value as a timestamp (NULL when unreadable); an instant (TIMESTAMPTZ)
+    as its UTC date and time, whatever the machine's time zone. -#}
 {% macro date_time_sql(input, column) %}
   {% set field = input_field(input, column) %}
-  {% if column.date_formats == ['native'] %}{{ return('cast(' ~ field ~ ' as timestamp)') }}{% endif %}
+  {% if column.date_formats == ['native'] %}
+    {% set stored = ((input.source.get('column_types') or {}).get(column.source_column) or '') | upper %}
+    {% if not is_spark() and ('TIME ZONE' in stored or stored == 'TIMESTAMPTZ') %}
+      {{ return("timezone('UTC', " ~ field ~ ")") }}
+    {% endif %}
+    {{ return('cast(' ~ field ~ ' as timestamp)') }}
+  {% endif %}
   {% set text = 'trim(cast(' ~ field ~ ' as string))' %}
   {% set parsed = [] %}
   {% for f in column.date_formats %}{% do parsed.append(parse_timestamp(text, f)) %}{% endfor %}
@@ -85,7 +101,9 @@
 
 {#- SQL: one row per customer id of the input: customer_id, input_hash. The row hashes come
     from `staged` (stg_customers, which hashed each row as it read it: a full build) or from
-    reading the input again (customer_changes); both hash the same fields the same way. -#}
+    reading the input again (customer_changes); both hash the same fields the same way. From
+    `staged`, also the customer's input_rows and input_lines (the physical lines they took),
+    which a score_changes run counts for the customers it does not stage. -#}
 {% macro customer_input_hashes_sql(staged=none) %}
   {%- set input = customer_input() -%}
   {%- set fields = [] -%}
@@ -112,7 +130,7 @@ hashed as {{ cte_materialized() }} (
         {{ row_hash(fields or ['source_row_number']) }} as row_hash
     from source_rows
     {%- else %}
-    select customer_id, source_row_number, input_row_hash as row_hash
+    select customer_id, source_row_number, input_row_hash as row_hash, line_span
     from {{ staged }}
     where input_row_hash is not null
     {%- endif %}
@@ -121,7 +139,13 @@ hashed as {{ cte_materialized() }} (
 
 per_customer as (
 
-    select customer_id, count(*) as input_rows, min(row_hash) as first_hash
+    select
+        customer_id,
+        count(*) as input_rows,
+        {%- if staged is not none %}
+        sum(line_span) as input_lines,
+        {%- endif %}
+        min(row_hash) as first_hash
     from hashed
     where customer_id is not null
     group by customer_id
@@ -144,14 +168,58 @@ rows_hashed as (
 )
 
 select
-    customer_id,
+    rows_hashed.customer_id,
     {{ row_hash(['rows_hash'] + references) if references else 'rows_hash' }} as input_hash
+    {%- if staged is not none %},
+    cast(per_customer.input_rows as bigint) as input_rows,
+    cast(per_customer.input_lines as bigint) as input_lines
+    {%- endif %}
 from rows_hashed
+{%- if staged is not none %}
+inner join per_customer
+    on rows_hashed.customer_id = per_customer.customer_id
+{%- endif %}
 {%- endmacro %}
 
 {#- SQL: the customer ids a score_changes run rebuilds. -#}
 {% macro changed_customer_ids() %}
   {{ return('(select customer_id from ' ~ ref('customer_changes') ~ ')') }}
+{% endmacro %}
+
+{#- SQL condition: the rows of published table `name` a score_changes run replaces: those of the
+    customers in `changed` (a subquery of ids), and, in rejected_customers, every row without an
+    id and every line that did not parse (tonight's run stages all of those again). -#}
+{% macro replaced_rows_condition(name, changed) %}
+  {{ return('(customer_id in ' ~ changed ~ ((" or customer_id is null or reject_stage = 'reading'")
+      if name == 'rejected_customers' else '') ~ ')') }}
+{% endmacro %}
+
+{#- The working table `name` itself, not the <name>__changes a score_changes run builds. -#}
+{% macro full_table(name) %}
+  {% set relation = ref(name) %}
+  {{ return(relation.incorporate(path={'identifier': name})) }}
+{% endmacro %}
+
+{#- SQL (a subquery): published table `name` (customer_features or rejected_customers) as it
+    will be once tonight's changes are applied: its rows this run keeps, and tonight's. -#}
+{% macro after_changes_sql(name) %}
+  {{ return('(select * from ' ~ full_table(name) ~ ' where not ' ~ replaced_rows_condition(name, changed_customer_ids())
+      ~ ' union all by name select * from ' ~ ref(name) ~ ')') }}
+{% endmacro %}
+
+{#- SQL: one row, the input rows and lines of the customers a score_changes run does not stage
+    (their input is as in the last published run: int_customer_input_hashes), and where those
+    rows are: clean_rows in customer_features, rejected_rows in rejected_customers. -#}
+{% macro unchanged_input_sql() %}
+  {{ return("select
+        (select coalesce(sum(input_rows), 0) from " ~ ref('int_customer_input_hashes') ~ "
+         where customer_id not in " ~ changed_customer_ids() ~ ") as input_rows,
+        (select coalesce(sum(input_lines), 0) from " ~ ref('int_customer_input_hashes') ~ "
+         where customer_id not in " ~ changed_customer_ids() ~ ") as input_lines,
+        (select coalesce(sum(source_row_count), 0) from " ~ full_table('customer_features') ~ "
+         where not " ~ replaced_rows_condition('customer_features', changed_customer_ids()) ~ ") as clean_rows,
+        (select count(*) from " ~ full_table('rejected_customers') ~ "
+         where not " ~ replaced_rows_condition('rejected_customers', changed_customer_ids()) ~ ") as rejected_rows") }}
 {% endmacro %}
 
 {#- on-run-start: a score_changes run builds only its selector, from a customer table, after a
@@ -185,6 +253,24 @@ from rows_hashed
         ~ (("the last one (run " ~ full[0][0] ~ ") was " ~ full[0][1]) if full else "there is none in " ~ target.path)
         ~ "; run dbt build (segment_mode refit or score) first.") }}
   {% endif %}
+  {#- (not adapter.get_columns_in_relation: it opens a transaction that dbt rolls back after the hook) -#}
+  {% if not run_query("select count(*) from information_schema.columns where table_schema = " ~ sql_string(hashes.schema)
+      ~ " and table_name = 'int_customer_input_hashes' and column_name = 'input_lines'").columns[0].values()[0] %}
+    {{ exceptions.raise_compiler_error("segment_mode score_changes counts the rows of the customers it does not "
+        ~ "stage from int_customer_input_hashes, which the last full build (run " ~ full[0][0] ~ ") built without "
+        ~ "them; run dbt build (segment_mode refit or score) once first.") }}
+  {% endif %}
+  {#- a night whose changes reached the working tables but never the serving database: the
+      serving database lacks them, so only a full build can bring the two together again -#}
+  {% set lost = run_query("select run_id from main.custseg_runs where status = 'not swapped' and started_at > "
+      ~ "(select max(started_at) from main.custseg_runs where status = 'published' "
+      ~ "and coalesce(segment_mode, 'score_changes') <> 'score_changes')"
+      ).rows %}
+  {% if lost %}
+    {{ exceptions.raise_compiler_error("segment_mode score_changes updates the serving database night by night, and "
+        ~ "the changes of run " ~ lost[-1][0] ~ " reached the working tables but never the serving database (its "
+        ~ "copy could not be swapped in); run dbt build (segment_mode refit or score) to publish everything again.") }}
+  {% endif %}
 {% endmacro %}
 
 {#- SQL statements applying this run's changes to the tables of `db` ('main' or an attached
@@ -196,8 +282,7 @@ from rows_hashed
   {% set tables = score_changes_published() if serving
       else (score_changes_published() | reject('equalto', 'segment_assignments') | list) + ['int_customer_scores'] %}
   {% for t in tables %}
-    {% set extra = " or customer_id is null or reject_stage = 'reading'" if t == 'rejected_customers' else '' %}
-    {% do sql.append('delete from ' ~ db ~ '.' ~ t ~ ' where customer_id in ' ~ changed ~ extra) %}
+    {% do sql.append('delete from ' ~ db ~ '.' ~ t ~ ' where ' ~ replaced_rows_condition(t, changed)) %}
     {% do sql.append('insert into ' ~ db ~ '.' ~ t ~ ' by name select * from main.' ~ t ~ '__changes') %}
   {% endfor %}
   {#- segment sizes and shares, recounted over every customer -#}
@@ -224,17 +309,25 @@ from rows_hashed
     {% do sql.append("insert into " ~ db ~ ".segment_runs " ~ published_runs_sql()) %}
   {% else %}
     {% do sql.append('delete from main.int_customer_input_hashes where customer_id in ' ~ changed) %}
-    {% do sql.append('insert into main.int_customer_input_hashes by name select customer_id, input_hash '
-        ~ 'from main.customer_changes where input_hash is not null') %}
+    {#- the rows and lines of each changed customer, as staged tonight (not the lines that did not parse) -#}
+    {% do sql.append('insert into main.int_customer_input_hashes by name
+        select changes.customer_id, changes.input_hash, staged.input_rows, staged.input_lines
+        from main.customer_changes as changes
+        left join (select customer_id, cast(count(*) as bigint) as input_rows, cast(sum(line_span) as bigint) as input_lines
+                   from main.stg_customers__changes where input_row_hash is not null group by customer_id) as staged
+          on changes.customer_id = staged.customer_id
+        where changes.input_hash is not null') %}
   {% endif %}
   {{ return(sql) }}
 {% endmacro %}
 
 {#- on-run-end of a passed score_changes run: update a copy of the serving database; then, in
-    one transaction of the working database, apply the changes, record the run published and
-    swap the copy in (a failed swap leaves both as they were). -#}
+    one transaction of the working database, apply the changes and record the run `swapping`;
+    commit; then swap the copy in and record the run published. The serving database never
+    holds a run the working tables do not; a kill or a failed swap after the commit leaves the
+    copy for the next build to swap in (finish_unswapped_runs). -#}
 {% macro publish_changes(path) %}
-  {% set started = modules.datetime.datetime.now() %}
+  {% set started = modules.datetime.datetime.now(modules.pytz.utc) %}
   {% set run_id = current_run_id() %}
   {% set tmp = run_query("select custseg_publish_tmp(" ~ sql_string(path) ~ ", " ~ sql_string(run_id) ~ ")"
       ).columns[0].values()[0] %}
@@ -245,14 +338,60 @@ from rows_hashed
   {% do run_query("detach custseg_publish") %}
   {% do run_query('begin transaction') %}
   {% for statement in _apply_changes_sql('main', false) %}{% do run_query(statement) %}{% endfor %}
-  {% do run_query("update main.custseg_runs set status = 'published', finished_at = cast(now() as timestamp), detail = "
-      ~ sql_string('published to ' ~ path) ~ " where run_id = " ~ sql_string(run_id)) %}
-  {% do run_query("select custseg_replace_file(" ~ sql_string(tmp) ~ ", " ~ sql_string(path) ~ ")") %}
+  {% do run_query("update main.custseg_runs set status = 'swapping', finished_at = " ~ utc_now_sql() ~ ", detail = "
+      ~ sql_string('in the working tables; its copy ' ~ tmp ~ ' replaces ' ~ path) ~ " where run_id = " ~ sql_string(run_id)) %}
   {% do run_query('commit') %}
+  {% set failed = run_query("select custseg_swap_in(" ~ sql_string(tmp) ~ ", " ~ sql_string(path) ~ ")"
+      ).columns[0].values()[0] %}
+  {% if failed %}
+    {{ exceptions.raise_compiler_error("Run " ~ run_id ~ " is in the working tables, but its copy of the serving "
+        ~ "database could not replace " ~ path ~ " (" ~ failed ~ "); the next build swaps it in, or says why it "
+        ~ "cannot. Readers still see " ~ _serving_run() ~ ".") }}
+  {% endif %}
+  {% do _record_run('published', 'published to ' ~ path) %}
   {% do swap_serving_parquet(parquet) %}
-  {% set seconds = (modules.datetime.datetime.now() - started).total_seconds() %}
+  {% set seconds = (modules.datetime.datetime.now(modules.pytz.utc) - started).total_seconds() %}
   {% set said = [] %}
   {% for row in counts %}{% do said.append(row[1] ~ ' ' ~ row[0]) %}{% endfor %}
   {% do log('Published run ' ~ run_id ~ ' to ' ~ path ~ ': ' ~ ((said | join(', ')) or 'no customer changed')
       ~ ' (' ~ '%.1f' % seconds ~ ' s). BI tools and the report read it.', info=true) %}
+{% endmacro %}
+
+{#- on-run-start: a score_changes run killed (or whose swap failed) after it committed its
+    changes to the working tables, before its copy replaced the serving database. When the
+    serving database holds it after all, it is published; when its copy is still there (the
+    next build has not removed it yet), the copy is swapped in now; otherwise it is recorded
+    `not swapped`, and score_changes waits for a full build. -#}
+{% macro finish_unswapped_runs() %}
+  {% set path = serving_path() %}
+  {% for row in run_query("select run_id from main.custseg_runs where status = 'swapping' order by started_at").rows %}
+    {% set run_id = row[0] %}
+    {% set serving = _serving_run_row() %}
+    {% set copy = run_query("select custseg_publish_copy(" ~ sql_string(path) ~ ", " ~ sql_string(run_id) ~ ")"
+        ).columns[0].values()[0] %}
+    {% if serving and serving[0] == run_id %}
+      {% set failed, how = none, 'recorded by the next build' %}
+    {% elif not copy %}
+      {% set failed = 'its copy of the serving database is gone' %}
+    {% else %}
+      {% do run_query("attach " ~ sql_string(copy) ~ " as custseg_pending (read_only)") %}
+      {% set held = run_query("select run_id from custseg_pending.main.segment_runs order by finished_at desc limit 1").rows %}
+      {% do run_query("detach custseg_pending") %}
+      {% set failed = ('its copy ' ~ copy ~ ' holds another run') if not held or held[0][0] != run_id
+          else run_query("select custseg_swap_in(" ~ sql_string(copy) ~ ", " ~ sql_string(path) ~ ")").columns[0].values()[0] %}
+      {% set how = 'its copy swapped in by the next build' %}
+    {% endif %}
+    {% if failed %}
+      {% do run_query("update main.custseg_runs set status = 'not swapped', detail = "
+          ~ sql_string('changed the working tables, never the serving database: ' ~ failed) ~ " where run_id = " ~ sql_string(run_id)) %}
+      {% do log('Run ' ~ run_id ~ ' changed the working tables but never reached the serving database (' ~ failed
+          ~ '); ' ~ path ~ ' holds ' ~ _serving_run() ~ '. Run a full dbt build (segment_mode refit or score) to '
+          ~ 'publish again; score_changes waits for it.', info=true) %}
+    {% else %}
+      {% do run_query("update main.custseg_runs set status = 'published', detail = "
+          ~ sql_string('published to ' ~ path ~ ' (' ~ how ~ ')') ~ " where run_id = " ~ sql_string(run_id)) %}
+      {% do log('Run ' ~ run_id ~ ' stopped between committing its changes and recording its swap; published ('
+          ~ how ~ '): ' ~ path ~ ' holds it.', info=true) %}
+    {% endif %}
+  {% endfor %}
 {% endmacro %}

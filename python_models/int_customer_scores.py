@@ -3,6 +3,7 @@
 
 def model(dbt, session):
     dbt.config(materialized="table")
+    dbt.ref("input_summary")  # the input checks pass before any customer is scored (score_changes runs them too)
     from custseg.pipeline import RunContext, score_customers
 
     return score_customers(

@@ -11,9 +11,19 @@
   Above `warn_rejected_share` (default 1%) the test rejected_share_below_warning warns.
   input_rows is counted independently of the parser (see custseg.inputs): the
   conservation test compares the two.
+
+  With segment_mode score_changes (input_summary__changes) the counts and checks are those
+  of tonight's whole input, as a full build would find them: the rows of the customers that
+  did not change (int_customer_input_hashes) and where the published tables have them, plus
+  tonight's staged rows and their outcome.
 -#}
 -- depends_on: {{ ref('int_transaction_customers') }}
-{% set settings = segmentation_settings() -%}
+{% set changes_only = score_changes_mode() -%}
+{% if changes_only %}-- depends_on: {{ ref('customer_changes') }}, {{ ref('int_customer_input_hashes') }}
+{% endif %}
+{%- set settings = segmentation_settings() -%}
+{%- set features = after_changes_sql('customer_features') if changes_only else ref('customer_features') -%}
+{%- set rejected = after_changes_sql('rejected_customers') if changes_only else ref('rejected_customers') -%}
 {%- set contract = customer_input().contract -%}
 {%- set clustered = contract.columns | selectattr('role', 'equalto', 'feature') | list -%}
 {%- set clustered_derived = contract.derived | selectattr('role', 'equalto', 'feature') | list -%}
@@ -24,7 +34,10 @@
 
 with staged as (
 
-    select count(*) as staged_rows from {{ ref('stg_customers') }}
+    select
+        cast(count(*){{ (' + (select input_rows from (' ~ unchanged_input_sql() ~ ') as unchanged)') if changes_only }}
+             as bigint) as staged_rows
+    from {{ ref('stg_customers') }}
 
 ),
 
@@ -37,13 +50,13 @@ clean as (
         (min({{ quote_identifier(c.name) }}) < max({{ quote_identifier(c.name) }})) as {{ quote_identifier(c.name ~ '__varies') }},
         {%- endfor %}
         count(*) as counted
-    from {{ ref('customer_features') }}
+    from {{ features }} as features
 
 ),
 
 rejected as (
 
-    select count(*) as rejected_rows from {{ ref('rejected_customers') }}
+    select count(*) as rejected_rows from {{ rejected }} as rejected
 
 ),
 
@@ -53,7 +66,7 @@ reasons as (
         {{ joined_in_order("primary_reject_reason || ' ' || cast(rows_rejected as string)", "', '", "order by rows_rejected desc, primary_reject_reason") }} as top_reasons
     from (
         select primary_reject_reason, count(*) as rows_rejected
-        from {{ ref('rejected_customers') }}
+        from {{ rejected }} as rejected
         group by primary_reject_reason
         order by rows_rejected desc, primary_reject_reason
         limit 3

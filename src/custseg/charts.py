@@ -9,7 +9,6 @@ Every function takes plain data (frames, arrays) and returns a figure; none quer
 from __future__ import annotations
 
 import io
-import json
 import math
 import re
 
@@ -21,6 +20,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.colors import TwoSlopeNorm  # noqa: E402
 from scipy.cluster.hierarchy import dendrogram  # noqa: E402
+
+from .escaping import plotly_text  # noqa: E402
 
 plt.rcParams.update({
     "svg.fonttype": "none",  # text stays text: smaller, selectable
@@ -407,15 +408,15 @@ def _hover_traces(points: pd.DataFrame, segment_col: str, names: dict[int, str],
     for seg in sorted(points[segment_col].unique()):
         part = points[points[segment_col] == seg]
         name = names.get(int(seg), str(seg))
-        trace = {
+        trace = {  # Plotly reads its labels as HTML: the data's text is escaped for it
             "type": "scatter3d" if three_d else "scattergl",
             "mode": "markers",
-            "name": name,
+            "name": plotly_text(name),
             "x": np.round(part["pca_1"].to_numpy(), 3).tolist(),
             "y": np.round(part["pca_2"].to_numpy(), 3).tolist(),
-            "text": part["customer_id"].tolist(),
+            "text": [plotly_text(i) for i in part["customer_id"]],
             "marker": {"size": 2.5 if three_d else 4, "color": segment_color(int(seg), name), "opacity": 0.75},
-            "hovertemplate": "customer %{text}<br>" + name.replace("%", "%%") + "<extra></extra>",
+            "hovertemplate": "customer %{text}<br>%{fullData.name}<extra></extra>",  # no data in the template
         }
         if three_d:
             trace["z"] = np.round(part["pca_3"].to_numpy(), 3).tolist()
@@ -426,7 +427,7 @@ def _hover_traces(points: pd.DataFrame, segment_col: str, names: dict[int, str],
 def pca_2d_spec(points: pd.DataFrame, segment_col: str, names: dict[int, str], title: str) -> dict:
     return {
         "data": _hover_traces(points, segment_col, names, three_d=False),
-        "layout": {"title": {"text": title, "font": {"size": 13}}, "height": 380,
+        "layout": {"title": {"text": plotly_text(title), "font": {"size": 13}}, "height": 380,
                    "margin": {"l": 40, "r": 10, "t": 40, "b": 35},
                    "xaxis": {"title": {"text": "PC1"}, "zeroline": False},
                    "yaxis": {"title": {"text": "PC2"}, "zeroline": False},
@@ -437,13 +438,10 @@ def pca_2d_spec(points: pd.DataFrame, segment_col: str, names: dict[int, str], t
 def pca_3d_spec(points: pd.DataFrame, segment_col: str, names: dict[int, str], title: str) -> dict:
     return {
         "data": _hover_traces(points, segment_col, names, three_d=True),
-        "layout": {"title": {"text": title, "font": {"size": 13}}, "height": 620,
+        "layout": {"title": {"text": plotly_text(title), "font": {"size": 13}}, "height": 620,
                    "margin": {"l": 0, "r": 0, "t": 40, "b": 0},
                    "scene": {"xaxis": {"title": {"text": "PC1"}}, "yaxis": {"title": {"text": "PC2"}},
                              "zaxis": {"title": {"text": "PC3"}}},
                    "legend": {"itemsizing": "constant"}},
     }
 
-
-def spec_json(spec: dict) -> str:
-    return json.dumps(spec, separators=(",", ":"))

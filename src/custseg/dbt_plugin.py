@@ -22,6 +22,10 @@ cannot do well:
   (publish_postgres: true): the PostgreSQL connection can publish; the marts, read as Arrow
   through this connection, written to PostgreSQL (custseg.postgres.publish). Each answers
   with one line (or JSON holding it) instead of raising.
+* `custseg_swap_in(source, target)`: `custseg_replace_file` for a run that has already
+  committed: '' when done, else why not (one line), so the run records it.
+* `custseg_publish_copy(serving_path, run_id)`: the copy a run published into, if it is still
+  there ('' if not): the next build swaps in the copy of a run stopped before its swap.
 """
 
 from __future__ import annotations
@@ -59,20 +63,38 @@ def algorithms() -> str:
 TMP_MARKER = ".publishing-"
 
 
+def _tmp_path(serving_path: str, run_id: str) -> str:
+    return serving_path + TMP_MARKER + run_id
+
+
 def publish_tmp(serving_path: str, run_id: str) -> str:
     directory = os.path.dirname(os.path.abspath(serving_path))
     os.makedirs(directory, exist_ok=True)
     for stale in glob.glob(glob.escape(serving_path) + TMP_MARKER + "*"):
         os.remove(stale)   # a killed build's unfinished copy
-    return serving_path + TMP_MARKER + run_id
+    return _tmp_path(serving_path, run_id)
+
+
+def publish_copy(serving_path: str, run_id: str) -> str:
+    path = _tmp_path(serving_path, run_id)
+    return path if os.path.isfile(path) else ""
 
 
 def replace_file(source: str, target: str) -> str:
     delay = float(os.environ.get("CUSTSEG_PUBLISH_DELAY", "0") or 0)
     if delay > 0:  # tests: a window in which to kill a build in the middle of publishing
+        print(f"custseg: waiting {delay:g} s before replacing {target} (CUSTSEG_PUBLISH_DELAY)", flush=True)
         time.sleep(delay)
     os.replace(source, target)
     return target
+
+
+def swap_in(source: str, target: str) -> str:
+    try:
+        replace_file(source, target)
+    except OSError as err:
+        return f"{type(err).__name__}: {err.strerror or err}"
+    return ""
 
 
 def copy_file(source: str, target: str) -> str:
@@ -134,6 +156,8 @@ FUNCTIONS = {
     "custseg_parquet_manifest": (serving.write_manifest, ["VARCHAR", "VARCHAR"], "VARCHAR"),
     "custseg_swap_parquet": (serving.swap_parquet_link, ["VARCHAR", "VARCHAR"], "VARCHAR"),
     "custseg_postgres_check": (postgres_check, ["VARCHAR"], "VARCHAR"),
+    "custseg_swap_in": (swap_in, ["VARCHAR", "VARCHAR"], "VARCHAR"),
+    "custseg_publish_copy": (publish_copy, ["VARCHAR", "VARCHAR"], "VARCHAR"),
 }
 #: Functions that read through the connection they are registered on.
 CONNECTION_FUNCTIONS = {
@@ -169,7 +193,7 @@ def acquire_build_lock(database: str) -> None:
         raise DbtRuntimeError(f"Another dbt command is using {database} ({holder}); wait for it to finish, "
                               "or set DBT_DUCKDB_PATH to build into another database.") from None
     os.ftruncate(fd, 0)
-    os.write(fd, f"pid {os.getpid()}, since {dt.datetime.now():%Y-%m-%d %H:%M:%S}".encode())
+    os.write(fd, f"pid {os.getpid()}, since {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M:%S} UTC".encode())
     _LOCKS[path] = fd
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import html
 import json
 import os
 import sys
@@ -30,6 +29,7 @@ import pandas as pd
 
 from . import charts
 from .algorithms import ALGORITHM_LABELS, REGISTRY, ReportFigure, SegmentModel
+from .escaping import html_text, script_json
 from .catalogue import NOISE_SEGMENT
 from .settings import Settings
 from .sql import sql_literal
@@ -173,13 +173,13 @@ footer{color:#777;font-size:12px;padding:0 32px 30px}
 
 
 def _figure(svg: str, caption: str, title: str | None = None) -> str:
-    head = f"<h3>{html.escape(title)}</h3>" if title else ""
-    return f'{head}<p class="caption">{html.escape(caption)}</p><div class="figure">{svg}</div>'
+    head = f"<h3>{html_text(title)}</h3>" if title else ""
+    return f'{head}<p class="caption">{html_text(caption)}</p><div class="figure">{svg}</div>'
 
 
 def _kpis(items: list[tuple[str, str]]) -> str:
     return '<div class="kpis">' + "".join(
-        f'<div class="kpi"><b>{html.escape(v)}</b><span>{html.escape(k)}</span></div>' for k, v in items) + "</div>"
+        f'<div class="kpi"><b>{html_text(v)}</b><span>{html_text(k)}</span></div>' for k, v in items) + "</div>"
 
 
 def _metrics_table(metrics: pd.DataFrame) -> str:
@@ -193,7 +193,7 @@ def _metrics_table(metrics: pd.DataFrame) -> str:
 
     rows = []
     for r in m.itertuples(index=False):
-        label = html.escape(r.algorithm_label) + (" <b>(primary)</b>" if r.is_primary else "")
+        label = html_text(r.algorithm_label) + (" <b>(primary)</b>" if r.is_primary else "")
         rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in [
             label, r.n_segments, num(r.silhouette, "{:.3f}"), num(r.davies_bouldin, "{:.2f}"),
             num(r.calinski_harabasz, "{:,.0f}"), num(r.inertia, "{:,.0f}"), num(r.noise_share, "{:.1%}"),
@@ -223,14 +223,14 @@ def _cards(profiles: pd.DataFrame, features: pd.DataFrame) -> str:
         mine["strength"] = mine["effect_size"].abs()
         top = mine.sort_values(["strength", "feature"], ascending=[False, True]).head(CARD_FEATURES)
         numbers = "".join(
-            f"<tr><td>{html.escape(str(f.feature_label))}</td><td><b>{_value_text(f.kind, f.mean_value)}</b></td>"
+            f"<tr><td>{html_text(str(f.feature_label))}</td><td><b>{_value_text(f.kind, f.mean_value)}</b></td>"
             f"<td>avg {_value_text(f.kind, f.population_mean)}</td></tr>"
             for f in top.itertuples(index=False))
         out.append(
             f'<div class="card" style="border-left-color:{charts.segment_color(int(r.segment_id), r.segment_name)}">'
-            f"<h4>{html.escape(r.segment_name)}</h4>"
+            f"<h4>{html_text(r.segment_name)}</h4>"
             f"<p><b>{int(r.customers):,}</b> customers ({r.share:.1%}) · segment {int(r.segment_id)}</p>"
-            f"<p>{html.escape(r.segment_description)}</p><table>{numbers}</table></div>")
+            f"<p>{html_text(r.segment_description)}</p><table>{numbers}</table></div>")
     return '<div class="cards">' + "".join(out) + "</div>"
 
 
@@ -240,7 +240,7 @@ def _transactions_block(quality: pd.DataFrame) -> str:
     if not len(stages):
         return ""
     reasons = quality[quality["section"] == "transaction_reason"].sort_values("row_count", ascending=False)
-    listed = ", ".join(f"{html.escape(str(r.item))} {int(r.row_count):,}" for r in reasons.itertuples())
+    listed = ", ".join(f"{html_text(str(r.item))} {int(r.row_count):,}" for r in reasons.itertuples())
     return ("<h3>Transaction lines</h3>" + _kpis([(str(r.item).lower(), f"{int(r.row_count):,}")
                                                  for r in stages.sort_values("position").itertuples()])
             + (f'<p class="caption">Rejected lines by first reason (rejected_transactions): {listed}. Guest lines '
@@ -255,9 +255,9 @@ def _changes_section(moves: pd.DataFrame, figure: str, meta: dict) -> str:
     both = ~came & ~left
     stayed = int(moves.loc[both & (moves["from_segment_id"] == moves["to_segment_id"]), "customers"].sum())
     moved = int(moves.loc[both & (moves["from_segment_id"] != moves["to_segment_id"]), "customers"].sum())
-    previous = html.escape(str(moves["from_run_id"].iloc[0]))
+    previous = html_text(str(moves["from_run_id"].iloc[0]))
     return (f'<section id="changes"><h2>Changes since the last run</h2>'
-            f'<p class="caption">Run {previous} against run {html.escape(meta["run_id"])}.</p>'
+            f'<p class="caption">Run {previous} against run {html_text(meta["run_id"])}.</p>'
             + _kpis([("stayed", f"{stayed:,}"), ("moved", f"{moved:,}"),
                      ("new customers", f"{int(moves.loc[came, 'customers'].sum()):,}"),
                      ("left", f"{int(moves.loc[left, 'customers'].sum()):,}")])
@@ -266,9 +266,9 @@ def _changes_section(moves: pd.DataFrame, figure: str, meta: dict) -> str:
 
 def _columns_table(columns: pd.DataFrame) -> str:
     rows = "".join(
-        f"<tr><td>{html.escape(str(c.source_column))}</td><td>{html.escape(str(c.role))}</td>"
-        f"<td>{html.escape(str(c.kind) if c.kind is not None and not pd.isna(c.kind) else '')}</td>"
-        f"<td>{html.escape(str(c.reason))}</td></tr>" for c in columns.itertuples(index=False))
+        f"<tr><td>{html_text(str(c.source_column))}</td><td>{html_text(str(c.role))}</td>"
+        f"<td>{html_text(str(c.kind) if c.kind is not None and not pd.isna(c.kind) else '')}</td>"
+        f"<td>{html_text(str(c.reason))}</td></tr>" for c in columns.itertuples(index=False))
     return ('<table class="metrics columns"><tr><th>Column</th><th>Role</th><th>Kind</th><th>Why</th></tr>'
             + rows + "</table>")
 
@@ -435,11 +435,11 @@ def render(data: ReportData, figures_dir: Path | None, workers: int | None = Non
     primary_profiles = data.profiles[data.profiles["algorithm"] == primary]
     heatmaps = {a: svgs.get(f"profile_heatmap_{a}") for a in algorithms}
     other_heatmaps = "".join(
-        f"<details><summary>{html.escape(labels[a])}</summary><div class='figure'>{heatmaps[a]}</div></details>"
+        f"<details><summary>{html_text(labels[a])}</summary><div class='figure'>{heatmaps[a]}</div></details>"
         for a in algorithms if a != primary and heatmaps[a])
     pca_divs = "".join(f'<div id="pca2d_{a}" class="plot"></div>' for a in algorithms)
     n_points = meta["points"]
-    warnings = "".join(f"<li>{html.escape(w)}</li>" for w in meta["warnings"])
+    warnings = "".join(f"<li>{html_text(w)}</li>" for w in meta["warnings"])
     silhouette_caption = (
         f"Each bar is one customer's silhouette in its {labels[primary]} segment (1: clearly in it, 0: on a "
         "border, below 0: closer to another segment); the dashed line is the average reported in segment_metrics "
@@ -451,8 +451,8 @@ def render(data: ReportData, figures_dir: Path | None, workers: int | None = Non
     body = f"""
 <header>
   <h1>Customer segmentation report</h1>
-  <p>Input: {html.escape(meta['input'])} · run {html.escape(meta['run_id'])} started {html.escape(meta['run_started_at'])} UTC ·
-     {meta['customers']:,} clean customers · primary algorithm: {html.escape(labels[primary])}</p>
+  <p>Input: {html_text(meta['input'])} · run {html_text(meta['run_id'])} started {html_text(meta['run_started_at'])} UTC ·
+     {meta['customers']:,} clean customers · primary algorithm: {html_text(labels[primary])}</p>
   <p>Counts, distributions, correlations and profiles use every customer; scatter plots draw
      {n_points:,} customers (a deterministic random sample, var report_max_points).</p>
 </header>
@@ -492,7 +492,7 @@ made from, measures profiled per segment, categorical attributes, ignored and dr
 <h3>Profiles</h3><p class="caption">Each cell says how far the segment's mean of a measure sits from the average customer's, in standard deviations (red: above, blue: below); read a row to see what sets a segment apart.</p>
 <div class="figure">{heatmaps.get(primary) or ''}</div>
 {other_heatmaps}
-<h3>{html.escape(labels[primary])} segments</h3>
+<h3>{html_text(labels[primary])} segments</h3>
 <p class="caption">One card per segment: its name and description come from its profile; the numbers are its most distinctive measures (segment mean, and the average over every customer).</p>
 {_cards(primary_profiles, data.feature_profiles[data.feature_profiles["algorithm"] == primary])}
 </section>
@@ -505,9 +505,9 @@ made from, measures profiled per segment, categorical attributes, ignored and dr
 {fig('rfm_crosstab', "Customers in each RFM segment (classic rules on the recency and frequency quintiles, rows) and each learned segment (columns): where the rules and the learned segments agree, and where one splits what the other keeps together.", "RFM rules against learned segments")}
 </section>
 </main>
-<footer>Generated by custseg.report at {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC from the tables of run {html.escape(meta['run_id'])} (opened read-only).</footer>
+<footer>Generated by custseg.report at {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC from the tables of run {html_text(meta['run_id'])} (opened read-only).</footer>
 """
-    script = ("const FIGURES = {" + ",".join(f'"{k}":{charts.spec_json(v)}' for k, v in specs.items()) + "};\n"
+    script = ("const FIGURES = " + script_json(specs) + ";\n"
               "const CONFIG = {displaylogo: false, responsive: true};\n"
               "Promise.all(Object.entries(FIGURES).map(([id, f]) => Plotly.newPlot(id, f.data, f.layout, CONFIG)))\n"
               "  .then(() => { window.reportReady = true; document.body.dataset.ready = 'true'; });\n")

@@ -232,7 +232,10 @@ def test_duckdb_reads_back_every_literal_and_name_as_written(text):
 
 
 def test_literals_of_other_values():
-    assert [sql_literal(v) for v in (None, True, False, 3, 2.5)] == ["null", "true", "false", "3", "2.5"]
+    assert [sql_literal(v) for v in (None, True, False, 3, 2.5)] == ["null", "true", "false", "3",
+                                                                    "2.50000000000000000e+00"]
+    with duckdb.connect() as con:   # a double, every digit kept
+        assert con.sql(f"select {sql_literal(0.1 + 0.2)}").fetchall() == [(0.1 + 0.2,)]
     with pytest.raises(ValueError, match="no SQL literal"):
         sql_literal(float("nan"))
     with pytest.raises(ValueError, match="NUL"):

@@ -10,9 +10,19 @@
   is the file's row count; for the embedded sample, the lines of seeds/raw_customers.csv;
   for a transaction log, the customers built from it (assert_transaction_lines_conserved
   checks the log's lines).
+
+  segment_mode score_changes stages the changed customers' rows, every row without an id and
+  every line that did not parse: those rows add up exactly as in a full build (staged = clean
+  + collapsed + rejected, in the __changes tables), the file's other lines are the unchanged
+  customers' (their lines in int_customer_input_hashes), and those customers' rows are all in
+  the published tables still (clean or rejected).
   Returns a row when the counts do not add up.
 -#}
 -- depends_on: {{ ref('int_transaction_customers') }}
+{%- set changes_only = score_changes_mode() %}
+{%- if changes_only %}
+-- depends_on: {{ ref('customer_changes') }}, {{ ref('int_customer_input_hashes') }}
+{%- endif %}
 with independent as (
     select cast({{ customer_rows_in() }} as bigint) as n
 ),
@@ -27,13 +37,24 @@ clean as (
 ),
 rejected as (
     select count(*) as n from {{ ref('rejected_customers') }}
+),
+unchanged as (
+    {%- if changes_only %}
+    {{ unchanged_input_sql() }}
+    {%- else %}
+    select 0 as input_rows, 0 as input_lines, 0 as clean_rows, 0 as rejected_rows
+    {%- endif %}
 )
 select
     independent.n as independent_input_rows,
     parsed.line_count as parsed_lines,
     parsed.row_count as staged_rows,
     clean.n as clean_rows,
-    rejected.n as rejected_rows
-from independent, parsed, clean, rejected
-where independent.n <> parsed.line_count
+    rejected.n as rejected_rows,
+    unchanged.input_lines as unchanged_lines,
+    unchanged.input_rows as unchanged_rows,
+    unchanged.clean_rows + unchanged.rejected_rows as unchanged_rows_placed
+from independent, parsed, clean, rejected, unchanged
+where independent.n <> parsed.line_count + unchanged.input_lines
    or parsed.row_count <> clean.n + rejected.n
+   or unchanged.input_rows <> unchanged.clean_rows + unchanged.rejected_rows
