@@ -1,7 +1,7 @@
 # Two commands for a fresh machine with python3 and make:
 #   make build   set up .venv (if needed), dbt build on the embedded sample, then write the report
 #   make test    same set-up, then the whole test suite
-# Other targets: make score-changes | report | docs | bench | bench-transactions | bench-postgres | spark-build | test-spark | readers | sample | clean | help
+# Other targets: make score-changes | report | docs | fuzz | bench | bench-transactions | bench-postgres | spark-build | test-spark | readers | sample | clean | help
 
 PYTHON ?= python3
 VENV   := .venv
@@ -18,7 +18,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 DBT_VARS := $(if $(VARS),--vars '$(VARS)',)
 
-.PHONY: help setup setup-test setup-spark build run score-changes report docs test test-spark spark-build browser readers postgres-server bench bench-transactions bench-postgres sample clean
+.PHONY: help setup setup-test setup-spark build run score-changes report docs test fuzz test-spark spark-build browser readers postgres-server bench bench-transactions bench-postgres sample clean
 
 help:
 	@sed -n '1,4p' Makefile
@@ -95,6 +95,11 @@ docs: setup
 # --- tests -----------------------------------------------------------------------
 test: setup-test
 	$(BIN)/python -m pytest
+
+# Property-based hostile input, many examples with a fresh seed (make test runs a few, fixed).
+FUZZ_EXAMPLES ?= 200
+fuzz: setup-test
+	CUSTSEG_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest tests/python/test_fuzz.py -n 0 -p no:cacheprovider
 
 # --- benchmark -------------------------------------------------------------------
 bench: setup $(if $(SPARK_N),setup-spark)
