@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .inputs import InputError
+from .errors import InputError
 from .sql import quote_identifier, sql_literal
 
 URL_ENV = "CUSTSEG_POSTGRES_URL"

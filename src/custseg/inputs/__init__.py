@@ -35,10 +35,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from . import catalogue
-from .catalogue import (ROLE_CATEGORICAL, ROLE_DROPPED, ROLE_FEATURE, ROLE_ID, ROLE_IGNORED, ROLE_PROFILE)
-from .sql import quote_identifier
-from .sql import sql_literal as sql_string
+from .. import catalogue
+from ..catalogue import (ROLE_CATEGORICAL, ROLE_DROPPED, ROLE_FEATURE, ROLE_ID, ROLE_IGNORED, ROLE_PROFILE)
+from ..errors import InputError
+from ..sql import quote_identifier
+from ..sql import sql_literal as sql_string
 
 #: Texts that mean "no value" in a numeric or categorical column (compared trimmed, lower-case).
 MISSING_TOKENS: tuple[str, ...] = ("", "na", "n/a", "n.a.", "#n/a", "null", "(null)", "none", "nan", "-", "--",
@@ -128,10 +129,6 @@ SNIFF_LINES = 10
 #: Lines of one file set aside before DuckDB reads it (a NUL byte, a quote never closed, a
 #: carriage return inside a line), each a rejected row; a file with more is refused.
 MAX_SET_ASIDE = 1000
-
-
-class InputError(ValueError):
-    """A problem with the input or the settings the user can fix; the message is one line."""
 
 
 # --------------------------------------------------------------------------- the files
@@ -1886,7 +1883,7 @@ def _ensure_transactions_sample(path: Path) -> None:
     (deterministic, byte for byte), written aside and renamed into place."""
     if path.exists():
         return
-    from .transactions_sample import write_sample
+    from ..transactions_sample import write_sample
 
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.{os.getpid()}.partial.gz")
@@ -1961,7 +1958,7 @@ def resolve(request: dict) -> dict:
             if profile_key not in _PROFILES:
                 seed_path = Path(request["seed_path"]) if request.get("seed_path") else None
                 if relation:
-                    from .postgres import inspect_relation
+                    from ..postgres import inspect_relation
 
                     source = inspect_relation(relation, role, setting.replace("_path", "_relation"),
                                               Path(request.get("cache_dir", "target")))
@@ -1979,11 +1976,11 @@ def resolve(request: dict) -> dict:
             source, profiles = _PROFILES[profile_key]
             read_settings = settings
             if source.type_notes:   # PostgreSQL columns of types the product cannot use
-                from .postgres import explain_types, settings_for
+                from ..postgres import explain_types, settings_for
 
                 read_settings = settings_for(settings, source.type_notes, role, source.label)
             if role == "transactions":
-                from .transactions import resolve_transactions
+                from ..transactions import resolve_transactions
 
                 answer = resolve_transactions(read_settings, source, profiles)
             else:
