@@ -163,7 +163,7 @@ def resolve_transactions(settings: dict, source, profiles: dict) -> dict:
         return [v for v in p.top_values if v.strip().lower() not in inputs.MISSING_TOKENS][:MAX_SHARES]
 
     shares = {"category": top_values("category"), "channel": top_values("channel")}
-    transactions = {"role": "transactions", "source": inputs._source_dict(source), "columns": columns,
+    transactions = {"role": "transactions", "source": inputs.source_dict(source), "columns": columns,
                     "shares": shares, "recent_days": RECENT_DAYS, "purchase_events": purchase_events,
                     "missing_tokens": list(inputs.MISSING_TOKENS), "number_pattern": inputs.NUMBER_PATTERN,
                     "number_formats": inputs.NUMBER_FORMATS}

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import codecs
 import glob
-import gzip
 import hashlib
 import json
 import math
@@ -40,89 +39,24 @@ from ..catalogue import (ROLE_CATEGORICAL, ROLE_DROPPED, ROLE_FEATURE, ROLE_ID, 
 from ..errors import InputError
 from ..sql import quote_identifier
 from ..sql import sql_literal as sql_string
-
-#: Texts that mean "no value" in a numeric or categorical column (compared trimmed, lower-case).
-MISSING_TOKENS: tuple[str, ...] = ("", "na", "n/a", "n.a.", "#n/a", "null", "(null)", "none", "nan", "-", "--",
-                                   "\u2013", "\u2014", "?", "nil", "missing", "(blank)")
-#: A number as text: digits with an optional sign, decimal point and exponent. Nothing else
-#: (no thousands separators, no underscores, no currency signs, no hexadecimal).
-NUMBER_PATTERN = r"^\s*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\s*$"
-
-_CURRENCY_CODES = ("USD EUR GBP JPY CHF CAD AUD NZD INR CNY HKD SGD SEK NOK DKK PLN CZK HUF BRL MXN ZAR KRW TRY "
-                   "ILS RUB")
-_CURRENCY = "(?:[$\u20ac\u00a3\u00a5\u20b9]|" + "|".join(_CURRENCY_CODES.split()) + ")"  # a sign or a code
-_SPACE = "[ \u00a0\u202f\u2009]"   # a space, no-break, narrow no-break or thin space
-_THOUSANDS = "[,'\u2019]"              # 1,234 or the Swiss 1'234
-#: Numbers as spreadsheets and exports write them, chosen per text column when nearly all of its
-#: values fit one (and not the plain pattern): "grouped" 1,234.56 / $1,234.56 / USD 1,234 / 12.5% /
-#: 1'234.50; "decimal_comma" 264,41 / 1.234,56 / 1 234,56 EUR. Either may put a negative number
-#: in brackets, as accounting does: (1,234.56). Each: the pattern a value must match, what to
-#: delete before reading it, and whether the comma is the decimal mark. A percent sign is
-#: dropped (12.5% reads 12.5).
-NUMBER_FORMATS = {
-    "grouped": {
-        "pattern": (rf"^\s*\(?[+-]?{_SPACE}?(?:{_CURRENCY}{_SPACE}?)?\(?[+-]?"
-                    rf"(?:[0-9]{{1,3}}(?:{_THOUSANDS}[0-9]{{3}})+|[0-9]+)"
-                    rf"(?:\.[0-9]+)?{_SPACE}?(?:%|{_CURRENCY})?\)?\s*$"),
-        "strip": "[^0-9.+-]", "decimal_comma": False},
-    "decimal_comma": {
-        "pattern": (rf"^\s*\(?[+-]?{_SPACE}?(?:{_CURRENCY}{_SPACE}?)?\(?[+-]?"
-                    rf"(?:[0-9]{{1,3}}(?:(?:\.|{_SPACE})[0-9]{{3}})+|[0-9]+)"
-                    rf"(?:,[0-9]+)?{_SPACE}?(?:%|{_CURRENCY})?\)?\s*$"),
-        "strip": "[^0-9,+-]", "decimal_comma": True},
-}
+from .files import (cached_copy, cr_to_lf_copy, detect_compression, detect_encoding, expand_pattern,
+                    HEAD_BYTES, literal_path_sql, magic_bytes, read_chunks, scan_bytes, transcode_cp1252, utf16_lines)
+from .source import FileInfo, Source, source_dict
+from .values import (DATE_FORMATS, DATE_SHAPE, FOUR_DIGITS, MISSING_TOKENS, NUMBER_FORMATS, NUMBER_PATTERN,
+                     NUMERIC_SHARE, missing_condition, number_text_sql)
 
 
-def number_text_sql(text: str, number_format: str | None) -> str:
-    """DuckDB SQL: the text of a number in `number_format`, rewritten as a plain number (the
-    dbt macro number_from_text does the same on every engine)."""
-    if not number_format:
-        return text
-    fmt = NUMBER_FORMATS[number_format]
-    out = f"regexp_replace({text}, {sql_string(fmt['strip'])}, '', 'g')"
-    out = f"replace({out}, ',', '.')" if fmt["decimal_comma"] else out
-    return f"(case when {text} like '%(%' then '-' || {out} else {out} end)"
-
-
-#: A column is numeric when at least this share of its non-missing values are numbers; the
-#: rest become rejected rows (a description line under the header does not make it text).
-NUMERIC_SHARE = 0.90
 #: Text columns with at most this many distinct values (and mostly repeated values) are
 #: categorical attributes; other text (names, free text, e-mails) is ignored.
 MAX_CATEGORIES = 30
 #: Rows read to infer the columns (the first ones of the input).
 PROFILE_ROWS = 100_000
-#: Date formats tried on text columns, in order of preference (strftime codes).
-DATE_FORMATS: tuple[str, ...] = (
-    "%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d", "%Y/%m/%d %H:%M:%S",
-    "%Y%m%d", "%d-%m-%Y", "%d/%m/%Y", "%m/%d/%Y", "%d/%m/%Y %H:%M", "%m/%d/%Y %H:%M", "%d/%m/%Y %H:%M:%S",
-    "%m/%d/%Y %H:%M:%S", "%d.%m.%Y", "%d.%m.%Y %H:%M", "%m-%d-%Y",
-    # two-digit years (19/9/16, 12.5.74): 1969-2068, as strptime's %y reads them
-    "%d/%m/%y", "%m/%d/%y", "%d-%m-%y", "%d.%m.%y", "%d/%m/%y %H:%M", "%m/%d/%y %H:%M",
-    # ISO timestamps as APIs and databases export them: fractions of a second, Z, an offset
-    # (read as UTC: 2023-01-05T10:00:00+01:00 is 09:00)
-    "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S.%f", "%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S.%fZ",
-    "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%d %H:%M:%S%z", "%Y-%m-%d %H:%M:%S %z",
-    "%Y-%m-%d %H:%M:%S UTC",
-    # month names in English (31-Jul-14, 31 Jul 2014, Jul 31, 2014)
-    "%d-%b-%y", "%d-%b-%Y", "%d-%b-%Y %H:%M:%S", "%d %b %Y", "%d %B %Y", "%b %d, %Y", "%B %d, %Y",
-)
-#: Text shaped like a date (digits with - / . separators, 8 digits, or English month names):
-#: only such columns are tried against DATE_FORMATS.
-DATE_SHAPE = (r"^(\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}|\d{8}|\d{1,2}[- ][A-Za-z]{3,9}[- ]\d{2,4}"
-              r"|[A-Za-z]{3,9} \d{1,2}, \d{4})")
-#: A format with a four-digit year (%Y) reads only text holding four digits in a row, so
-#: '19/9/16' is never the year 16 (DuckDB's and Spark's parsers would take it).
-FOUR_DIGITS = r"[0-9]{4}"
 #: Pairs of formats that read the same text as different dates (day-first and month-first):
 #: a column uses at most one of each pair, the one more of its values fit.
 _CONFLICTING = {("%d", "%m"), ("%m", "%d")}
 DELIMITERS = (",", ";", "\t", "|")
 #: Lines above a header that may be a title, notes, comments or blank, at most.
 MAX_PREAMBLE = 10
-#: Bytes of the file read to sniff it.
-HEAD_BYTES = 1 << 20
-CHUNK_BYTES = 1 << 22
 #: Data lines of the first ones after the header whose field count must agree with the header's
 #: for a delimiter to be the file's (a header name holding '||' does not make '|' the delimiter).
 SNIFF_LINES = 10
@@ -132,243 +66,6 @@ MAX_SET_ASIDE = 1000
 
 
 # --------------------------------------------------------------------------- the files
-@dataclass
-class FileInfo:
-    path: str                 # as matched (absolute)
-    read_path: str            # what DuckDB reads (a UTF-8 copy for Windows-1252 files)
-    size: int
-    compression: str          # none | gzip | zstd
-    encoding: str             # utf-8 | utf-16 | latin-1 | cp1252 (converted to UTF-8)
-    lines: int                # physical lines with any non-blank character
-    blank_lines: int          # physical lines that are empty or only whitespace
-    header: list[str] | None  # the header fields as written (None without a header)
-    preamble_lines: int = 0   # lines above the header (comments, a title, blank lines), skipped
-    preamble_blank_lines: int = 0   # how many of them are blank
-    #: data lines DuckDB is not shown (read_path has an empty line there), each a rejected
-    #: row: [line number, what is wrong, the first field, the line cut to 200 characters]
-    set_aside: list = field(default_factory=list)
-
-
-@dataclass
-class Source:
-    """The input as the staging models read it."""
-
-    role: str                 # customers | transactions
-    kind: str                 # csv | parquet | table (the embedded seed)
-    label: str                # for messages: "file 'x.csv'" or "seed 'raw_customers' ..."
-    pattern: str | None
-    files: list[FileInfo] = field(default_factory=list)
-    delimiter: str = ","
-    whitespace: bool = False  # fields separated by runs of spaces/tabs (read as one line each)
-    header: bool = True
-    encoding: str = "utf-8"
-    compression: str = "none"
-    columns: list[str] = field(default_factory=list)      # as spelled by the input (or named by the vars)
-    column_types: dict[str, str] = field(default_factory=dict)  # DuckDB types (Parquet); text otherwise
-    files_preamble: int | None = None
-    type_notes: dict[str, tuple[str, str]] = field(default_factory=dict)  # PostgreSQL: column -> (how, why)
-
-    @property
-    def data_lines(self) -> int:
-        """Non-blank lines that are not a header: the rows the input should yield."""
-        return sum(f.lines - (f.preamble_lines - f.preamble_blank_lines) - (1 if f.header is not None else 0)
-                   for f in self.files)
-
-    def read_sql(self, extra: str = "ignore_errors = true") -> str:
-        """The FROM expression that reads the input as text (CSV) or typed (Parquet)."""
-        paths = "[" + ", ".join(literal_path_sql(f.read_path) for f in self.files) + "]"
-        if self.kind == "parquet":
-            return f"read_parquet({paths}, union_by_name = true)"
-        if self.whitespace:
-            columns = "{'line': 'VARCHAR'}"
-            options = "delim = chr(31), quote = '', escape = ''"
-        else:
-            columns = "{" + ", ".join(f"{sql_string(c)}: 'VARCHAR'" for c in self.columns) + "}"
-            delim = "chr(9)" if self.delimiter == "\t" else sql_string(self.delimiter)
-            options = f"delim = {delim}, quote = '\"', escape = '\"'"
-        encoding = "utf-8" if self.encoding == "cp1252" else self.encoding
-        compression = "none" if any(f.read_path != f.path for f in self.files) else self.compression
-        skip = self.files[0].preamble_lines if self.files else 0
-        # parallel = false: DuckDB 2.0's parallel scan with ignore_errors drops every row after a
-        # line whose quote is followed by text ('"a"b,'); the single-threaded one does not, and
-        # reads what the store_rejects scan of the pre-hook counts
-        return (f"read_csv({paths}, {options}, header = {str(self.header).lower()}, comment = '', skip = {skip}, "
-                f"encoding = {sql_string(encoding)}, compression = {sql_string(compression)}, "
-                f"columns = {columns}, auto_detect = false, null_padding = false, parallel = false, {extra})")
-
-
-def literal_path_sql(path: str) -> str:
-    """A file path as a DuckDB literal its readers take as that one file: they glob '*', '?'
-    and '[' even in a list of paths, so each is written as a one-character class
-    ('x[1].csv' -> 'x[[]1].csv', which matches only itself)."""
-    return sql_string(re.sub(r"([*?\[])", r"[\1]", str(path)))
-
-
-def _expand(pattern: str, setting: str) -> list[Path]:
-    """The files a setting names: a file of that exact name (even one named 'x[1].csv'), or
-    the files its glob matches."""
-    path = Path(pattern)
-    if path.is_file():
-        return [path]
-    if path.is_dir():
-        raise InputError(f"{setting}: '{pattern}' is a directory; give a file, or a glob such as '{pattern.rstrip('/')}/*.csv'.")
-    if any(ch in pattern for ch in "*?["):
-        matches = sorted(Path(p) for p in glob.glob(pattern, recursive=True))
-        files = [m for m in matches if m.is_file()]
-        if not files:
-            raise InputError(f"{setting}: no file matches '{pattern}' (a relative path is read from the directory "
-                             "dbt was started in). Check the path, or give an absolute one.")
-        return files
-    if not path.exists():
-        raise InputError(f"{setting}: no file matches '{pattern}' (a relative path is read from the directory "
-                         "dbt was started in). Check the path, or give an absolute one.")
-    return [path]
-
-
-def _magic(path: Path) -> bytes:
-    with path.open("rb") as handle:
-        return handle.read(8)
-
-
-def _compression(path: Path, head: bytes) -> str:
-    if head[:2] == b"\x1f\x8b":
-        return "gzip"
-    if head[:4] == b"\x28\xb5\x2f\xfd":
-        return "zstd"
-    if head[:4] == b"PK\x03\x04":
-        raise InputError(f"input file '{path}' is a zip archive; unzip it and point the setting at the CSV inside.")
-    if head[:3] == b"BZh":
-        raise InputError(f"input file '{path}' is bzip2-compressed, which cannot be read; decompress it or "
-                         "recompress it with gzip.")
-    return "none"
-
-
-def _open_bytes(path: Path, compression: str):
-    if compression == "gzip":
-        return gzip.open(path, "rb")
-    if compression == "zstd":
-        raise InputError(f"input file '{path}' is zstd-compressed; decompress it or recompress it with gzip.")
-    return path.open("rb")
-
-
-def _chunks(path: Path, compression: str) -> Iterator[bytes]:
-    try:
-        with _open_bytes(path, compression) as handle:
-            while True:
-                chunk = handle.read(CHUNK_BYTES)
-                if not chunk:
-                    return
-                yield chunk
-    except (OSError, EOFError) as err:
-        raise InputError(f"input file '{path}' cannot be decompressed ({err}); it may be truncated.") from None
-
-
-def _detect_encoding(head: bytes) -> tuple[str, int]:
-    """(encoding, BOM length) from the first bytes; '' when it must be decided by scanning."""
-    if head.startswith(codecs.BOM_UTF8):
-        return "utf-8", 3
-    if head.startswith(codecs.BOM_UTF16_LE) or head.startswith(codecs.BOM_UTF16_BE):
-        return "utf-16", 2
-    if len(head) >= 4 and head[1:4:2] == b"\x00\x00" and head[0] and head[2]:
-        return "utf-16-nobom", 0
-    return "", 0
-
-
-@dataclass
-class _ByteScan:
-    lines: int              # physical lines (the last one may lack a newline)
-    blank: int              # of them empty or only whitespace
-    valid_utf8: bool
-    c1_bytes: bool          # Windows-1252-only bytes (0x80-0x9F) occur
-    head: bytes             # the first HEAD_BYTES
-    crlf: int = 0           # newlines preceded by a carriage return
-    newlines: int = 0
-    lone_cr: int = 0        # carriage returns neither before a newline nor ending the file
-    nul: bool = False       # a NUL byte occurs
-    quotes: int = 0         # double quotes
-
-    @property
-    def needs_line_check(self) -> bool:
-        """Whether any line may stop DuckDB's reader or cost the lines after it: line ends
-        both CR LF and LF, a carriage return inside a line, a NUL byte, or an odd number
-        of quotes (one never closed)."""
-        mixed = 0 < self.crlf < self.newlines
-        return mixed or self.lone_cr > 0 or self.nul or self.quotes % 2 == 1
-
-
-def _scan_bytes(path: Path, compression: str) -> _ByteScan:
-    """One pass over the (decompressed) bytes: physical lines, blank lines, whether the bytes
-    are valid UTF-8, whether Windows-1252-only bytes occur, the first bytes, and what may
-    trouble the reader (see _ByteScan.needs_line_check)."""
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    scan = _ByteScan(0, 0, True, False, b"")
-    head = bytearray()
-    cr = 0
-    tail = b""
-    for chunk in _chunks(path, compression):
-        if len(head) < HEAD_BYTES:
-            head += chunk[: HEAD_BYTES - len(head)]
-        if scan.valid_utf8:
-            try:
-                decoder.decode(chunk)
-            except UnicodeDecodeError:
-                scan.valid_utf8 = False
-        if not scan.c1_bytes and re.search(rb"[\x80-\x9f]", chunk):
-            scan.c1_bytes = True
-        scan.nul = scan.nul or b"\x00" in chunk
-        scan.quotes += chunk.count(b'"')
-        data = tail + chunk
-        parts = data.split(b"\n")
-        tail = parts.pop()
-        complete = data[: len(data) - len(tail)]   # whole lines only: CR LF is never split
-        scan.newlines += len(parts)
-        scan.crlf += complete.count(b"\r\n")
-        cr += complete.count(b"\r")
-        scan.lines += len(parts)
-        scan.blank += sum(1 for p in parts if not p.strip())
-    if scan.valid_utf8:
-        try:
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            scan.valid_utf8 = False
-    if tail:
-        scan.lines += 1
-        scan.blank += 0 if tail.strip() else 1
-        cr += tail.rstrip(b"\r").count(b"\r")
-    scan.lone_cr = cr - scan.crlf
-    scan.head = bytes(head)
-    return scan
-
-
-def _utf16_lines(path: Path, compression: str) -> tuple[int, int, str]:
-    text = b"".join(_chunks(path, compression)).decode("utf-16", errors="replace")
-    parts = text.split("\n")
-    if parts and parts[-1] == "":
-        parts.pop()
-    return len(parts), sum(1 for p in parts if not p.strip()), text[:HEAD_BYTES]
-
-
-def _cached_copy(path: Path, cache_dir: Path, suffix: str) -> Path:
-    """Where a converted copy of `path` lives: named by the file's path, size and modification
-    time, so a changed file gets a new copy."""
-    stat = path.stat()
-    key = hashlib.sha1(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:16]
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    return cache_dir / f"{path.name}.{key}.{suffix}"
-
-
-def _transcode(path: Path, compression: str, cache_dir: Path) -> str:
-    """A UTF-8 copy of a Windows-1252 file (DuckDB reads UTF-8, UTF-16 and Latin-1 only)."""
-    target = _cached_copy(path, cache_dir, "utf8.csv")
-    if not target.exists():
-        partial = target.with_suffix(".partial")
-        decoder = codecs.getincrementaldecoder("cp1252")(errors="replace")
-        with partial.open("w", encoding="utf-8", newline="") as out:
-            for chunk in _chunks(path, compression):
-                out.write(decoder.decode(chunk))
-            out.write(decoder.decode(b"", final=True))
-        os.replace(partial, target)
-    return str(target)
 
 
 def _refuse_spreadsheet(path: Path, head: bytes) -> None:
@@ -392,7 +89,7 @@ def _json_to_parquet(path: Path, cache_dir: Path) -> str:
     values such as an address object become JSON text)."""
     import duckdb
 
-    target = _cached_copy(path, cache_dir, "parquet")
+    target = cached_copy(path, cache_dir, "parquet")
     if not target.exists():
         partial = target.with_suffix(".partial")
         with duckdb.connect() as con:
@@ -519,8 +216,8 @@ def inspect_source(pattern: str | None, role: str, setting: str, options: InputO
         source.files = [info]
         source.encoding, source.compression = info.encoding, info.compression
         return source
-    paths = _expand(pattern, setting)
-    heads = {p: _magic(p) for p in paths}
+    paths = expand_pattern(pattern, setting)
+    heads = {p: magic_bytes(p) for p in paths}
     for p in paths:
         _refuse_spreadsheet(p, heads[p])
     json_files = [p for p in paths if _is_json(p, heads[p])]
@@ -571,31 +268,31 @@ def _inspect_csv_file(path: Path, options: InputOptions, cache_dir: Path, source
     size = path.stat().st_size
     if size == 0:
         raise InputError(f"input file '{path}' is empty (0 bytes); export the data again.")
-    compression = _compression(path, _magic(path))
+    compression = detect_compression(path, magic_bytes(path))
     head_raw = b""
-    for chunk in _chunks(path, compression):
+    for chunk in read_chunks(path, compression):
         head_raw = chunk[:HEAD_BYTES]
         break
     if not head_raw:
         raise InputError(f"input file '{path}' is empty after decompression; export the data again.")
     if head_raw[:4] == b"PAR1":
         raise InputError(f"input file '{path}' is a Parquet file with a text extension; rename it to .parquet.")
-    encoding, bom = _detect_encoding(head_raw)
+    encoding, bom = detect_encoding(head_raw)
     if options.encoding:
         encoding = options.encoding
     read, read_compression = path, compression
     if b"\r" in head_raw and b"\n" not in head_raw:
         # old Mac line ends (CR only, as Excel for Mac's "CSV (Macintosh)" writes): a copy with LF
-        read, read_compression = _cr_to_lf(path, compression, cache_dir), "none"
+        read, read_compression = cr_to_lf_copy(path, compression, cache_dir), "none"
     scan = None
     if encoding in ("utf-16", "utf-16-nobom"):
         if encoding == "utf-16-nobom":
             raise InputError(f"input file '{path}' looks like UTF-16 without a byte-order mark; save it as UTF-8 "
                              "(or UTF-16 with a byte-order mark).")
-        lines, blank, text = _utf16_lines(read, read_compression)
+        lines, blank, text = utf16_lines(read, read_compression)
         encoding = "utf-16"
     else:
-        scan = _scan_bytes(read, read_compression)
+        scan = scan_bytes(read, read_compression)
         lines, blank = scan.lines, scan.blank
         if not encoding:
             encoding = "utf-8" if scan.valid_utf8 else ("cp1252" if scan.c1_bytes else "latin-1")
@@ -634,7 +331,7 @@ def _inspect_csv_file(path: Path, options: InputOptions, cache_dir: Path, source
         set_aside = _set_aside_rows(found, encoding, delimiter)
     read_path = str(read.resolve())
     if encoding == "cp1252":
-        read_path = _transcode(read, read_compression, cache_dir)
+        read_path = transcode_cp1252(read, read_compression, cache_dir)
     return FileInfo(str(path.resolve()), read_path, size, compression, encoding, lines - blank, blank, header,
                     preamble, preamble_blank, set_aside)
 
@@ -667,22 +364,10 @@ def _lines_above_header(text: str, options: InputOptions) -> tuple[int, int]:
     return comments, 0
 
 
-def _cr_to_lf(path: Path, compression: str, cache_dir: Path) -> Path:
-    """A copy of a file whose lines end in CR alone, with LF line ends."""
-    target = _cached_copy(path, cache_dir, "lf.csv")
-    if not target.exists():
-        partial = target.with_suffix(".partial")
-        with partial.open("wb") as out:
-            for chunk in _chunks(path, compression):
-                out.write(chunk.replace(b"\r", b"\n"))
-        os.replace(partial, target)
-    return target
-
-
 def _physical_lines(path: Path, compression: str) -> Iterator[tuple[int, bytes]]:
     """(number from 1, bytes without the newline) of every physical line, streamed."""
     n, tail = 0, b""
-    for chunk in _chunks(path, compression):
+    for chunk in read_chunks(path, compression):
         parts = (tail + chunk).split(b"\n")
         tail = parts.pop()
         for part in parts:
@@ -781,7 +466,7 @@ def _check_lines(path: Path, compression: str, label: str, delimiter: str | None
             return 0
 
         restart, n, tail = 0, 0, b""
-        for chunk in _chunks(path, compression):
+        for chunk in read_chunks(path, compression):
             data = tail + chunk
             cut = data.rfind(b"\n") + 1
             data, tail = data[:cut], data[cut:]
@@ -831,14 +516,14 @@ def _repaired_copy(path: Path, compression: str, cache_dir: Path, set_aside: Ite
     DuckDB numbers every other line as the original does. Streamed, in bounded memory."""
     lines = sorted(set_aside)
     key = hashlib.sha1(repr(lines).encode()).hexdigest()[:8]
-    target = _cached_copy(path, cache_dir, f"lines-{key}.csv")
+    target = cached_copy(path, cache_dir, f"lines-{key}.csv")
     if target.exists():
         return target
     partial = target.with_suffix(".partial")
     aside = set(lines)
     n, tail = 0, b""
     with partial.open("wb") as out:
-        for chunk in _chunks(path, compression):
+        for chunk in read_chunks(path, compression):
             data = tail + chunk
             cut = data.rfind(b"\n") + 1
             data, tail = data[:cut], data[cut:]
@@ -987,12 +672,6 @@ class ColumnProfile:
         return self.date_counts.get(fmt, 0) / self.non_missing if self.non_missing else 0.0
 
 
-def missing_condition(expr: str) -> str:
-    """SQL: the text `expr` means no value."""
-    tokens = ", ".join(sql_string(t) for t in MISSING_TOKENS)
-    return f"({expr} is null or lower(trim({expr})) in ({tokens}))"
-
-
 def profile_columns(source: Source, rows: int = PROFILE_ROWS) -> dict[str, ColumnProfile]:
     """Profile every column over the first `rows` rows of the input, read as the models read it."""
     import duckdb
@@ -1075,7 +754,7 @@ def physical_lines_at(path: str, compression: str, encoding: str, positions: lis
                 return s
         return p
 
-    chunks = _chunks(Path(path), compression)
+    chunks = read_chunks(Path(path), compression)
     for chunk in _with_end(chunks):
         final = chunk is None
         if not final:
@@ -1121,7 +800,7 @@ def _first_bad_line(f: FileInfo, source: Source, budget: int = 1_000_000) -> tup
     start = f.preamble_lines + 1
     first_end = None
     n, tail = 0, ""
-    for chunk in _chunks(Path(f.read_path), compression):
+    for chunk in read_chunks(Path(f.read_path), compression):
         parts = (tail + decoder.decode(chunk)).split("\n")
         tail = parts.pop()
         for raw in parts:
@@ -1648,7 +1327,7 @@ def resolve_contract(settings: dict, source: Source, profiles: dict[str, ColumnP
                          "feature_columns, or check ignore_columns.")
     return {
         "role": role,
-        "source": _source_dict(source),
+        "source": source_dict(source),
         "columns": [asdict(c) for c in columns],
         "derived": derived,
         "warnings": warnings,
@@ -1835,27 +1514,6 @@ def _infer_id(source: Source, names: dict[str, str], profiles: dict[str, ColumnP
         return one(mostly)
     keyed = [c for c in named(_KEY_NAME) if profiles[c].distinct >= 0.5 * profiles[c].non_missing]
     return one(keyed)
-
-
-def _source_dict(source: Source) -> dict:
-    return {
-        "role": source.role,
-        "kind": source.kind,
-        "label": source.label,
-        "pattern": source.pattern,
-        "files": [asdict(f) for f in source.files],
-        "delimiter": source.delimiter,
-        "whitespace": source.whitespace,
-        "header": source.header,
-        "encoding": source.encoding if source.kind != "parquet" else "binary",
-        "compression": source.files[0].compression if source.files else "none",
-        "columns": source.columns,
-        "column_types": source.column_types,
-        "data_lines": source.data_lines,
-        "read_sql": source.read_sql() if source.kind != "table" else None,
-        "scan_sql": source.read_sql("store_rejects = true, rejects_table = 'custseg_input_line_errors', "
-                                    "rejects_scan = 'custseg_input_scans'") if source.kind == "csv" else None,
-    }
 
 
 # --------------------------------------------------------------------------- entry point
