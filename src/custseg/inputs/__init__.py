@@ -39,8 +39,10 @@ from ..catalogue import (ROLE_CATEGORICAL, ROLE_DROPPED, ROLE_FEATURE, ROLE_ID, 
 from ..errors import InputError
 from ..sql import quote_identifier
 from ..sql import sql_literal as sql_string
+from .csv_layout import DELIMITERS, InputOptions, first_lines, lines_above_header, sniff_layout, split_line
 from .files import (cached_copy, cr_to_lf_copy, detect_compression, detect_encoding, expand_pattern,
                     HEAD_BYTES, literal_path_sql, magic_bytes, read_chunks, scan_bytes, transcode_cp1252, utf16_lines)
+from .lines import MAX_SET_ASIDE, check_lines, physical_lines_at, repaired_copy, set_aside_rows, unreadable_reason
 from .source import FileInfo, Source, source_dict
 from .values import (DATE_FORMATS, DATE_SHAPE, FOUR_DIGITS, MISSING_TOKENS, NUMBER_FORMATS, NUMBER_PATTERN,
                      NUMERIC_SHARE, missing_condition, number_text_sql)
@@ -54,15 +56,6 @@ PROFILE_ROWS = 100_000
 #: Pairs of formats that read the same text as different dates (day-first and month-first):
 #: a column uses at most one of each pair, the one more of its values fit.
 _CONFLICTING = {("%d", "%m"), ("%m", "%d")}
-DELIMITERS = (",", ";", "\t", "|")
-#: Lines above a header that may be a title, notes, comments or blank, at most.
-MAX_PREAMBLE = 10
-#: Data lines of the first ones after the header whose field count must agree with the header's
-#: for a delimiter to be the file's (a header name holding '||' does not make '|' the delimiter).
-SNIFF_LINES = 10
-#: Lines of one file set aside before DuckDB reads it (a NUL byte, a quote never closed, a
-#: carriage return inside a line), each a rejected row; a file with more is refused.
-MAX_SET_ASIDE = 1000
 
 
 # --------------------------------------------------------------------------- the files
@@ -106,103 +99,6 @@ def _json_to_parquet(path: Path, cache_dir: Path) -> str:
                 raise InputError(f"input file '{path}' cannot be read as JSON: {str(err).splitlines()[0]}") from None
         os.replace(partial, target)
     return str(target)
-
-
-def _split_line(line: str, delimiter: str) -> list[str]:
-    """Fields of one CSV line (double quotes respected), trimmed of surrounding quotes."""
-    fields, current, quoted, i = [], [], False, 0
-    while i < len(line):
-        ch = line[i]
-        if quoted:
-            if ch == '"' and i + 1 < len(line) and line[i + 1] == '"':
-                current.append('"')
-                i += 1
-            elif ch == '"':
-                quoted = False
-            else:
-                current.append(ch)
-        elif ch == '"':
-            quoted = True
-        elif ch == delimiter:
-            fields.append("".join(current).strip())
-            current = []
-        else:
-            current.append(ch)
-        i += 1
-    fields.append("".join(current).strip())
-    return fields
-
-
-def _count_outside_quotes(line: str, ch: str) -> int:
-    count, quoted = 0, False
-    for c in line:
-        if c == '"':
-            quoted = not quoted
-        elif c == ch and not quoted:
-            count += 1
-    return count
-
-
-def _first_lines(text: str, n: int = 20) -> list[str]:
-    out = []
-    for raw in text.split("\n"):
-        line = raw.rstrip("\r")
-        if line.strip():
-            out.append(line)
-            if len(out) >= n:
-                break
-    return out
-
-
-def _looks_like_value(text: str) -> bool:
-    t = text.strip()
-    return (t.lower() in MISSING_TOKENS or re.match(NUMBER_PATTERN, t) is not None
-            or re.match(r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}([ T]\d{1,2}:\d{2}(:\d{2})?)?$", t) is not None)
-
-
-@dataclass(frozen=True)
-class InputOptions:
-    """How to read a CSV input when sniffing is not enough (var `input_options`)."""
-
-    header: bool | None = None          # None: detect (no header when the first line holds only values)
-    delimiter: str | None = None        # None: detect; 'whitespace' for space-padded columns
-    column_names: tuple[str, ...] = ()  # names for a file without a header
-    encoding: str | None = None         # None: detect
-
-    @classmethod
-    def from_setting(cls, value: Any) -> "InputOptions":
-        if value in (None, {}):
-            return cls()
-        if not isinstance(value, dict):
-            raise InputError("Invalid var 'input_options': expected a mapping such as {header: false, "
-                             "delimiter: whitespace, column_names: [customer_id, occurred_at, quantity, amount]}.")
-        unknown = sorted(set(value) - {"header", "delimiter", "column_names", "encoding"})
-        if unknown:
-            raise InputError(f"Invalid var 'input_options': unknown key '{unknown[0]}'; keys are header, "
-                             "delimiter, column_names, encoding.")
-        header = value.get("header")
-        if header not in (None, True, False):
-            raise InputError(f"Invalid var 'input_options': header must be true or false, got {header!r}.")
-        delimiter = value.get("delimiter")
-        named = {"comma": ",", "semicolon": ";", "tab": "\t", "pipe": "|", "\\t": "\t"}
-        if delimiter is not None:
-            delimiter = named.get(delimiter, delimiter)
-            if delimiter != "whitespace" and delimiter not in DELIMITERS:
-                raise InputError(f"Invalid var 'input_options': delimiter must be one of , ; tab | whitespace, "
-                                 f"got {value.get('delimiter')!r}.")
-        names = value.get("column_names") or ()
-        if isinstance(names, str) or not all(isinstance(n, str) and n.strip() for n in names):
-            raise InputError("Invalid var 'input_options': column_names must be a list of names.")
-        encoding = value.get("encoding")
-        if encoding is not None:
-            encoding = str(encoding).lower().replace("_", "-")
-            aliases = {"utf8": "utf-8", "utf-8-sig": "utf-8", "latin1": "latin-1", "iso-8859-1": "latin-1",
-                       "windows-1252": "cp1252", "utf16": "utf-16"}
-            encoding = aliases.get(encoding, encoding)
-            if encoding not in ("utf-8", "utf-16", "latin-1", "cp1252"):
-                raise InputError(f"Invalid var 'input_options': encoding must be utf-8, utf-16, latin-1 or "
-                                 f"cp1252, got {value.get('encoding')!r}.")
-        return cls(header, delimiter, tuple(n.strip() for n in names), encoding)
 
 
 def inspect_source(pattern: str | None, role: str, setting: str, options: InputOptions,
@@ -256,7 +152,7 @@ def inspect_source(pattern: str | None, role: str, setting: str, options: InputO
     if any(i.read_path != i.path for i in infos):   # DuckDB reads the list with one compression: none
         for i in infos:
             if i.read_path == i.path and i.compression != "none":
-                i.read_path = str(_repaired_copy(Path(i.path), i.compression, cache_dir, []).resolve())
+                i.read_path = str(repaired_copy(Path(i.path), i.compression, cache_dir, []).resolve())
     source.files = infos
     source.encoding, source.compression = infos[0].encoding, infos[0].compression
     if source.data_lines == 0:
@@ -301,15 +197,15 @@ def _inspect_csv_file(path: Path, options: InputOptions, cache_dir: Path, source
             text = text[1:] if text.startswith("\ufeff") else text
     if text.startswith("\ufeff"):
         text = text[1:]
-    preamble, preamble_blank = _lines_above_header(text, options)
-    first = _first_lines(text)[preamble - preamble_blank:]
+    preamble, preamble_blank = lines_above_header(text, options)
+    first = first_lines(text)[preamble - preamble_blank:]
     if not first:
         raise InputError(f"input file '{path}' is empty (no line with data); export the data again.")
     if not source.columns:
-        _sniff_layout(first, options, source, path)
+        sniff_layout(first, options, source, path)
     header = None
     if source.header:
-        header = (first[0].split() if source.whitespace else _split_line(first[0], source.delimiter))
+        header = (first[0].split() if source.whitespace else split_line(first[0], source.delimiter))
     if source.files_preamble is not None and source.files_preamble != preamble:
         raise InputError(f"the files matched by '{source.pattern}' start differently (title or comment lines "
                          "above the header); make them alike.")
@@ -319,7 +215,7 @@ def _inspect_csv_file(path: Path, options: InputOptions, cache_dir: Path, source
         delimiter = None if source.whitespace else source.delimiter
         found = {}   # only CR LF and LF line ends: a copy with LF, nothing to walk
         if scan.lone_cr or scan.nul or scan.quotes % 2 == 1:
-            found = _check_lines(read, read_compression, f"input file '{path}'", delimiter, preamble + 1,
+            found = check_lines(read, read_compression, f"input file '{path}'", delimiter, preamble + 1,
                                  preamble + 1 + (1 if source.header else 0))
         mixed = 0 < scan.crlf < scan.newlines
         if len(found) > MAX_SET_ASIDE:
@@ -327,291 +223,13 @@ def _inspect_csv_file(path: Path, options: InputOptions, cache_dir: Path, source
             raise InputError(f"input file '{path}' cannot be read: line {n} {found[n][0]}, and so do "
                              f"{len(found) - 1:,} more lines; export the file again as CSV text (UTF-8).")
         if found or mixed:   # lines ending both in CR LF and LF (two exports joined) stop DuckDB's reader
-            read, read_compression = _repaired_copy(read, read_compression, cache_dir, found), "none"
-        set_aside = _set_aside_rows(found, encoding, delimiter)
+            read, read_compression = repaired_copy(read, read_compression, cache_dir, found), "none"
+        set_aside = set_aside_rows(found, encoding, delimiter)
     read_path = str(read.resolve())
     if encoding == "cp1252":
         read_path = transcode_cp1252(read, read_compression, cache_dir)
     return FileInfo(str(path.resolve()), read_path, size, compression, encoding, lines - blank, blank, header,
                     preamble, preamble_blank, set_aside)
-
-
-def _lines_above_header(text: str, options: InputOptions) -> tuple[int, int]:
-    """(physical lines above the header, how many of them are blank). Comment lines ('#')
-    may stand there, and, in a file with a header, blank lines and title lines with at most
-    one non-empty field (a report's name, an export date), as report exports write them: the
-    header is then the first line with two or more delimited fields, not all of them values.
-    Below the header, '#' starts a value."""
-    lines = [raw.rstrip("\r") for raw in text.split("\n")[:MAX_PREAMBLE + 1]]
-    comments = 0
-    while comments < len(lines) - 1 and lines[comments].lstrip().startswith("#"):
-        comments += 1
-    if options.header is False or options.delimiter == "whitespace":
-        return comments, 0
-    for k, line in enumerate(lines):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        delimiter = options.delimiter or max(DELIMITERS, key=lambda d: (_count_outside_quotes(line, d),
-                                                                         -DELIMITERS.index(d)))
-        if not _count_outside_quotes(line, delimiter):
-            continue
-        fields = [f for f in _split_line(line, delimiter) if f.strip()]
-        if len(fields) < 2:
-            continue   # a title padded with delimiters
-        if k and all(_looks_like_value(f) for f in fields):
-            break      # data: the lines above it are not a title over a header
-        return k, sum(1 for above in lines[:k] if not above.strip())
-    return comments, 0
-
-
-def _physical_lines(path: Path, compression: str) -> Iterator[tuple[int, bytes]]:
-    """(number from 1, bytes without the newline) of every physical line, streamed."""
-    n, tail = 0, b""
-    for chunk in read_chunks(path, compression):
-        parts = (tail + chunk).split(b"\n")
-        tail = parts.pop()
-        for part in parts:
-            n += 1
-            yield n, part
-    if tail:
-        yield n + 1, tail
-
-
-@dataclass
-class _QuoteWalk:
-    in_quote: bool          # inside a quoted value at the end of the line
-    opened_here: bool       # ... one that opened on this line
-    bad_close: bool         # a value opened on an earlier line closes with text after the quote
-    cr_outside: bool        # a carriage return outside quotes
-
-
-def _walk_quotes(line: bytes, delimiter: bytes, in_quote: bool) -> _QuoteWalk:
-    """Quote state through one line (no line end), as DuckDB's reader sees it: a quote opens a
-    value at the start of a field (after spaces), two quotes inside one are a quote, and a
-    quote elsewhere is text."""
-    walk = _QuoteWalk(in_quote, False, False, False)
-    i, field_start = 0, 0   # field_start: where the current field began (None after a closing quote)
-    while True:
-        if walk.in_quote:
-            j = line.find(b'"', i)
-            if j < 0:
-                return walk
-            if line[j + 1:j + 2] == b'"':
-                i = j + 2
-                continue
-            rest = line[j + 1:].lstrip(b" ")
-            if not walk.opened_here and rest and not rest.startswith(delimiter):
-                walk.bad_close = True
-                return walk
-            walk.in_quote, walk.opened_here = False, False
-            i, field_start = j + 1, None
-            continue
-        j = line.find(b'"', i)
-        segment = line[i:] if j < 0 else line[i:j]
-        walk.cr_outside = walk.cr_outside or b"\r" in segment
-        if j < 0:
-            return walk
-        d = segment.rfind(delimiter)
-        if d >= 0:
-            field_start = i + d + len(delimiter)
-        if field_start is not None and not line[field_start:j].strip(b" "):
-            walk.in_quote, walk.opened_here = True, True
-        i = j + 1
-
-
-#: Restarts of the line check after a quote that never closes, at most (then the file is refused).
-MAX_UNCLOSED_QUOTES = 20
-
-
-def _check_lines(path: Path, compression: str, label: str, delimiter: str | None, header_line: int,
-                 data_start: int) -> dict[int, tuple[str, bytes]]:
-    """The data lines DuckDB's reader must not see, {line number: (what is wrong, the line)}. A
-    line is set aside when it holds a NUL byte or a carriage return outside quotes, or opens a
-    quote that never closes (or that closes on a later line with text after it): DuckDB would
-    read every line after it as one value. After each such quote the check starts again on
-    the next line. `delimiter` None: no quoting. Runs of plain lines are matched by one regular
-    expression; only the others are walked in Python."""
-    found: dict[int, tuple[str, bytes]] = {}
-    delim = delimiter.encode() if delimiter else b""
-    if delim:
-        d = re.escape(delim)
-        field = rb'(?:[^"' + d + rb'\r\n\x00]*|[ ]*"(?:[^"\x00]|"")*"[ ]*)'
-        plain = re.compile(rb"(?:" + field + rb"(?:" + d + field + rb")*\r?\n)+")
-    else:
-        plain = re.compile(rb"(?:[^\r\n\x00]*\r?\n)+")
-    start = header_line
-    for _ in range(MAX_UNCLOSED_QUOTES):
-        state = {"in_quote": False, "opened": 0, "opened_line": b""}
-
-        def one_line(n: int, raw: bytes) -> int:
-            """Check one physical line; the line a restart begins after, or 0."""
-            line = raw[:-1] if raw.endswith(b"\r") else raw
-            in_quote = state["in_quote"]
-            if delim and (in_quote or b'"' in line):
-                walk = _walk_quotes(line, delim, in_quote)
-            else:
-                walk = _QuoteWalk(in_quote, False, False, not in_quote and b"\r" in line)
-            if walk.bad_close:
-                if state["opened"] < data_start:
-                    raise InputError(f"the header of {label} (line {header_line}) opens a quote (\") that closes "
-                                     f"only on line {n}; fix the header.")
-                return state["opened"]
-            if n >= data_start and (b"\x00" in line or walk.cr_outside):
-                found[n] = ("holds a NUL byte (a zero byte: a damaged export or not a text file)" if b"\x00" in line
-                            else "holds a carriage return (CR) inside the line", line)
-                return 0   # an empty line in the copy: the quote state does not change
-            if walk.in_quote and walk.opened_here:
-                state["opened"], state["opened_line"] = n, line
-            state["in_quote"] = walk.in_quote
-            return 0
-
-        restart, n, tail = 0, 0, b""
-        for chunk in read_chunks(path, compression):
-            data = tail + chunk
-            cut = data.rfind(b"\n") + 1
-            data, tail = data[:cut], data[cut:]
-            count = data.count(b"\n")
-            if n + count < start:
-                n += count
-                continue
-            pos = 0
-            while pos < len(data) and not restart and len(found) <= MAX_SET_ASIDE:
-                if n + 1 >= start and not state["in_quote"]:
-                    m = plain.match(data, pos)
-                    if m:
-                        n += data.count(b"\n", pos, m.end())
-                        pos = m.end()
-                        continue
-                e = data.index(b"\n", pos)
-                n += 1
-                if n >= start:
-                    restart = one_line(n, data[pos:e])
-                pos = e + 1
-            if restart or len(found) > MAX_SET_ASIDE:
-                break
-        if not restart and len(found) <= MAX_SET_ASIDE and tail and n + 1 >= start:
-            restart = one_line(n + 1, tail)
-        if len(found) > MAX_SET_ASIDE:
-            return found   # refused by the caller
-        if not restart and state["in_quote"]:
-            if state["opened"] < data_start:
-                raise InputError(f"the header of {label} (line {header_line}) opens a quote (\") that is never "
-                                 "closed; fix the header.")
-            restart = state["opened"]
-        if not restart:
-            return found
-        found = {k: v for k, v in found.items() if k < restart}
-        found[restart] = ("opens a quote (\") that is never closed", state["opened_line"])
-        start = restart + 1
-        if len(found) > MAX_SET_ASIDE:
-            break
-    lines = sorted(found)
-    raise InputError(f"{label} cannot be read: line {lines[0]} {found[lines[0]][0]}, and so do {len(lines) - 1:,} "
-                     "more lines or more; fix the quoting (a quote inside a value is written twice) or export "
-                     "the file again.")
-
-
-def _repaired_copy(path: Path, compression: str, cache_dir: Path, set_aside: Iterable[int]) -> Path:
-    """A copy with LF line ends (CR LF becomes LF) and the set-aside lines left empty, so
-    DuckDB numbers every other line as the original does. Streamed, in bounded memory."""
-    lines = sorted(set_aside)
-    key = hashlib.sha1(repr(lines).encode()).hexdigest()[:8]
-    target = cached_copy(path, cache_dir, f"lines-{key}.csv")
-    if target.exists():
-        return target
-    partial = target.with_suffix(".partial")
-    aside = set(lines)
-    n, tail = 0, b""
-    with partial.open("wb") as out:
-        for chunk in read_chunks(path, compression):
-            data = tail + chunk
-            cut = data.rfind(b"\n") + 1
-            data, tail = data[:cut], data[cut:]
-            count = data.count(b"\n")
-            if not any(n < k <= n + count for k in lines):
-                out.write(data.replace(b"\r\n", b"\n"))
-            else:
-                parts = data.split(b"\n")[:-1]
-                out.write(b"".join(b"\n" if n + i + 1 in aside else p.removesuffix(b"\r") + b"\n"
-                                   for i, p in enumerate(parts)))
-            n += count
-        if tail:
-            out.write(b"" if n + 1 in aside else tail.removesuffix(b"\r"))
-    os.replace(partial, target)
-    return target
-
-
-def _set_aside_rows(found: dict[int, tuple[str, bytes]], encoding: str, delimiter: str | None) -> list[list]:
-    """FileInfo.set_aside of the lines _check_lines found: [line, what, first field, text]."""
-    rows = []
-    for n in sorted(found):
-        what, line = found[n]
-        text = line.decode({"cp1252": "cp1252", "latin-1": "latin-1"}.get(encoding, "utf-8"), errors="replace")
-        text = text.replace("\x00", "\\0").replace("\r", " ")
-        first = (_split_line(text, delimiter)[0] if delimiter else (text.split() or [""])[0]).strip()
-        rows.append([n, what, first or None, text.strip()[:200]])
-    return rows
-
-
-def _choose_delimiter(first: list[str]) -> str | None:
-    """The delimiter of a file whose first non-blank lines (the header or first row, then
-    data) are `first`: of those that split the first line, the one that splits the most of
-    the next SNIFF_LINES lines into as many fields as the first, then the one that splits the
-    first line most. A name such as "a || b" in the header splits it at '|', but no data line
-    agrees. None when no delimiter splits the first line."""
-    line, data = first[0], first[1:1 + SNIFF_LINES]
-    scores = {}
-    for d in DELIMITERS:
-        count = _count_outside_quotes(line, d)
-        if count:
-            agree = sum(1 for other in data if _count_outside_quotes(other, d) == count)
-            scores[d] = (agree, count, -DELIMITERS.index(d))
-    return max(scores, key=scores.get) if scores else None
-
-
-def _sniff_layout(first: list[str], options: InputOptions, source: Source, path: Path) -> None:
-    line = first[0]
-    if options.delimiter == "whitespace":
-        source.whitespace = True
-    elif options.delimiter:
-        source.delimiter = options.delimiter
-    else:
-        best = _choose_delimiter(first)
-        if best:
-            source.delimiter = best
-        elif len(line.split()) > 1 and all(len(f.split()) == len(line.split()) for f in first[1:5]):
-            source.whitespace = True
-    fields = line.split() if source.whitespace else _split_line(line, source.delimiter)
-    if options.header is not None:
-        source.header = options.header
-    else:
-        source.header = not all(_looks_like_value(f) for f in fields)
-    if source.header:
-        names = fields
-        if options.column_names:
-            if len(options.column_names) != len(names):
-                raise InputError(f"input_options.column_names has {len(options.column_names)} names but "
-                                 f"'{path}' has {len(names)} columns ({', '.join(names)}).")
-            names = list(options.column_names)
-    else:
-        if options.column_names:
-            if len(options.column_names) != len(fields):
-                raise InputError(f"input_options.column_names has {len(options.column_names)} names but the "
-                                 f"first line of '{path}' has {len(fields)} fields.")
-            names = list(options.column_names)
-        else:
-            names = [f"column{i + 1}" for i in range(len(fields))]
-    # an unnamed column (a trailing delimiter on every line, as many exports write) is named by
-    # its position; empty, it is then dropped like any empty column
-    names = [n if n.strip() else f"column{i + 1}" for i, n in enumerate(names)]
-    seen: dict[str, int] = {}
-    for i, name in enumerate(names):
-        key = name.strip().lower()
-        if key in seen:
-            raise InputError(f"duplicate column '{name}' in the header of '{path}': column {i + 1} has the name of "
-                             f"column {seen[key] + 1} '{names[seen[key]].strip()}', ignoring case; rename one.")
-        seen[key] = i
-    source.columns = [n.strip() for n in names]
 
 
 def _parquet_columns(source: Source) -> None:
@@ -724,100 +342,9 @@ def profile_columns(source: Source, rows: int = PROFILE_ROWS) -> dict[str, Colum
                 "order by count(*) desc, t limit 12").fetchall()]
         return profiles
     except duckdb.Error as err:
-        raise InputError(f"{source.label} cannot be read: {_unreadable_reason(source, err)}") from None
+        raise InputError(f"{source.label} cannot be read: {unreadable_reason(source, err)}") from None
     finally:
         con.close()
-
-
-def physical_lines_at(path: str, compression: str, encoding: str, positions: list[int],
-                      starts: list[str]) -> list[int]:
-    """The physical line (from 1) of each record DuckDB's reject table names by its
-    line_byte_position (in the UTF-8 text DuckDB reads) and csv_line (`starts`: its first
-    characters). DuckDB's `line` counts records, so a quoted value holding a line break shifts
-    every later one; its byte position is the line's start give or take a byte, so the start
-    is the nearby line start where the record's text begins. One streamed pass over the file
-    (the SQL function custseg_physical_lines of custseg.dbt_plugin)."""
-    wanted = sorted((int(p), (t or "").lstrip("\r\n").encode("utf-8")[:16])
-                    for p, t in zip(positions, starts) if p is not None)
-    found: dict[int, int] = {}
-    decoder = (codecs.getincrementaldecoder(encoding)(errors="replace")
-               if encoding in ("latin-1", "utf-16") else None)
-    context = 64                      # bytes kept around a position to find its line's start
-    base, buf, i = 0, b"", 0          # buf holds the file's bytes from offset `base`
-    cursor, newlines = 0, 0           # newlines in the file before offset `cursor`
-
-    def start_of(p: int, text: bytes) -> int:
-        for s in (p, p - 1, p + 1, p - 2, p + 2):
-            k = s - base
-            line_start = s == 0 or (k > 0 and buf[k - 1:k] == b"\n")
-            if 0 <= k <= len(buf) and line_start and buf[k:k + len(text)] == text:
-                return s
-        return p
-
-    chunks = read_chunks(Path(path), compression)
-    for chunk in _with_end(chunks):
-        final = chunk is None
-        if not final:
-            buf += decoder.decode(chunk).encode("utf-8") if decoder is not None else chunk
-        limit = base + len(buf) - (0 if final else context)
-        while i < len(wanted) and wanted[i][0] <= limit:
-            p, text = wanted[i]
-            s = max(start_of(p, text), cursor)
-            newlines += buf.count(b"\n", cursor - base, s - base)
-            cursor = s
-            found[p] = newlines + 1
-            i += 1
-        keep = max(0, len(buf) - 2 * context)
-        if cursor < base + keep:
-            newlines += buf.count(b"\n", cursor - base, keep)
-            cursor = base + keep
-        base, buf = base + keep, buf[keep:]
-    return [found.get(int(p)) if p is not None else None for p in positions]
-
-
-def _with_end(chunks: Iterable[bytes]) -> Iterator[bytes | None]:
-    yield from chunks
-    yield None
-
-
-def _unreadable_reason(source: Source, err: Exception) -> str:
-    """Why DuckDB could not read a text input, in words: the first line that is wrong, or its
-    own first line when no line is."""
-    for f in source.files:
-        found = _first_bad_line(f, source)
-        if found:
-            return f"line {found[0]} of '{f.path}' {found[1]}."
-    return str(err).splitlines()[0]
-
-
-def _first_bad_line(f: FileInfo, source: Source, budget: int = 1_000_000) -> tuple[int, str] | None:
-    """(line, what is wrong) of the first of the first `budget` lines of a file whose line end
-    stops DuckDB's reader: a carriage return inside the line, or a line end other than the
-    first line's (UTF-16 files are not repaired as _check_lines repairs the others)."""
-    encoding = {"cp1252": "utf-8", "utf-16": "utf-16", "latin-1": "latin-1"}.get(f.encoding, "utf-8")
-    compression = "none" if f.read_path != f.path else f.compression
-    decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
-    start = f.preamble_lines + 1
-    first_end = None
-    n, tail = 0, ""
-    for chunk in read_chunks(Path(f.read_path), compression):
-        parts = (tail + decoder.decode(chunk)).split("\n")
-        tail = parts.pop()
-        for raw in parts:
-            n += 1
-            if n > budget:
-                return None
-            if n < start or not raw.strip():
-                continue
-            crlf, line = raw.endswith("\r"), raw.removesuffix("\r").lstrip("\ufeff")
-            first_end = crlf if first_end is None else first_end
-            if "\r" in line:
-                return n, "holds a carriage return (CR) inside the line; remove it or export the file again"
-            if crlf != first_end:
-                ends = ("CR LF", "LF") if crlf else ("LF", "CR LF")
-                return n, (f"ends in {ends[0]} while line {start} ends in {ends[1]} (two exports joined?); save "
-                           "the file with one kind of line end")
-    return None
 
 
 _NUMERIC_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
