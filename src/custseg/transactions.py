@@ -139,12 +139,12 @@ def resolve_transactions(settings: dict, source, profiles: dict) -> dict:
                  "name": role or inputs.snake_case(names[col]), "role": role or ROLE_IGNORED,
                  "dtype": p.dtype if p else "text", "date_formats": [],
                  "number_format": p.number_format if p and role in ("amount", "quantity", "unit_price") else None,
-                 "whole_numbers": role == "customer_id" and inputs._whole_number_ids(p),
+                 "whole_numbers": role == "customer_id" and inputs.whole_number_ids(p),
                  "reason": ("declared (column_map)" if role and col in {by_lower[str(s).lower()] for s in column_map}
                             else f"named like {role}" if role else
                             "declared (ignore_columns)" if col in ignored else "not a transaction column: not used")}
         if role == "occurred_at":
-            formats = ["native"] if p is not None and p.dtype == "date" else inputs._date_formats(p) if p else []
+            formats = ["native"] if p is not None and p.dtype == "date" else inputs.date_formats_for(p) if p else []
             if not formats:
                 shown = ", ".join(repr(v) for v in (p.top_values[:3] if p else []))
                 raise InputError(f"column '{names[col]}' ({role}) of {source.label} holds no dates in a known format "
@@ -181,7 +181,7 @@ def customer_contract(transactions: dict, present: set[str], label: str) -> dict
         entry = inputs.ContractColumn(name, name, len(columns) + 1, name, role, kind, "number", reason,
                                       label_text or (known.label if known else inputs.humanize(name)))
         if role in (ROLE_FEATURE, ROLE_PROFILE):
-            inputs._set_feature(entry, kind, role, known, None, reason)
+            inputs.set_feature(entry, kind, role, known, None, reason)
             if high:
                 entry.phrase_high, entry.phrase_low = high, low
         elif role == ROLE_CATEGORICAL:

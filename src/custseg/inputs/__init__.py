@@ -39,6 +39,8 @@ from ..catalogue import (ROLE_CATEGORICAL, ROLE_DROPPED, ROLE_FEATURE, ROLE_ID, 
 from ..errors import InputError
 from ..sql import quote_identifier
 from ..sql import sql_literal as sql_string
+from .columns import MAX_CATEGORIES, ContractColumn, drop_if_empty, infer_column, set_feature
+from .kinds import ID_NAME, date_formats_for, humanize, infer_id, infer_kind, snake_case, tokens, whole_number_ids
 from .csv_layout import DELIMITERS, InputOptions, first_lines, lines_above_header, sniff_layout, split_line
 from .formats import inspect_relation, inspect_source, parquet_columns
 from .files import (cached_copy, cr_to_lf_copy, detect_compression, detect_encoding, expand_pattern,
@@ -50,14 +52,6 @@ from .values import (DATE_FORMATS, DATE_SHAPE, FOUR_DIGITS, MISSING_TOKENS, NUMB
                      NUMERIC_SHARE, missing_condition, number_text_sql)
 
 
-#: Text columns with at most this many distinct values (and mostly repeated values) are
-#: categorical attributes; other text (names, free text, e-mails) is ignored.
-MAX_CATEGORIES = 30
-#: Pairs of formats that read the same text as different dates (day-first and month-first):
-#: a column uses at most one of each pair, the one more of its values fit.
-_CONFLICTING = {("%d", "%m"), ("%m", "%d")}
-
-
 # --------------------------------------------------------------------------- the files
 
 
@@ -65,210 +59,12 @@ _CONFLICTING = {("%d", "%m"), ("%m", "%d")}
 
 
 # --------------------------------------------------------------------------- the contract
-#: Words snake_case appends '_col' to ('order' -> 'order_col'). Every name is quoted wherever it
-#: reaches SQL (custseg.sql, macros/quoting.sql), so this list is not what keeps a name safe: it
-#: stays as it was so existing inputs keep their column names. Do not extend it.
-RESERVED_WORDS = frozenset("""all and any array as asc between both by case cast check collate column constraint create
-cross current date default desc distinct do else end except exists false fetch filter for foreign from full grant
-group having in inner intersect interval into is join key lateral leading left like limit map natural not null of
-offset on only or order outer over partition pivot primary qualify range references right row rows select session
-some table then time timestamp to trailing true union unique unknown unpivot user using values when where window
-with""".split())
 
 
-def snake_case(name: str) -> str:
-    """A column name as a plain lower-case identifier: 'Annual Income (k$)' -> annual_income_k."""
-    text = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name.strip())
-    text = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", text)
-    text = re.sub(r"[^0-9A-Za-z]+", "_", text).strip("_").lower()
-    if not text:
-        text = "column"
-    if text[0].isdigit():
-        text = "c_" + text
-    text = text[:60]
-    return text + "_col" if text in RESERVED_WORDS else text
-
-
-def tokens(name: str) -> list[str]:
-    return [t for t in snake_case(name).split("_") if t]
-
-
-def humanize(name: str) -> str:
-    """A label for descriptions: 'MntWines' -> 'wines spend', 'NumStorePurchases' -> 'store
-    purchases', 'Annual Income (k$)' -> 'annual income (k$)'."""
-    if re.search(r"[ ()$%]", name):
-        return re.sub(r"\s+", " ", name.replace("_", " ")).strip().lower()
-    words = tokens(name)
-    if len(words) > 1 and words[0] in ("num", "number", "n", "cnt", "count", "no"):
-        words = words[1:]
-    elif len(words) > 1 and words[0] in ("mnt", "amt", "amount"):
-        words = words[1:] + ["spend"]
-    return " ".join(_ABBREVIATIONS.get(w, w) for w in words)
-
-
-#: Abbreviations common in column names, spelled out in descriptions.
-_ABBREVIATIONS = {"ct": "count", "cnt": "count", "amt": "amount", "bal": "balance", "trans": "transaction",
-                  "trx": "transactions", "txn": "transactions", "avg": "average", "chng": "change", "mon": "months",
-                  "qty": "quantity", "pct": "percent", "num": "number", "freq": "frequency", "yr": "year",
-                  "yrs": "years", "cust": "customer", "acct": "account", "util": "utilization"}
-
-
-#: Name words of a number that codes a category (a region, a plan, a branch), not a quantity.
-_CODE_WORDS = {"code", "cd", "type", "category", "class", "group", "region", "zone", "segment", "tier", "status",
-               "cluster", "channel", "branch", "area", "sector", "plan", "gender", "sex"}
-
-#: Numeric columns that locate or reach a customer rather than measure behaviour: carried into
-#: customer_features, never clustered unless declared.
-_CONTACT_WORDS = {"phone", "mobile", "tel", "telephone", "fax", "msisdn", "zip", "zipcode", "postal", "postcode",
-                  "plz", "latitude", "longitude", "lat", "lon", "lng", "ssn", "iban"}
-
-#: "customer" in the languages exports often come in (German, Dutch, Swedish, French, Spanish,
-#: Italian, Portuguese), and the words that make it a number: Kundennummer, Kunde Nr.,
-#: klantnummer, numero_client, id_cliente, codice_cliente.
-_CUSTOMER_WORDS = "customer|cust|client|account|acct|member|user|subscriber|person|contact|household|shopper|buyer"
-_FOREIGN_CUSTOMER = "kunde|kunden|kund|klant|cliente|client"
-_NUMBER_WORDS = "id|num|number|nummer|numero|no|nr|key|code|codigo|codice|ref"
-_ID_NAME = re.compile(rf"^(id|key|uuid|guid)$|(^|_)(id|key|uuid|guid)$"
-                      rf"|^({_CUSTOMER_WORDS})_?(id|num|number|no|nr|key|code|ref)?$"
-                      rf"|^({_FOREIGN_CUSTOMER})_?({_NUMBER_WORDS})?$"
-                      rf"|^({_NUMBER_WORDS})_({_FOREIGN_CUSTOMER}|{_CUSTOMER_WORDS})$")
-#: Columns that identify a person when nothing is named like an id: an e-mail address, a
-#: user name or login.
-_KEY_NAME = re.compile(r"^(e_?mail|email_address|e_mail_address|mail|user_?name|login|handle)$")
 #: Columns of the CC GENERAL preset a file needs (without its CUST_ID) for the preset to apply.
 PRESET_MIN_COLUMNS = 3
 #: What customer_id holds for a table with no id column: the row's number in the input.
 ROW_NUMBER_ID = "row_number"
-
-#: Name words that suggest a kind. The first word of a name decides when it is a prefix
-#: such as Num or Mnt ("NumWebVisitsMonth" is a count, "MntMeatProducts" an amount);
-#: otherwise the last word that suggests a kind does ("Spending Score" is a score,
-#: "Total_Amt_Chng_Q4_Q1" a ratio): in English names the head noun comes last.
-_PREFIX_KINDS: dict[str, str] = {"num": "count", "number": "count", "n": "count", "count": "count", "cnt": "count",
-                                 "no": "count", "mnt": "amount", "amt": "amount", "amount": "amount"}
-_KIND_TOKENS: dict[str, set[str]] = {
-    "year": {"year", "yob", "yr", "birth"},
-    "age": {"age"},
-    "percent": {"pct", "percent", "percentage"},
-    "share": {"frequency", "freq", "share", "proportion", "prc", "rate", "utilization", "utilisation"},
-    "duration": {"months", "month", "days", "day", "weeks", "week", "tenure", "recency", "since", "duration",
-                 "book", "inactive", "seniority", "lifetime", "hours", "minutes", "years"},
-    "ratio": {"ratio", "chng", "change", "growth", "util", "multiple"},
-    "count": {"count", "cnt", "ct", "trx", "txn", "transactions", "qty", "quantity", "visits", "orders", "kids",
-              "kid", "children", "child", "dependents", "dependent", "teens", "teen", "items", "contacts", "times",
-              "calls", "logins", "sessions", "products", "accounts", "cards"},
-    "score": {"score", "rating", "rank", "grade", "satisfaction", "nps", "index", "level", "points"},
-    "limit": {"limit"},
-    "amount": {"amount", "amt", "mnt", "spend", "spent", "spending", "price", "revenue", "income", "salary",
-               "balance", "bal", "payment", "payments", "value", "cost", "sales", "purchases", "purchase", "credit",
-               "debt", "fee", "fees", "wage", "earnings", "wealth", "deposit", "deposits", "loan", "total", "sum",
-               "money", "profit", "buy", "net", "gross", "monetary"},
-}
-
-
-def _kind_by_name(name: str) -> tuple[str | None, str]:
-    words = tokens(name)
-    if not words:
-        return None, ""
-    if words[0] in _PREFIX_KINDS and len(words) > 1:
-        return _PREFIX_KINDS[words[0]], words[0]
-    for word in reversed(words):
-        for kind, names in _KIND_TOKENS.items():
-            if word in names:
-                return kind, word
-    return None, ""
-
-
-def infer_kind(name: str, p: ColumnProfile) -> tuple[str, str]:
-    """(kind, why) for a numeric column that neither the vars nor the catalogue describe."""
-    lo, hi = p.minimum, p.maximum
-    whole = p.non_missing > 0 and p.integers >= p.numbers
-    if p.distinct_numbers <= 2 and lo is not None and lo >= 0 and hi is not None and hi <= 1 and whole:
-        return "flag", "only the values 0 and 1"
-    by_name, word = _kind_by_name(name)
-    if lo is None or hi is None:
-        return "number", "no numbers in the profiled rows"
-    if by_name == "year" and whole and lo >= 1000 and hi <= 2999:
-        return "year", f"named '{word}', whole numbers between 1000 and 2999"
-    if by_name == "age" and lo >= 0 and hi <= 120:
-        return "age", "named 'age', values within 0..120"
-    if by_name == "percent" and lo >= 0 and hi <= 100:
-        return ("share", f"named '{word}', values within 0..1") if hi <= 1 else \
-               ("percent", f"named '{word}', values within 0..100")
-    if by_name in ("share", "ratio") and lo >= 0:
-        if hi <= 1:
-            return "share", f"named '{word}', values within 0..1"
-        return "ratio", f"named '{word}', non-negative values above 1"
-    if by_name == "duration" and lo >= 0:
-        return "duration", f"named '{word}', non-negative values"
-    if by_name == "count" and whole and lo >= 0:
-        return "count", f"named '{word}', non-negative whole numbers"
-    if by_name == "score":
-        return "score", f"named '{word}'"
-    if by_name == "limit" and lo > 0:
-        return "limit", f"named '{word}', positive values"
-    if by_name in ("amount", "limit", "count"):
-        if lo >= 0:
-            return "amount", f"named '{word}', non-negative values"
-        return "net_amount", f"named '{word}', with negative values"
-    if lo >= 0 and hi <= 1 and not whole:
-        return "share", "values within 0..1"
-    if whole and lo >= 0:
-        return "count", "non-negative whole numbers"
-    return "number", "a number with no recognised name"
-
-
-def _date_formats(p: ColumnProfile) -> list[str]:
-    """The formats a date column is read with: the one most values fit, then others that read
-    more values without contradicting it (never both day-first and month-first; neither when
-    as many values fit one as the other, so such values are rejected as ambiguous)."""
-    ranked = sorted(p.date_counts, key=lambda f: (-p.date_counts[f], DATE_FORMATS.index(f)))
-    chosen: list[str] = []
-    for fmt in ranked:
-        if any(_conflict(fmt, c) for c in chosen):
-            continue
-        rival = [f for f in ranked if _conflict(fmt, f) and p.date_counts[f] == p.date_counts[fmt]]
-        if rival:      # as many values read day-first as month-first: nothing tells which; read neither
-            continue
-        chosen.append(fmt)
-    return chosen
-
-
-def _conflict(a: str, b: str) -> bool:
-    pa = re.findall(r"%[dm]", a)
-    pb = re.findall(r"%[dm]", b)
-    seps_a = re.sub(r"%[a-zA-Z]", "", a)[:2]
-    seps_b = re.sub(r"%[a-zA-Z]", "", b)[:2]
-    return len(pa) == 2 and len(pb) == 2 and pa != pb and seps_a == seps_b
-
-
-@dataclass
-class ContractColumn:
-    input_column: str         # as the input spells it (after column_map: the mapped name)
-    source_column: str        # as the file spells it (before column_map)
-    position: int
-    name: str                 # the column in stg_customers / customer_features
-    role: str
-    kind: str | None
-    dtype: str                # text | number | date | boolean (how the input stores it)
-    reason: str
-    label: str
-    phrase_high: str = ""
-    phrase_low: str = ""
-    date_formats: list[str] = field(default_factory=list)
-    number_format: str | None = None   # a key of NUMBER_FORMATS (text numbers with separators or signs)
-    min_value: float | None = None
-    max_value: float | None = None
-    min_is_exclusive: bool = False
-    is_integer: bool = False
-    invalid_code: str | None = None
-    non_integer_code: str | None = None
-    is_required: bool = False
-    impute: str = "median"
-    impute_from: str | None = None
-    is_capped: bool = False
-    transform: str = "identity"
-    scale: str = "interval"
 
 
 def _settings_list(settings: dict, key: str) -> list[str]:
@@ -355,7 +151,7 @@ def resolve_contract(settings: dict, source: Source, profiles: dict[str, ColumnP
     elif "cust_id" in by_mapped:
         id_col = by_mapped["cust_id"]
     else:
-        id_col = _infer_id(source, names, profiles, set(ignored) | set(feature_kinds_declared)
+        id_col = infer_id(source, names, profiles, set(ignored) | set(feature_kinds_declared)
                            | set(categorical_declared or []))
     if id_col is not None and (id_col in ignored or id_col in feature_kinds_declared
                                or id_col in (categorical_declared or [])):
@@ -405,7 +201,7 @@ def resolve_contract(settings: dict, source: Source, profiles: dict[str, ColumnP
             entry.name, entry.role, entry.kind = "customer_id", ROLE_ID, "id"
             entry.reason = ("declared (id_column)" if id_setting else "named CUST_ID" if mapped.lower() == "cust_id"
                             else "inferred: named like an e-mail address or user name"
-                            if not _ID_NAME.search(snake_case(mapped))
+                            if not ID_NAME.search(snake_case(mapped))
                             else "inferred: named like an id, unique values" if p and p.distinct == p.non_missing
                             else "inferred: named like an id, mostly unique values (repeats are de-duplicated)")
             entry.is_required = True
@@ -422,7 +218,7 @@ def resolve_contract(settings: dict, source: Source, profiles: dict[str, ColumnP
             why = "declared (feature_columns)"
             if kind is None:
                 if p is None or p.numbers == 0:
-                    if p is not None and p.non_missing and _date_formats(p):
+                    if p is not None and p.non_missing and date_formats_for(p):
                         kind, why = "duration", "declared (feature_columns); a date, as days before the latest one"
                     else:
                         raise InputError(f"feature_columns names '{mapped}', but it holds no numbers (e.g. "
@@ -433,7 +229,7 @@ def resolve_contract(settings: dict, source: Source, profiles: dict[str, ColumnP
                     why += f"; kind inferred: {inferred_why}"
             elif feature_kinds_declared[col]:
                 why += f" with kind {kind}"
-            _set_feature(entry, kind, ROLE_FEATURE, known, p, why)
+            set_feature(entry, kind, ROLE_FEATURE, known, p, why)
             entry.name = known.name if known else unique_name(snake_case(mapped))
             if known:
                 used_names.add(known.name)
@@ -449,13 +245,13 @@ def resolve_contract(settings: dict, source: Source, profiles: dict[str, ColumnP
             why = f"CC GENERAL column {known.input_column} ({known.kind})"
             if feature_setting is not None and known.role == ROLE_FEATURE:
                 why += "; not in feature_columns, so profiled only"
-            _set_feature(entry, known.kind, role_here, known, p, why)
+            set_feature(entry, known.kind, role_here, known, p, why)
             entry.name = known.name
             used_names.add(known.name)
-            _drop_if_empty(entry, p, warnings)
+            drop_if_empty(entry, p, warnings)
             columns.append(entry)
             continue
-        _infer_column(entry, p, feature_setting is not None, categorical_declared is not None, id_col, warnings)
+        infer_column(entry, p, feature_setting is not None, categorical_declared is not None, id_col, warnings)
         entry.name = unique_name(("days_since_" if entry.dtype in ("text", "date") and entry.kind == "duration"
                                   and entry.date_formats else "") + snake_case(mapped))
         columns.append(entry)
@@ -492,7 +288,7 @@ def resolve_contract(settings: dict, source: Source, profiles: dict[str, ColumnP
         "derived": derived,
         "warnings": warnings,
         "id_source": id_source,
-        "id_whole_numbers": bool(id_col is not None and _whole_number_ids(profiles.get(id_col))),
+        "id_whole_numbers": bool(id_col is not None and whole_number_ids(profiles.get(id_col))),
         "missing_tokens": list(MISSING_TOKENS),
         "number_pattern": NUMBER_PATTERN,
         "number_formats": NUMBER_FORMATS,
@@ -505,175 +301,6 @@ def declared_one(by_mapped: dict, names: dict, source: Source, var: str, name: s
         raise InputError(f"{var} names '{name}', but {source.label} has no such column (columns: "
                          f"{', '.join(names[c] for c in source.columns)}).")
     return by_mapped[key]
-
-
-def _set_feature(entry: ContractColumn, kind: str, role: str, known, p: ColumnProfile | None, why: str) -> None:
-    k = catalogue.kind_of(kind)
-    entry.role, entry.kind, entry.reason = role, kind, why
-    if p is not None and p.number_format:
-        shown = next((v for v in p.top_values if v.strip().lower() not in MISSING_TOKENS), "")
-        entry.reason += (f"; written like {shown!r}: read with " + ("a decimal comma" if p.number_format ==
-                         "decimal_comma" else "thousands separators") + ", currency and percent signs dropped")
-    entry.min_value, entry.max_value, entry.min_is_exclusive = k.min_value, k.max_value, k.min_is_exclusive
-    entry.is_integer, entry.invalid_code, entry.non_integer_code = k.is_integer, k.invalid_code, k.non_integer_code
-    entry.impute, entry.is_capped, entry.transform, entry.scale = k.impute, k.is_capped, k.transform, k.scale
-    high, low = k.word_high, k.word_low
-    if kind == "count" and set(entry.label.split()) & {"count", "number"}:
-        high, low = "high", "low"    # "many store purchases", but "high transaction count"
-    entry.phrase_high = f"{high} {entry.label}"
-    entry.phrase_low = f"{low} {entry.label}"
-    if kind == "age":
-        entry.phrase_high, entry.phrase_low = "older", "younger"
-    if kind == "year" and "birth" in tokens(entry.input_column):
-        entry.label, entry.phrase_high, entry.phrase_low = "birth year", "born later (younger)", "born earlier (older)"
-    if known is not None:
-        entry.label, entry.phrase_high, entry.phrase_low = known.label, known.phrase_high, known.phrase_low
-        entry.is_required = known.is_required
-        if known.min_value is not None:
-            entry.min_value = known.min_value
-        if known.max_value is not None:
-            entry.max_value = known.max_value
-        if known.is_integer is not None:
-            entry.is_integer = known.is_integer
-        if known.invalid_code:
-            entry.invalid_code = known.invalid_code
-        if known.impute_rule and known.impute_rule.startswith("zero_when_zero:"):
-            entry.impute, entry.impute_from = "zero_when_zero", known.impute_rule.split(":", 1)[1]
-    if kind == "category":
-        entry.is_capped, entry.transform = False, "one_hot"
-    if p is not None and p.dtype in ("text", "date") and p.numbers == 0 and kind != "category":
-        formats = ["native"] if p.dtype == "date" else _date_formats(p)
-        if formats and p.non_missing:
-            entry.date_formats = formats
-            entry.kind = "duration"
-
-
-def _drop_if_empty(entry: ContractColumn, p: ColumnProfile | None, warnings: list[str]) -> None:
-    if p is None or entry.role not in (ROLE_FEATURE, ROLE_PROFILE):
-        return
-    if p.non_missing == 0:
-        entry.role, entry.reason = ROLE_DROPPED, f"empty: no value in the first {p.rows:,} rows"
-        warnings.append(f"column '{entry.input_column}' is empty and was dropped")
-    elif entry.dtype != "date" and not entry.date_formats and p.distinct_numbers <= 1 and p.numbers == p.non_missing:
-        entry.role, entry.reason = ROLE_DROPPED, (f"constant: every value is {p.minimum:g} in the first "
-                                                  f"{p.rows:,} rows")
-        warnings.append(f"column '{entry.input_column}' is constant ({p.minimum:g}) and was dropped")
-
-
-def _infer_column(entry: ContractColumn, p: ColumnProfile | None, features_declared: bool,
-                  categoricals_declared: bool, id_col: str | None, warnings: list[str]) -> None:
-    """Role and kind of a column nobody described (see the module docstring)."""
-    if p is None or p.non_missing == 0:
-        entry.role, entry.reason = ROLE_DROPPED, "empty: no value in the profiled rows"
-        warnings.append(f"column '{entry.input_column}' is empty and was dropped")
-        return
-    numeric = p.dtype in ("number", "boolean") or (p.dtype == "text" and p.numeric_share >= NUMERIC_SHARE)
-    formats = ["native"] if p.dtype == "date" else _date_formats(p) if p.dtype == "text" else []
-    date_share = p.date_counts.get(formats[0], 0) / p.non_missing if formats else 0.0
-    name_words = set(tokens(entry.input_column))
-    dateish_name = bool(name_words & {"date", "dt", "time", "timestamp", "day", "at", "on", "since", "signup",
-                                      "joined", "created", "registered"})
-    if formats and date_share >= NUMERIC_SHARE and (not numeric or dateish_name):
-        entry.dtype = "date" if p.dtype == "date" else "text"
-        if features_declared:
-            entry.role, entry.kind = ROLE_PROFILE, "duration"
-            entry.reason = "a date (as days before the latest one); not in feature_columns, so profiled only"
-        else:
-            entry.role, entry.kind = ROLE_FEATURE, "duration"
-            entry.reason = "inferred: a date, clustered as days before the latest one"
-        _set_feature(entry, "duration", entry.role, None, p, entry.reason)
-        entry.date_formats = formats
-        entry.label = f"days since {humanize(entry.input_column)}"
-        entry.phrase_high, entry.phrase_low = f"long since {humanize(entry.input_column)}", \
-            f"recent {humanize(entry.input_column)}"
-        return
-    if numeric:
-        if p.sequence:
-            entry.role, entry.reason = ROLE_IGNORED, "inferred: a row number (1, 2, 3, ... in file order)"
-            return
-        if _ID_NAME.search(snake_case(entry.input_column)) and p.distinct == p.non_missing and p.non_missing > 20:
-            entry.role, entry.reason = ROLE_IGNORED, "inferred: another identifier (named like an id, unique values)"
-            return
-        coded = set(tokens(entry.input_column)) & _CODE_WORDS
-        if coded and p.integers == p.numbers and p.distinct_numbers <= MAX_CATEGORIES:
-            entry.role, entry.kind = ROLE_CATEGORICAL, None
-            entry.reason = (f"inferred: an integer-coded category (named '{sorted(coded)[0]}', "
-                            f"{p.distinct_numbers} distinct values)")
-            return
-        contact = sorted(set(tokens(entry.input_column)) & _CONTACT_WORDS)
-        if contact:
-            entry.role = ROLE_IGNORED
-            entry.reason = (f"inferred: a phone number, postal code or coordinate (named '{contact[0]}'), not a "
-                            "measure of behaviour; declare it in feature_columns to cluster on it")
-            return
-        if p.distinct_numbers <= 1:
-            entry.role = ROLE_DROPPED
-            entry.reason = f"constant: every value is {p.minimum:g} in the first {p.rows:,} rows"
-            warnings.append(f"column '{entry.input_column}' is constant ({p.minimum:g}) and was dropped")
-            return
-        kind, why = infer_kind(entry.input_column, p)
-        role = ROLE_PROFILE if features_declared else ROLE_FEATURE
-        reason = f"inferred: {kind} ({why})"
-        if features_declared:
-            reason += "; not in feature_columns, so profiled only"
-        _set_feature(entry, kind, role, None, p, reason)
-        if p.dtype == "text" and p.numbers < p.non_missing:
-            entry.reason += f"; {p.non_missing - p.numbers} non-numeric value(s) in the first rows become rejected rows"
-        return
-    if p.with_at_sign >= 0.5 * p.non_missing:
-        entry.role, entry.reason = ROLE_IGNORED, "inferred: e-mail addresses"
-        return
-    if categoricals_declared:
-        entry.role, entry.reason = ROLE_IGNORED, "text not in categorical_columns"
-        return
-    if p.distinct <= 1:
-        entry.role, entry.reason = ROLE_DROPPED, f"constant: every value is '{p.top_values[0] if p.top_values else ''}'"
-        warnings.append(f"column '{entry.input_column}' is constant and was dropped")
-        return
-    if p.distinct <= MAX_CATEGORIES and p.distinct <= max(2, 0.5 * p.non_missing):
-        entry.role, entry.reason = ROLE_CATEGORICAL, f"inferred: text with {p.distinct} distinct values"
-        return
-    entry.role = ROLE_IGNORED
-    entry.reason = f"inferred: free text ({p.distinct:,} distinct values in {p.non_missing:,} rows)"
-
-
-def _whole_number_ids(p: ColumnProfile | None) -> bool:
-    """True when every id is a whole number, so '17850.0' (a spreadsheet or pandas export of
-    an id column with gaps) is the customer 17850."""
-    return bool(p is not None and p.non_missing and p.numbers == p.non_missing and p.integers == p.numbers)
-
-
-def _infer_id(source: Source, names: dict[str, str], profiles: dict[str, ColumnProfile],
-              excluded: set[str]) -> str | None:
-    """The id column: one named like an id with unique values; failing that, one named like
-    an id whose values mostly differ (a customer table with some duplicate rows: they are
-    de-duplicated later); failing that, one named like an e-mail address or a user name. None
-    when the table has no such column: its rows are numbered instead (ROW_NUMBER_ID)."""
-    def named(pattern: re.Pattern) -> list[str]:
-        return [c for c in source.columns if c not in excluded and (p := profiles.get(c)) is not None
-                and p.non_missing and pattern.search(snake_case(names[c]))]
-
-    def one(found: list[str]) -> str | None:
-        if len(found) > 1:
-            raise InputError(f"several columns of {source.label} could be the customer id: "
-                             f"{', '.join(names[c] for c in found)}. Name one with id_column.")
-        return found[0] if found else None
-
-    id_named = named(_ID_NAME)
-    unique = [c for c in id_named if profiles[c].distinct == profiles[c].non_missing
-              and profiles[c].non_missing >= 0.99 * profiles[c].rows]
-    if unique:
-        return one(unique)
-    repeated = [c for c in id_named if profiles[c].distinct < profiles[c].non_missing]
-    dated = [c for c in source.columns if (p := profiles.get(c)) is not None and p.date_counts]
-    if repeated and dated:
-        raise InputError(f"{source.label} looks like a transaction log, not a customer table ('{names[repeated[0]]}' "
-                         f"repeats, '{names[dated[0]]}' holds dates): pass it as transactions_path.")
-    mostly = [c for c in repeated if profiles[c].distinct >= 0.5 * profiles[c].non_missing]
-    if mostly:
-        return one(mostly)
-    keyed = [c for c in named(_KEY_NAME) if profiles[c].distinct >= 0.5 * profiles[c].non_missing]
-    return one(keyed)
 
 
 # --------------------------------------------------------------------------- entry point
