@@ -49,6 +49,7 @@ from .files import (cached_copy, cr_to_lf_copy, detect_compression, detect_encod
 from .profiling import PROFILE_ROWS, ColumnProfile, profile_columns
 from .lines import MAX_SET_ASIDE, check_lines, physical_lines_at, repaired_copy, set_aside_rows, unreadable_reason
 from .source import FileInfo, Source, source_dict
+from .transaction_contract import resolve_transactions
 from .values import (DATE_FORMATS, DATE_SHAPE, FOUR_DIGITS, MISSING_TOKENS, NUMBER_FORMATS, NUMBER_PATTERN,
                      NUMERIC_SHARE, missing_condition, number_text_sql)
 
@@ -182,8 +183,6 @@ def resolve(request: dict) -> dict:
 
                 read_settings = settings_for(settings, source.type_notes, role, source.label)
             if role == "transactions":
-                from ..transactions import resolve_transactions
-
                 answer = resolve_transactions(read_settings, source, profiles)
             else:
                 answer = {"contract": resolve_contract(read_settings, source, profiles)}
