@@ -16,179 +16,40 @@ Called when dbt compiles the staging models (through the dbt-duckdb plugin in
    constant) and why: declared in the vars, known from the catalogue (the CC GENERAL
    preset), or inferred from the name and the values.
 
-Every problem a user can fix ends in an `InputError` with one line naming the file,
-column, value or setting and what to do.
+Every problem a user can fix ends in an `InputError` (custseg.errors) with one line naming
+the file, column, value or setting and what to do.
+
+One module per concern, each importing only those before it in this list:
+- values: missing-value tokens, number patterns and formats, date formats;
+- files: the files a setting names, compression, encodings, byte scans, converted copies;
+- source: `FileInfo`, `Source` and its `read_sql`, the source's JSON;
+- csv_layout: delimiter, header and the lines above it, `InputOptions`;
+- lines: the lines set aside before DuckDB reads a file, physical line numbers;
+- formats: the readers (CSV and the seed, Parquet, JSON, a PostgreSQL relation): `inspect_source`;
+- profiling: `ColumnProfile`, `profile_columns`;
+- kinds: names and labels, the word lists, kind, date-format and id inference;
+- columns: `ContractColumn`, the rules of a kind, the role of a column nobody described;
+- contract: `resolve_contract`, the customer table's contract;
+- transaction_contract: `resolve_transactions`, a transaction log's contract (custseg.transactions
+  holds its canonical columns);
+- resolve: `resolve(request)`, the entry point, with the caches of the process.
 """
 
-from __future__ import annotations
-
-import codecs
-import glob
-import hashlib
-import json
-import math
-import os
-import re
-import threading
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
-from typing import Any, Iterable, Iterator
-
-from .. import catalogue
-from ..catalogue import (ROLE_CATEGORICAL, ROLE_DROPPED, ROLE_FEATURE, ROLE_ID, ROLE_IGNORED, ROLE_PROFILE)
 from ..errors import InputError
-from ..sql import quote_identifier
-from ..sql import sql_literal as sql_string
-from .columns import MAX_CATEGORIES, ContractColumn, drop_if_empty, infer_column, set_feature
-from .kinds import ID_NAME, date_formats_for, humanize, infer_id, infer_kind, snake_case, tokens, whole_number_ids
-from .contract import PRESET_MIN_COLUMNS, ROW_NUMBER_ID, resolve_contract
-from .csv_layout import DELIMITERS, InputOptions, first_lines, lines_above_header, sniff_layout, split_line
-from .formats import inspect_relation, inspect_source, parquet_columns
-from .files import (cached_copy, cr_to_lf_copy, detect_compression, detect_encoding, expand_pattern,
-                    HEAD_BYTES, literal_path_sql, magic_bytes, read_chunks, scan_bytes, transcode_cp1252, utf16_lines)
-from .profiling import PROFILE_ROWS, ColumnProfile, profile_columns
-from .lines import MAX_SET_ASIDE, check_lines, physical_lines_at, repaired_copy, set_aside_rows, unreadable_reason
-from .source import FileInfo, Source, source_dict
+from .columns import ContractColumn
+from .contract import resolve_contract
+from .csv_layout import InputOptions
+from .formats import inspect_source
+from .kinds import humanize, infer_kind, snake_case
+from .lines import physical_lines_at
+from .profiling import ColumnProfile, profile_columns
+from .resolve import CONTRACT_SETTINGS, resolve
+from .source import FileInfo, Source
 from .transaction_contract import resolve_transactions
-from .values import (DATE_FORMATS, DATE_SHAPE, FOUR_DIGITS, MISSING_TOKENS, NUMBER_FORMATS, NUMBER_PATTERN,
-                     NUMERIC_SHARE, missing_condition, number_text_sql)
+from .values import (DATE_FORMATS, FOUR_DIGITS, MISSING_TOKENS, NUMBER_FORMATS, NUMBER_PATTERN, NUMERIC_SHARE,
+                     number_text_sql)
 
-
-# --------------------------------------------------------------------------- the files
-
-
-# --------------------------------------------------------------------------- profiling
-
-
-# --------------------------------------------------------------------------- the contract
-
-
-# --------------------------------------------------------------------------- entry point
-_PROFILES: dict[str, tuple[Source, dict[str, ColumnProfile]]] = {}
-_ANSWERS: dict[str, dict] = {}
-_LOCK = threading.Lock()
-#: The settings the contract depends on (the rest cannot change it).
-CONTRACT_SETTINGS = ("customers_path", "transactions_path", "customers_relation", "transactions_relation",
-                     "column_map", "id_column", "feature_columns", "categorical_columns", "ignore_columns", "input_options", "as_of")
-
-
-def _stamp(paths: Iterable[Path]) -> str:
-    parts = []
-    for p in paths:
-        try:
-            s = p.stat()
-            parts.append(f"{p}|{s.st_size}|{s.st_mtime_ns}")
-        except OSError:
-            parts.append(f"{p}|missing")
-    return ";".join(parts)
-
-
-def _ensure_transactions_sample(path: Path) -> None:
-    """The embedded transaction sample (`transactions_path: sample`): generated on first use
-    (deterministic, byte for byte), written aside and renamed into place."""
-    if path.exists():
-        return
-    from ..transactions_sample import write_sample
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.{os.getpid()}.partial.gz")
-    write_sample(partial)
-    os.replace(partial, path)
-
-
-def _source_signature(source: Source) -> list:
-    """What decides how the columns are read (names without case: SQL identifiers ignore it)."""
-    return [source.role, source.kind, [c.lower() for c in source.columns],
-            {k.lower(): v for k, v in source.column_types.items()}, source.delimiter, source.whitespace,
-            source.header, source.encoding]
-
-
-def _store_profiles(path: str, key: str, source: Source, profiles: dict[str, ColumnProfile]) -> None:
-    """Keep the profile of a full build beside its working database (`<database>.input-profile.json`)."""
-    data = {"key": key, "source": _source_signature(source), "profiles": [asdict(p) for p in profiles.values()]}
-    partial = f"{path}.{os.getpid()}.partial"
-    try:
-        with open(partial, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, default=str)
-        os.replace(partial, path)
-    except OSError:
-        pass   # an optimisation only: score_changes profiles the file itself
-
-
-def _stored_profiles(path: str | None, key: str, source: Source) -> dict[str, ColumnProfile] | None:
-    """segment_mode score_changes: the last full build's profile, when it read the same columns the
-    same way, so tonight's file is read with the column kinds and formats the models were fitted on."""
-    try:
-        with open(path or "", encoding="utf-8") as fh:
-            data = json.load(fh)
-    except (OSError, ValueError):
-        return None
-    if data.get("key") != key or data.get("source") != json.loads(json.dumps(_source_signature(source), default=str)):
-        return None
-    names = {c.lower(): c for c in source.columns}   # tonight's spelling
-    profiles = [ColumnProfile(**{**p, "name": names[p["name"].lower()]}) for p in data["profiles"]]
-    return {p.name: p for p in profiles}
-
-
-def resolve(request: dict) -> dict:
-    """The whole answer for one request from the SQL side: {'contract': ...} or {'error': one line}.
-
-    request: {'settings': validated settings, 'role': 'customers'|'transactions',
-              'seed_path': path of the embedded sample's CSV, 'seed_label': ..., 'cache_dir': ...,
-              'profile_store': where a build keeps its profile, 'reuse_profile': read it (score_changes)}
-    The file inspection and profile are cached per process while the files are unchanged,
-    and the answer per relevant setting, so the models of one build pay for them once.
-    """
-    settings = {k: request["settings"].get(k) for k in CONTRACT_SETTINGS}
-    role = request.get("role", "customers")
-    setting = "customers_path" if role == "customers" else "transactions_path"
-    pattern = settings.get(setting)
-    if role == "transactions" and pattern == "sample":
-        pattern = request.get("transactions_sample_path")
-        _ensure_transactions_sample(Path(pattern))
-    relation = settings.get(setting.replace("_path", "_relation"))
-    stamp_paths = ([Path(p) for p in sorted(glob.glob(pattern))]
-                   if pattern and any(c in pattern for c in "*?[") and not Path(pattern).is_file()
-                   else [Path(pattern)] if pattern else [Path(request.get("seed_path", ""))])
-    # a relation is read once per dbt invocation (a table has no modification time to compare)
-    stamp = f"relation {request.get('invocation_id')}" if relation else _stamp(stamp_paths)
-    key = json.dumps([settings, role, request.get("seed_path"), request.get("transactions_sample_path")],
-                     sort_keys=True, default=str) + stamp
-    with _LOCK:
-        if key in _ANSWERS:
-            return _ANSWERS[key]
-        try:
-            options = InputOptions.from_setting(settings.get("input_options"))
-            profile_key = json.dumps([pattern, role, asdict(options), request.get("seed_path")], default=str) + stamp
-            if profile_key not in _PROFILES:
-                seed_path = Path(request["seed_path"]) if request.get("seed_path") else None
-                if relation:
-                    source = inspect_relation(relation, role, setting.replace("_path", "_relation"),
-                                              Path(request.get("cache_dir", "target")))
-                else:
-                    source = inspect_source(pattern, role, setting, options, Path(request.get("cache_dir", "target")),
-                                            seed_path, request.get("seed_label", ""))
-                # the file's columns, not its name, decide whether the last build's profile applies
-                store, store_key = request.get("profile_store"), json.dumps([role, asdict(options)], default=str)
-                profiles = _stored_profiles(store, store_key, source) if request.get("reuse_profile") else None
-                if profiles is None:
-                    profiles = profile_columns(source)
-                    if store and not request.get("reuse_profile"):
-                        _store_profiles(store, store_key, source, profiles)
-                _PROFILES[profile_key] = (source, profiles)
-            source, profiles = _PROFILES[profile_key]
-            read_settings = settings
-            if source.type_notes:   # PostgreSQL columns of types the product cannot use
-                from ..postgres import explain_types, settings_for
-
-                read_settings = settings_for(settings, source.type_notes, role, source.label)
-            if role == "transactions":
-                answer = resolve_transactions(read_settings, source, profiles)
-            else:
-                answer = {"contract": resolve_contract(read_settings, source, profiles)}
-            if source.type_notes:
-                explain_types(answer, source.type_notes, settings)
-        except InputError as err:
-            answer = {"error": str(err)}
-        _ANSWERS[key] = answer
-        return answer
+__all__ = ["CONTRACT_SETTINGS", "DATE_FORMATS", "FOUR_DIGITS", "MISSING_TOKENS", "NUMBER_FORMATS", "NUMBER_PATTERN",
+           "NUMERIC_SHARE", "ColumnProfile", "ContractColumn", "FileInfo", "InputError", "InputOptions", "Source",
+           "humanize", "infer_kind", "inspect_source", "number_text_sql", "physical_lines_at", "profile_columns",
+           "resolve", "resolve_contract", "resolve_transactions", "snake_case"]

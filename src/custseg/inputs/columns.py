@@ -11,7 +11,6 @@ from .kinds import CODE_WORDS, CONTACT_WORDS, ID_NAME, date_formats_for, humaniz
 from .profiling import ColumnProfile
 from .values import MISSING_TOKENS, NUMERIC_SHARE
 
-
 #: Text columns with at most this many distinct values (and mostly repeated values) are
 #: categorical attributes; other text (names, free text, e-mails) is ignored.
 MAX_CATEGORIES = 30

@@ -16,7 +16,6 @@ from .values import MISSING_TOKENS, NUMBER_PATTERN
 if TYPE_CHECKING:
     from .source import Source
 
-
 DELIMITERS = (",", ";", "\t", "|")
 #: Lines above a header that may be a title, notes, comments or blank, at most.
 MAX_PREAMBLE = 10

@@ -18,7 +18,6 @@ from typing import Iterator
 from ..errors import InputError
 from ..sql import sql_literal as sql_string
 
-
 #: Bytes of the file read to sniff it.
 HEAD_BYTES = 1 << 20
 CHUNK_BYTES = 1 << 22
@@ -38,7 +37,8 @@ def expand_pattern(pattern: str, setting: str) -> list[Path]:
     if path.is_file():
         return [path]
     if path.is_dir():
-        raise InputError(f"{setting}: '{pattern}' is a directory; give a file, or a glob such as '{pattern.rstrip('/')}/*.csv'.")
+        raise InputError(f"{setting}: '{pattern}' is a directory; give a file, or a glob such as "
+                         f"'{pattern.rstrip('/')}/*.csv'.")
     if any(ch in pattern for ch in "*?["):
         matches = sorted(Path(p) for p in glob.glob(pattern, recursive=True))
         files = [m for m in matches if m.is_file()]

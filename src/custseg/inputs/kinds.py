@@ -11,7 +11,6 @@ from .profiling import ColumnProfile
 from .source import Source
 from .values import DATE_FORMATS
 
-
 #: Words snake_case appends '_col' to ('order' -> 'order_col'). Every name is quoted wherever it
 #: reaches SQL (custseg.sql, macros/quoting.sql), so this list is not what keeps a name safe: it
 #: stays as it was so existing inputs keep their column names. Do not extend it.

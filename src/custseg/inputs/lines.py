@@ -21,7 +21,6 @@ from .files import cached_copy, read_chunks
 if TYPE_CHECKING:
     from .source import FileInfo, Source
 
-
 #: Lines of one file set aside before DuckDB reads it (a NUL byte, a quote never closed, a
 #: carriage return inside a line), each a rejected row; a file with more is refused.
 MAX_SET_ASIDE = 1000

@@ -15,7 +15,6 @@ from .source import Source
 from .values import (DATE_FORMATS, DATE_SHAPE, FOUR_DIGITS, NUMBER_FORMATS, NUMBER_PATTERN, NUMERIC_SHARE,
                      missing_condition, number_text_sql)
 
-
 #: Rows read to infer the columns (the first ones of the input).
 PROFILE_ROWS = 100_000
 
@@ -176,7 +175,8 @@ def _profile_sql(name: str, dtype: str, number_format: str | None = None) -> tup
         (f"cast(count(distinct {col}) filter (where {present}) as double)" if typed
          else f"cast(count(distinct trim({txt})) filter (where {present}) as double)"),
         f"cast(count(distinct {number}) as double)",
-        "cast(0 as double)" if typed else f"cast(count(*) filter (where {present} and strpos({txt}, '@') > 0) as double)",
+        ("cast(0 as double)" if typed
+         else f"cast(count(*) filter (where {present} and strpos({txt}, '@') > 0) as double)"),
         f"cast(count(*) filter (where {number} = __row) = count(*) or count(*) filter (where {number} = __row - 1)"
         " = count(*) as double)",
         "cast(0 as double)" if typed else (f"cast(count(*) filter (where {present} and regexp_matches(trim({txt}), "

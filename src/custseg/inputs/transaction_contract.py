@@ -30,7 +30,6 @@ from .profiling import ColumnProfile
 from .source import Source, source_dict
 from .values import MISSING_TOKENS, NUMBER_FORMATS, NUMBER_PATTERN, NUMERIC_SHARE
 
-
 #: Categories and channels with a spend-share measure: the most frequent ones, at most this many.
 MAX_SHARES = 8
 #: Days before as_of that count as "recent" for recent_spend_share.
