@@ -124,7 +124,7 @@
   {{ return(adapter.dispatch('parse_timestamp', 'customer_segmentation')(expression, format)) }}
 {% endmacro %}
 {#- A format with a four-digit year reads only text holding four digits in a row: '19/9/16' is
-    never the year 16 (custseg.inputs.FOUR_DIGITS). -#}
+    never the year 16 (custseg.inputs.values.FOUR_DIGITS). -#}
 {% macro default__parse_timestamp(expression, format) %}{% set parsed = "try_strptime(" ~ (("case when regexp_matches(" ~ expression ~ ", '[0-9]{4}') then " ~ expression ~ " end") if '%Y' in format else expression) ~ ", " ~ sql_string(format) ~ ")" %}{{ ("timezone('UTC', " ~ parsed ~ ")") if '%z' in format else parsed }}{% endmacro %}
 {#- Spark reads a two-digit year as 2000-2099; strptime (DuckDB) as 1969-2068: years from 2069
     on are moved back a century so both engines agree ('12/5/74' is 1974). -#}

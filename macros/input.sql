@@ -124,7 +124,7 @@
 
 {#
   The unparseable lines, one row per line, numbered after the readable rows: those the
-  pre-hook's scan recorded, and those custseg.inputs set aside before DuckDB read the file (a
+  pre-hook's scan recorded, and those custseg.inputs.lines set aside before DuckDB read the file (a
   NUL byte, a quote never closed, a carriage return inside a line: FileInfo.set_aside).
   source_row_number, line_span (the physical lines the row took: a broken quote may take
   several), line_customer_id (the first field, a best guess), reject_detail (file, physical
@@ -265,7 +265,7 @@
 {% endmacro %}
 
 {#- A number read from text: a plain number, or one written as the column's number_format
-    says (custseg.inputs.NUMBER_FORMATS: thousands separators, a decimal comma, currency or
+    says (custseg.inputs.values.NUMBER_FORMATS: thousands separators, a decimal comma, currency or
     percent signs); NULL when the text does not fit. -#}
 {% macro number_from_text(text, contract, column) %}
   {%- set fmt = (contract.get('number_formats') or {}).get(column.get('number_format') or '') -%}

@@ -1,6 +1,6 @@
 {#-
   A transaction log as the input (README: "From transactions"). transaction_input() is the
-  log's contract (custseg.transactions): which column is the customer id, the time, the
+  log's contract (custseg.inputs.transaction_contract): which column is the customer id, the time, the
   amount or quantity and unit price, the order, product, category, channel and country.
   Without transactions_path it is disabled and the models of models/transactions are empty.
 -#}

@@ -6,7 +6,7 @@ cannot do well:
 * `custseg_resolve_input(request_json)`: the input contract (custseg.inputs.resolve), as
   JSON; the macros call it when they compile the staging models.
 * `custseg_physical_lines(path, compression, encoding, byte_positions, line_starts)`: the
-  physical line of each record DuckDB's CSV reject table names (custseg.inputs.physical_lines_at).
+  physical line of each record DuckDB's CSV reject table names (custseg.inputs.lines.physical_lines_at).
 * `custseg_algorithms()`: the registered algorithms with what their models give
   (custseg.algorithms.algorithm_info), as JSON; read by segmentation_algorithms().
 * `custseg_publish_tmp(serving_path, run_id)`: the temporary file a build publishes into,

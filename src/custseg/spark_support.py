@@ -34,7 +34,7 @@ def _spark_file(f: dict) -> str:
 
 
 def spark_read_sql(source: dict, project_dir: Path) -> str | None:
-    """How Spark reads the input the source dict describes (custseg.inputs._source_dict):
+    """How Spark reads the input the source dict describes (custseg.inputs.source.source_dict):
     Parquet and CSV by path, a whitespace-separated file as text lines (column `line`)."""
     kind = source.get("kind")
     if kind not in ("csv", "parquet", "table"):

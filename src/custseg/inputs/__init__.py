@@ -32,18 +32,19 @@ One module per concern, each importing only those before it in this list:
 - contract: `resolve_contract`, the customer table's contract;
 - transaction_contract: `resolve_transactions`, a transaction log's contract (custseg.transactions
   holds its canonical columns);
-- resolve: `resolve(request)`, the entry point, with the caches of the process.
+- entry: `resolve(request)`, the entry point, with the caches of the process (a module named
+  `resolve` would be hidden by the function it exports).
 """
 
 from ..errors import InputError
 from .columns import ContractColumn
 from .contract import resolve_contract
 from .csv_layout import InputOptions
+from .entry import CONTRACT_SETTINGS, resolve
 from .formats import inspect_source
 from .kinds import humanize, infer_kind, snake_case
 from .lines import physical_lines_at
 from .profiling import ColumnProfile, profile_columns
-from .resolve import CONTRACT_SETTINGS, resolve
 from .source import FileInfo, Source
 from .transaction_contract import resolve_transactions
 from .values import (DATE_FORMATS, FOUR_DIGITS, MISSING_TOKENS, NUMBER_FORMATS, NUMBER_PATTERN, NUMERIC_SHARE,
