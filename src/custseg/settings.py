@@ -1,68 +1,275 @@
-"""The pipeline settings as the Python side sees them.
+"""Every setting of the pipeline, in one place: its name, default, check and meaning.
 
-dbt validates every var when it parses the project (macros/settings.sql) and writes the
-result to the `segmentation_config` table; `Settings.from_json` reads that. The same
-class, with its defaults, lets the package run without dbt (tests, notebooks).
+A setting is a dbt var (dbt_project.yml `vars:` lists the same names and defaults; a test
+keeps the two equal). The vars of an invocation are validated once, when the run starts
+(custseg.run_context.start), against the fields below: a bad value stops the run before
+anything is built, with one line naming the var, the value and what is allowed. The
+validated settings are stored in `segmentation_config` and reach every model through the
+run context. Values are data: paths are checked to be paths, column names are quoted
+wherever they reach SQL, and nothing is ever rendered as a template.
+
+    Settings.validate({"k_max": 8})      # the defaults, with k_max 8, checked
+    Settings(k_min=2, k_max=5)           # the same checks, for tests and notebooks
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, fields
-from typing import Any, Mapping
+import re
+from dataclasses import MISSING, asdict, dataclass, field, fields
+from typing import Any, Callable, Mapping
 
 
+class SettingError(ValueError):
+    """A var with a value the pipeline cannot use; the message is one line for the user."""
+
+
+def _shown(value: Any) -> str:
+    return json.dumps(value, default=str, ensure_ascii=False)
+
+
+def invalid(name: str, value: Any, expected: str) -> SettingError:
+    return SettingError(f"Invalid var '{name}': got {_shown(value)}; expected {expected}. "
+                        f"Set it in dbt_project.yml or with --vars '{{{name}: ...}}'.")
+
+
+# --------------------------------------------------------------------------- checks
+# A check takes (name, value) and returns the value to use, or raises SettingError.
+Check = Callable[[str, Any], Any]
+
+_CONTROL = re.compile(r"[\x00-\x1f]")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_name(value: Any) -> bool:
+    return isinstance(value, str) and value.strip() != "" and len(value) <= 200 and not _CONTROL.search(value)
+
+
+def integer(low: int, high: int | None = None, nullable: bool = False) -> Check:
+    def check(name: str, value: Any) -> int | None:
+        if value is None and nullable:
+            return None
+        if not _is_number(value) or value != int(value):
+            raise invalid(name, value, "an integer" + (" or null" if nullable else ""))
+        if value < low or (high is not None and value > high):
+            raise invalid(name, value, f"an integer from {low}" + (f" to {high}" if high is not None else " up"))
+        return int(value)
+    return check
+
+
+def number(low: float, high: float, expected: str) -> Check:
+    """A number strictly between `low` and `high`."""
+    def check(name: str, value: Any) -> float:
+        if not _is_number(value) or not low < value < high:
+            raise invalid(name, value, expected)
+        return value
+    return check
+
+
+def choice(*values: str, dynamic: Callable[[], tuple[str, ...]] | None = None) -> Check:
+    def check(name: str, value: Any) -> str:
+        allowed = dynamic() if dynamic else values
+        if value not in allowed:
+            raise invalid(name, value, "one of " + ", ".join(allowed))
+        return value
+    return check
+
+
+def path(name: str, value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip() or _CONTROL.search(value):
+        raise invalid(name, value, "a path to a CSV or Parquet file (or a glob), or null")
+    if any(mark in value for mark in ("{{", "{%", "{#")):
+        raise invalid(name, value, "a file path (text, not a template: settings are data)")
+    return value
+
+
+def column_name(expected: str) -> Check:
+    def check(name: str, value: Any) -> str | None:
+        if value is not None and not _is_name(value):
+            raise invalid(name, value, expected)
+        return value
+    return check
+
+
+def column_names(nullable: bool = False) -> Check:
+    def check(name: str, value: Any) -> list[str] | None:
+        if value is None:
+            return None if nullable else []
+        if isinstance(value, (str, Mapping)) or not isinstance(value, (list, tuple)):
+            raise invalid(name, value, "a list of column names, e.g. [card_type, income_band]"
+                          + (", or null to infer" if nullable else ""))
+        seen: set[str] = set()
+        for c in value:
+            if not _is_name(c):
+                raise invalid(name, value, f"column names as text; {_shown(c)} is not one")
+            if c.lower() in seen:
+                raise invalid(name, value, f"each column once; '{c}' is listed twice")
+            seen.add(c.lower())
+        return list(value)
+    return check
+
+
+def column_map(name: str, value: Any) -> dict:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise invalid(name, value, "a mapping {your_column: new_name}")
+    if not all(_is_name(k) and _is_name(v) for k, v in value.items()):
+        raise invalid(name, value, "column names as text on both sides")
+    return dict(value)
+
+
+def feature_columns(name: str, value: Any) -> list | dict | None:
+    if isinstance(value, Mapping):
+        from .catalogue import kinds
+
+        known = list(kinds())
+        for c, kind in value.items():
+            if not _is_name(c) or (kind is not None and kind not in known):
+                raise invalid(name, value, f"a map {{column: kind}} with kinds among {', '.join(known)} "
+                                           "(or null to infer the kind)")
+        return dict(value)
+    names = column_names(nullable=True)(name, value)
+    if names is not None and len(names) < 2:
+        raise invalid(name, names, "at least two columns (or null to infer them)")
+    return names
+
+
+def mapping(expected: str) -> Check:
+    def check(name: str, value: Any) -> dict | None:
+        if value is not None and not isinstance(value, Mapping):
+            raise invalid(name, value, expected)
+        return None if value is None else dict(value)
+    return check
+
+
+def date(name: str, value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value)
+    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
+        raise invalid(name, text, "a date YYYY-MM-DD, or null for the latest date in the data")
+    return text
+
+
+def grid(name: str, value: Any) -> tuple[int, int] | None:
+    if value is None:
+        return None
+    expected = "[rows, cols] with 2 to 50 nodes each, or null"
+    if isinstance(value, (str, Mapping)) or not isinstance(value, (list, tuple)) or len(value) != 2:
+        raise invalid(name, value, expected)
+    if not all(_is_number(v) and v == int(v) and 2 <= v <= 50 for v in value):
+        raise invalid(name, value, expected)
+    return int(value[0]), int(value[1])
+
+
+def _algorithms() -> tuple[str, ...]:
+    from .algorithms import ALGORITHMS   # here: the algorithms import this module
+
+    return ALGORITHMS
+
+
+def setting(default: Any, check: Check, doc: str, group: str) -> Any:
+    """A field of Settings: its default, its check, one line on what it does, and its group."""
+    kwargs = {"default_factory": (lambda: type(default)())} if isinstance(default, (list, dict)) \
+        else {"default": default}
+    return field(metadata={"check": check, "doc": doc, "group": group}, **kwargs)
+
+
+# --------------------------------------------------------------------------- the schema
 @dataclass(frozen=True)
 class Settings:
-    random_state: int = 42
-    segment_mode: str = "refit"
-    model_version: int | None = None
-    refit_after_days: int = 30
-    refit_after_change: float = 0.2
-    outlier_method: str = "cap"
-    primary_algorithm: str = "kmeans"
-    k_min: int = 2
-    k_max: int = 10
-    kmeans_k: int | None = None
-    hierarchical_k: int | None = None
-    gmm_k: int | None = None
-    som_grid: tuple[int, int] | None = None
-    fit_sample_size: int = 50_000
-    hierarchical_sample_size: int = 5_000
-    density_sample_size: int = 10_000
-    silhouette_sample_size: int = 5_000
-    evaluation_sample_size: int = 10_000
-    stability_resamples: int = 5
-    assign_batch_rows: int = 250_000
-    profile_median_sample_size: int = 50_000
-    report_max_points: int = 5_000
-    extra: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    # --- input (README: "Bring your own customers")
+    customers_path: str | None = setting(None, path, "CSV, Parquet or JSON file (or glob); null = the embedded sample",
+                                         "input")
+    transactions_path: str | None = setting(None, path, "an order/transaction log instead ('sample' = the embedded one)",
+                                            "input")
+    column_map: dict = setting({}, column_map, "renames: {your_column: new_name}", "input")
+    id_column: str | None = setting(None, column_name("a column name, or null to use CUST_ID or infer the id"),
+                                    "the customer id; null = CUST_ID if present, else inferred", "input")
+    feature_columns: list | dict | None = setting(None, feature_columns,
+                                                  "null = infer; a list of columns; or a map {column: kind}", "input")
+    categorical_columns: list | None = setting(None, column_names(nullable=True),
+                                               "null = infer (text with few distinct values); or a list", "input")
+    ignore_columns: list = setting([], column_names(), "carried into customer_features untouched, never clustered",
+                                   "input")
+    input_options: dict | None = setting(
+        None, mapping("a mapping such as {header: false, delimiter: whitespace, column_names: [...]}"),
+        "for files sniffing cannot read: {header, delimiter, column_names, encoding}", "input")
+    as_of: str | None = setting(None, date, "reference date (YYYY-MM-DD); null = the latest date in the data", "input")
+    # --- cleaning
+    outlier_method: str = setting("cap", choice("cap", "reject", "none"), "cap | reject | none", "cleaning")
+    outlier_upper_quantile: float = setting(0.995, number(0.5, 1, "a number strictly between 0.5 and 1, e.g. 0.995"),
+                                            "amounts, counts, ratios and durations above it are capped", "cleaning")
+    max_rejected_share: float = setting(0.10, number(0, 1.000001, "a share above 0 and at most 1, e.g. 0.10"),
+                                        "above this share of rejected input rows the build fails", "cleaning")
+    warn_rejected_share: float = setting(0.01, number(-0.000001, 1.000001, "a share from 0 to 1, e.g. 0.01"),
+                                         "above this share it warns", "cleaning")
+    # --- modelling
+    random_state: int = setting(42, integer(0, 4294967295), "the seed of every sample and fit", "modelling")
+    segment_mode: str = setting("refit", choice("refit", "score", "auto", "score_changes"),
+                                "refit | score | auto | score_changes (README: \"Running it every day\")", "modelling")
+    model_version: int | None = setting(None, integer(1, nullable=True),
+                                        "score with this saved model version; null = the latest", "modelling")
+    refit_after_days: int = setting(30, integer(0, 36500), "segment_mode auto: refit when the model is older",
+                                    "modelling")
+    refit_after_change: float = setting(0.2, number(0, 1000, "a share above 0, e.g. 0.2"),
+                                        "... or when the input's row count changed by more than this share",
+                                        "modelling")
+    primary_algorithm: str = setting("kmeans", choice(dynamic=_algorithms),
+                                     "the algorithm of customer_segments and the report's views", "modelling")
+    k_min: int = setting(2, integer(2, 50), "the smallest k scanned", "modelling")
+    k_max: int = setting(10, integer(2, 50), "the largest k scanned", "modelling")
+    kmeans_k: int | None = setting(None, integer(2, 50, nullable=True), "null = chosen automatically", "modelling")
+    hierarchical_k: int | None = setting(None, integer(2, 50, nullable=True), "null = chosen automatically",
+                                         "modelling")
+    gmm_k: int | None = setting(None, integer(2, 50, nullable=True), "null = chosen automatically", "modelling")
+    som_grid: tuple[int, int] | None = setting(None, grid, "[rows, cols]; null = sized from the data", "modelling")
+    fit_sample_size: int = setting(50_000, integer(100), "customers the models are fitted on", "modelling")
+    hierarchical_sample_size: int = setting(5_000, integer(100, 20000), "customers the Ward tree is built on",
+                                            "modelling")
+    density_sample_size: int = setting(10_000, integer(100, 200000), "customers DBSCAN is fitted on", "modelling")
+    silhouette_sample_size: int = setting(5_000, integer(100, 50000), "customers silhouettes are measured on",
+                                          "modelling")
+    evaluation_sample_size: int = setting(10_000, integer(100, 200000),
+                                          "customers for k scans of the mixture, quality and stability", "modelling")
+    stability_resamples: int = setting(5, integer(0, 100), "refits on resamples behind stability_ari", "modelling")
+    assign_batch_rows: int = setting(250_000, integer(1000), "customers scored per Arrow batch", "modelling")
+    profile_median_sample_size: int = setting(50_000, integer(1000),
+                                              "medians of bigger segments come from a sample this size", "modelling")
+    # --- report
+    report_max_points: int = setting(5_000, integer(100, 200000), "points drawn in scatter plots", "report")
 
     def __post_init__(self) -> None:
-        from .algorithms import ALGORITHMS  # here: the algorithms import this module
+        for f in fields(self):
+            object.__setattr__(self, f.name, f.metadata["check"](f.name, getattr(self, f.name)))
+        if self.customers_path is not None and self.transactions_path is not None:
+            raise SettingError("Set customers_path or transactions_path, not both: one input is segmented per build.")
+        if self.warn_rejected_share > self.max_rejected_share:
+            raise invalid("warn_rejected_share", self.warn_rejected_share,
+                          f"at most max_rejected_share ({self.max_rejected_share})")
+        if self.k_max < self.k_min:
+            raise invalid("k_max", self.k_max, f"at least k_min ({self.k_min})")
 
-        if self.primary_algorithm not in ALGORITHMS:
-            raise ValueError(
-                f"primary_algorithm must be one of {', '.join(ALGORITHMS)}; got {self.primary_algorithm!r}"
-            )
-        if not 2 <= self.k_min <= self.k_max:
-            raise ValueError(f"need 2 <= k_min <= k_max; got k_min={self.k_min}, k_max={self.k_max}")
-        if self.segment_mode not in ("refit", "score", "auto", "score_changes"):
-            raise ValueError(f"segment_mode must be refit, score, auto or score_changes; got {self.segment_mode!r}")
+    # -- reading -------------------------------------------------------------------
+    @classmethod
+    def validate(cls, values: Mapping[str, Any]) -> "Settings":
+        """The settings from vars (missing ones take their defaults). Raises SettingError, one
+        line, for an unknown var or a bad value."""
+        unknown_var(values)
+        return cls(**{f.name: values[f.name] for f in fields(cls) if f.name in values})
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> "Settings":
-        known = {f.name for f in fields(cls)} - {"extra"}
-        kwargs: dict[str, Any] = {}
-        for key in known:
-            if key in values and values[key] is not None:
-                kwargs[key] = values[key]
-            elif key in values and key in {"kmeans_k", "hierarchical_k", "gmm_k", "som_grid", "model_version"}:
-                kwargs[key] = None
-        if kwargs.get("som_grid") is not None:
-            kwargs["som_grid"] = tuple(int(v) for v in kwargs["som_grid"])
-        kwargs["extra"] = {k: v for k, v in values.items() if k not in known}
-        return cls(**kwargs)
+        """Validated settings as stored (segmentation_config, the run context): keys this
+        version does not know are left out."""
+        names = {f.name for f in fields(cls)}
+        return cls.validate({k: v for k, v in values.items() if k in names})
 
     @classmethod
     def from_json(cls, text: str) -> "Settings":
@@ -70,8 +277,38 @@ class Settings:
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
-        out.pop("extra")
+        out["som_grid"] = list(self.som_grid) if self.som_grid else None
         return out
 
     def fixed_k(self, algorithm: str) -> int | None:
         return {"kmeans": self.kmeans_k, "hierarchical": self.hierarchical_k, "gmm": self.gmm_k}.get(algorithm)
+
+
+def _default(f) -> Any:
+    return f.default_factory() if f.default is MISSING else f.default
+
+
+def names() -> list[str]:
+    """Every var, in the order of dbt_project.yml."""
+    return [f.name for f in fields(Settings)]
+
+
+def defaults() -> dict[str, Any]:
+    """Each var's default, as dbt_project.yml states it."""
+    return {f.name: _default(f) for f in fields(Settings)}
+
+
+RENAMED = {"model_features": "The var 'model_features' was renamed 'feature_columns' (a list of input columns, or a "
+                             "map {column: kind}); see README, 'Bring your own customers'."}
+
+
+def unknown_var(values: Mapping[str, Any]) -> None:
+    """Refuse a var this project does not know (a typo would otherwise be silently ignored)."""
+    known = names()
+    for key in values:
+        if key in RENAMED:
+            raise SettingError(RENAMED[key])
+        if key not in known:
+            close = [k for k in known if k[:4] == str(key)[:4]]
+            raise SettingError(f"Unknown var '{key}'" + (f" (did you mean {' or '.join(close)}?)" if close else "")
+                               + "; the vars are listed in dbt_project.yml.")
