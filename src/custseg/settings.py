@@ -168,6 +168,42 @@ def grid(name: str, value: Any) -> tuple[int, int] | None:
     return int(value[0]), int(value[1])
 
 
+#: The kinds of relation an input var can name, and the shape of each value.
+RELATION_KINDS = {"postgres": "schema.table"}
+
+
+def relation(name: str, value: Any) -> dict | None:
+    """{kind: target}: a table or view to read instead of a file (README: "From PostgreSQL")."""
+    if value is None:
+        return None
+    shapes = " or ".join(f"{{{k}: {v}}}" for k, v in RELATION_KINDS.items())
+    if not isinstance(value, Mapping) or len(value) != 1 or next(iter(value)) not in RELATION_KINDS:
+        raise invalid(name, value, f"a mapping with one key: {shapes}, or null")
+    kind, target = next(iter(value.items()))
+    parts = str(target).split(".") if isinstance(target, str) else []
+    if kind == "postgres" and (not _is_name(target) or len(parts) != 2 or not all(p.strip() for p in parts)):
+        raise invalid(name, value, "{postgres: schema.table}, e.g. {postgres: public.customers}")
+    return {kind: target}
+
+
+def flag(name: str, value: Any) -> bool:
+    if value is not True and value is not False:
+        raise invalid(name, value, "true or false")
+    return value
+
+
+def postgres_schema(name: str, value: Any) -> str:
+    if (not _is_name(value) or len(value) > 40 or "__staging_" in value
+            or value.lower() in ("public", "information_schema") or value.lower().startswith("pg_")):
+        raise invalid(name, value, "a schema name of at most 40 characters that the publish owns (it replaces the "
+                                   "schema whole, so not public or a system schema), e.g. segments")
+    return value
+
+
+#: DuckDB storage versions the serving database can be written in (README: "For BI tools").
+SERVING_STORAGE_VERSIONS = ("v1.0.0", "v1.2.0", "v1.4.0", "v1.5.0", "v2.0.0")
+
+
 def _algorithms() -> tuple[str, ...]:
     from .algorithms import ALGORITHMS   # here: the algorithms import this module
 
@@ -189,6 +225,10 @@ class Settings:
                                          "input")
     transactions_path: str | None = setting(None, path, "an order/transaction log instead ('sample' = the embedded one)",
                                             "input")
+    customers_relation: dict | None = setting(None, relation, "a table instead of a file: {postgres: schema.table}",
+                                              "input")
+    transactions_relation: dict | None = setting(None, relation, "an order table instead: {postgres: schema.table}",
+                                                 "input")
     column_map: dict = setting({}, column_map, "renames: {your_column: new_name}", "input")
     id_column: str | None = setting(None, column_name("a column name, or null to use CUST_ID or infer the id"),
                                     "the customer id; null = CUST_ID if present, else inferred", "input")
@@ -244,12 +284,35 @@ class Settings:
                                               "medians of bigger segments come from a sample this size", "modelling")
     # --- report
     report_max_points: int = setting(5_000, integer(100, 200000), "points drawn in scatter plots", "report")
+    # --- serving and publishing (README: "For BI tools")
+    serving_storage_version: str = setting("v1.0.0", choice(*SERVING_STORAGE_VERSIONS),
+                                           "DuckDB file format of the serving database (v1.0.0: DuckDB 0.10.3 on)",
+                                           "serving")
+    serving_format: str = setting("duckdb", choice("duckdb", "parquet"),
+                                  "duckdb | parquet (the DuckDB file and a folder of Parquet files beside it)", "serving")
+    publish_postgres: bool = setting(False, flag, "also publish the marts into PostgreSQL ($CUSTSEG_POSTGRES_URL)",
+                                     "serving")
+    postgres_schema: str = setting("segments", postgres_schema, "... into this schema, which every publish replaces",
+                                   "serving")
 
     def __post_init__(self) -> None:
         for f in fields(self):
             object.__setattr__(self, f.name, f.metadata["check"](f.name, getattr(self, f.name)))
-        if self.customers_path is not None and self.transactions_path is not None:
-            raise SettingError("Set customers_path or transactions_path, not both: one input is segmented per build.")
+        for role in ("customers", "transactions"):
+            if getattr(self, f"{role}_path") is not None and getattr(self, f"{role}_relation") is not None:
+                raise SettingError(f"Set {role}_path or {role}_relation, not both: the {role} are read from one place.")
+        customers = "customers_path" if self.customers_path is not None else \
+            "customers_relation" if self.customers_relation is not None else None
+        transactions = "transactions_path" if self.transactions_path is not None else \
+            "transactions_relation" if self.transactions_relation is not None else None
+        if customers and transactions:
+            raise SettingError(f"Set {customers} or {transactions}, not both: one input is segmented per build.")
+        for rel in (self.customers_relation, self.transactions_relation):
+            if self.publish_postgres and rel and "postgres" in rel \
+                    and rel["postgres"].split(".")[0].strip() == self.postgres_schema:
+                raise invalid("postgres_schema", self.postgres_schema,
+                              f"another schema than the input's ({rel['postgres']}): the publish replaces that "
+                              "schema whole")
         if self.warn_rejected_share > self.max_rejected_share:
             raise invalid("warn_rejected_share", self.warn_rejected_share,
                           f"at most max_rejected_share ({self.max_rejected_share})")
@@ -312,3 +375,30 @@ def unknown_var(values: Mapping[str, Any]) -> None:
             close = [k for k in known if k[:4] == str(key)[:4]]
             raise SettingError(f"Unknown var '{key}'" + (f" (did you mean {' or '.join(close)}?)" if close else "")
                                + "; the vars are listed in dbt_project.yml.")
+
+
+# --------------------------------------------------------------------------- the Jinja side
+JINJA_DEFAULTS = "macros/setting_defaults.sql"
+
+
+def jinja_defaults() -> str:
+    """macros/setting_defaults.sql, generated from the schema above (`python -m custseg.settings`;
+    a test fails when it is out of date): what the macros know while dbt parses, when nothing
+    runs and the run context does not exist yet."""
+    values = json.dumps(defaults(), sort_keys=False)
+    assert "'" not in values and "\\" not in values, "a default that needs escaping in a Jinja literal"
+    return ("{#- Generated from src/custseg/settings.py by `python -m custseg.settings`: do not edit.\n"
+            "    Each var's default, for the macros while dbt parses the project (macros/run_context.sql);\n"
+            "    a run validates the vars it is given in custseg.settings. -#}\n"
+            "{% macro setting_defaults() %}\n"
+            f"  {{{{ return(fromjson('{values}')) }}}}\n"
+            "{% endmacro %}\n")
+
+
+if __name__ == "__main__":
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    (root / JINJA_DEFAULTS).write_text(jinja_defaults(), encoding="utf-8")
+    print(f"wrote {JINJA_DEFAULTS}", file=sys.stderr)
