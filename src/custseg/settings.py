@@ -223,13 +223,16 @@ class Settings:
     # --- input (README: "Bring your own customers")
     customers_path: str | None = setting(None, path, "CSV, Parquet or JSON file (or glob); null = the embedded sample",
                                          "input")
-    transactions_path: str | None = setting(None, path, "an order/transaction log instead ('sample' = the embedded one)",
+    transactions_path: str | None = setting(
+        None, path, "an order/transaction log instead (a file or glob; 'sample' = the embedded one)",
                                             "input")
-    customers_relation: dict | None = setting(None, relation, "a table instead of a file: {postgres: schema.table}",
+    customers_relation: dict | None = setting(
+        None, relation, "instead of customers_path: {postgres: schema.table} (README: \"PostgreSQL\")",
                                               "input")
-    transactions_relation: dict | None = setting(None, relation, "an order table instead: {postgres: schema.table}",
+    transactions_relation: dict | None = setting(
+        None, relation, "instead of transactions_path: {postgres: schema.table}",
                                                  "input")
-    column_map: dict = setting({}, column_map, "renames: {your_column: new_name}", "input")
+    column_map: dict = setting({}, column_map, "renames: {your_column: new_name}, e.g. {acct_id: CUST_ID}", "input")
     id_column: str | None = setting(None, column_name("a column name, or null to use CUST_ID or infer the id"),
                                     "the customer id; null = CUST_ID if present, else inferred", "input")
     feature_columns: list | dict | None = setting(None, feature_columns,
@@ -245,7 +248,8 @@ class Settings:
     # --- cleaning
     outlier_method: str = setting("cap", choice("cap", "reject", "none"), "cap | reject | none", "cleaning")
     outlier_upper_quantile: float = setting(0.995, number(0.5, 1, "a number strictly between 0.5 and 1, e.g. 0.995"),
-                                            "amounts, counts, ratios and durations above it are capped", "cleaning")
+                                            "amounts, counts, ratios and durations above this quantile are capped",
+                                            "cleaning")
     max_rejected_share: float = setting(0.10, number(0, 1.000001, "a share above 0 and at most 1, e.g. 0.10"),
                                         "above this share of rejected input rows the build fails", "cleaning")
     warn_rejected_share: float = setting(0.01, number(-0.000001, 1.000001, "a share from 0 to 1, e.g. 0.01"),
@@ -256,16 +260,17 @@ class Settings:
                                 "refit | score | auto | score_changes (README: \"Running it every day\")", "modelling")
     model_version: int | None = setting(None, integer(1, nullable=True),
                                         "score with this saved model version; null = the latest", "modelling")
-    refit_after_days: int = setting(30, integer(0, 36500), "segment_mode auto: refit when the model is older",
+    refit_after_days: int = setting(30, integer(0, 36500), "segment_mode auto: refit when the model is older than this",
                                     "modelling")
     refit_after_change: float = setting(0.2, number(0, 1000, "a share above 0, e.g. 0.2"),
                                         "... or when the input's row count changed by more than this share",
                                         "modelling")
     primary_algorithm: str = setting("kmeans", choice(dynamic=_algorithms),
-                                     "the algorithm of customer_segments and the report's views", "modelling")
+                                     "kmeans | hierarchical | som | density | gmm", "modelling")
     k_min: int = setting(2, integer(2, 50), "the smallest k scanned", "modelling")
     k_max: int = setting(10, integer(2, 50), "the largest k scanned", "modelling")
-    kmeans_k: int | None = setting(None, integer(2, 50, nullable=True), "null = chosen automatically", "modelling")
+    kmeans_k: int | None = setting(None, integer(2, 50, nullable=True),
+                                   "null = chosen automatically (docs/methodology.md)", "modelling")
     hierarchical_k: int | None = setting(None, integer(2, 50, nullable=True), "null = chosen automatically",
                                          "modelling")
     gmm_k: int | None = setting(None, integer(2, 50, nullable=True), "null = chosen automatically", "modelling")
@@ -283,16 +288,19 @@ class Settings:
     profile_median_sample_size: int = setting(50_000, integer(1000),
                                               "medians of bigger segments come from a sample this size", "modelling")
     # --- report
-    report_max_points: int = setting(5_000, integer(100, 200000), "points drawn in scatter plots", "report")
+    report_max_points: int = setting(5_000, integer(100, 200000), "points drawn in scatter plots (counts use everyone)",
+                                     "report")
     # --- serving and publishing (README: "For BI tools")
     serving_storage_version: str = setting("v1.0.0", choice(*SERVING_STORAGE_VERSIONS),
-                                           "DuckDB file format of the serving database (v1.0.0: DuckDB 0.10.3 on)",
+                                           "the serving database's file format (v1.0.0: DuckDB 0.10.3 on read it)",
                                            "serving")
     serving_format: str = setting("duckdb", choice("duckdb", "parquet"),
-                                  "duckdb | parquet (the DuckDB file and a folder of Parquet files beside it)", "serving")
+                                  "duckdb | parquet (the DuckDB file and a folder of Parquet files beside it)",
+                                  "serving")
     publish_postgres: bool = setting(False, flag, "also publish the marts into PostgreSQL ($CUSTSEG_POSTGRES_URL)",
                                      "serving")
-    postgres_schema: str = setting("segments", postgres_schema, "... into this schema, which every publish replaces",
+    postgres_schema: str = setting("segments", postgres_schema,
+                                   "... into this schema, which every publish replaces whole",
                                    "serving")
 
     def __post_init__(self) -> None:
@@ -377,8 +385,40 @@ def unknown_var(values: Mapping[str, Any]) -> None:
                                + "; the vars are listed in dbt_project.yml.")
 
 
-# --------------------------------------------------------------------------- the Jinja side
+# --------------------------------------------------------------------------- generated files
 JINJA_DEFAULTS = "macros/setting_defaults.sql"
+DBT_PROJECT = "dbt_project.yml"
+GROUPS = {"input": 'input (README: "Bring your own customers")', "cleaning": "cleaning", "modelling": "modelling",
+          "report": "report", "serving": 'serving and publishing (README: "For BI tools")'}
+
+
+def _yaml_value(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value)
+    return str(value)
+
+
+def dbt_project_vars() -> str:
+    """The `vars:` block of dbt_project.yml: every var with its default and what it means."""
+    lines, group = ["vars:"], None
+    for f in fields(Settings):
+        if f.metadata["group"] != group:
+            group = f.metadata["group"]
+            title = f"  # --- {GROUPS[group]} "
+            lines.append(title + "-" * max(3, 92 - len(title)))
+        item = f"  {f.name}: {_yaml_value(_default(f))}"
+        lines.append(f"{item:<32}# {f.metadata['doc']}" if len(item) < 32 else f"{item} # {f.metadata['doc']}")
+    return "\n".join(lines) + "\n"
+
+
+def _replace_vars_block(text: str) -> str:
+    start = text.index("\nvars:\n") + 1
+    end = text.index("\n\n", start) + 1
+    return text[:start] + dbt_project_vars() + text[end:]
 
 
 def jinja_defaults() -> str:
@@ -401,4 +441,6 @@ if __name__ == "__main__":
 
     root = Path(__file__).resolve().parents[2]
     (root / JINJA_DEFAULTS).write_text(jinja_defaults(), encoding="utf-8")
-    print(f"wrote {JINJA_DEFAULTS}", file=sys.stderr)
+    project = root / DBT_PROJECT
+    project.write_text(_replace_vars_block(project.read_text(encoding="utf-8")), encoding="utf-8")
+    print(f"wrote {JINJA_DEFAULTS} and the vars of {DBT_PROJECT}", file=sys.stderr)
