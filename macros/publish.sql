@@ -92,8 +92,8 @@
       ~ sql_string(asked if asked is string else 'refit') ~ ")") %}
   {#- the run's context: the vars checked, the input read, the mode decided (custseg.run_context) -#}
   {% set answer = run_context_answer() %}
+  {% if asked == 'score_changes' %}{% do check_score_changes_run(answer.get('context')) %}{% endif %}
   {% if answer.get('error') %}{{ refuse_run(answer.error) }}{% endif %}
-  {% if answer.context.settings.segment_mode == 'score_changes' %}{% do check_score_changes_run() %}{% endif %}
   {% do check_postgres_publish() %}
   {% do record_model_plan(answer.context.models) %}
   {% do check_serving_parquet_path() %}

@@ -178,8 +178,8 @@ inner join per_customer
 {% endmacro %}
 
 {#- on-run-start: a score_changes run builds only its selector, from a customer table, after a
-    published full build. -#}
-{% macro check_score_changes_run() %}
+    published full build (`context`: the run's, none when it could not be made). -#}
+{% macro check_score_changes_run(context) %}
   {% set allowed = score_changes_models() + ['customer_changes', 'segment_history', 'segment_migrations'] %}
   {% set others = [] %}
   {% for uid in selected_resources if uid.startswith('model.') %}
@@ -190,10 +190,6 @@ inner join per_customer
     {{ refuse_run("segment_mode score_changes rebuilds only the changed customers; run it as "
         ~ "dbt build --selector score_changes (make score-changes), not with " ~ (others[:3] | join(', '))
         ~ (' and ' ~ (others | length - 3) ~ ' more' if others | length > 3 else '') ~ '.') }}
-  {% endif %}
-  {% if run_context().input.source.get('kind') == 'transactions' %}
-    {{ refuse_run("segment_mode score_changes reads a customer table; a transaction log moves "
-        ~ "every customer's recency each night, so build it with segment_mode score (or refit).") }}
   {% endif %}
   {#- the last full build, skipping runs that ran no model: refused ones, and (in databases from
       before runs recorded their mode at the start) ones with no mode -#}
@@ -225,6 +221,10 @@ inner join per_customer
     {{ refuse_run("segment_mode score_changes updates the serving database night by night, and "
         ~ "the changes of run " ~ lost[-1][0] ~ " reached the working tables but never the serving database (its "
         ~ "copy could not be swapped in); run dbt build (segment_mode refit or score) to publish everything again.") }}
+  {% endif %}
+  {% if context and context.input.source.get('kind') == 'transactions' %}
+    {{ refuse_run("segment_mode score_changes reads a customer table; a transaction log moves "
+        ~ "every customer's recency each night, so build it with segment_mode score (or refit).") }}
   {% endif %}
 {% endmacro %}
 
