@@ -48,11 +48,11 @@ def tables_named(session, schema: str, names: Iterable[str]) -> list:
     names = list(names)
     if type(session).__module__.startswith("pyspark"):
         return [session.table(f"{schema}.{n}") for n in names if session.catalog.tableExists(f"{schema}.{n}")]
-    listed = ", ".join(_literal(n) for n in names) or "null"
+    listed = ", ".join(sql_literal(n) for n in names) or "null"
     found = {r[0] for r in session.sql(
-        f"select table_name from information_schema.tables where table_schema = {_literal(schema)} "
+        f"select table_name from information_schema.tables where table_schema = {sql_literal(schema)} "
         f"and table_name in ({listed})").fetchall()}
-    return [session.sql(f"select * from {_quote(schema)}.{_quote(n)}") for n in names if n in found]
+    return [session.sql(f"select * from {quote_identifier(schema)}.{quote_identifier(n)}") for n in names if n in found]
 
 
 def empty_like(relation) -> pd.DataFrame:
