@@ -33,7 +33,7 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from custseg.sql import quote_identifier, sql_literal
@@ -475,7 +475,8 @@ def baseline_worker(args: argparse.Namespace) -> int:
             silhouette_score(state["Z"], state["labels"])
 
     for i, step in enumerate(BASELINE_STEPS):
-        needed = i >= first or step in {"read", "median_fill", "scale"} or (step == "kmeans" and args.start_at == "silhouette")
+        needed = (i >= first or step in {"read", "median_fill", "scale"}
+                  or (step == "kmeans" and args.start_at == "silhouette"))
         if not needed:
             continue
         prep = i < first
@@ -629,7 +630,8 @@ def render_markdown(rows: list[dict], args: argparse.Namespace, started: dt.date
     nights = {n: r for n, r in product.items() if r.get("day_two_status")}
     if nights:
         lines += ["", "## Day two: the next nights' files (1% new or changed customers each) into the same database",
-                  "", "| customers | day-one refit build s | score_changes, first night s | score_changes, next night s "
+                  "", "| customers | day-one refit build s | score_changes, first night s "
+                  "| score_changes, next night s "
                   "| next night / refit | full score build s | score / refit | refit build s | status |",
                   "|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
 
