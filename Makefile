@@ -1,4 +1,4 @@
-# Two commands for a fresh machine with python3 and make:
+# Two commands (README says what each needs; make test installs chromium and postgresql with apt-get):
 #   make build   set up .venv (if needed), dbt build on the embedded sample, then write the report
 #   make test    same set-up, then the linter (ruff) and the whole test suite
 # Other targets: make lint | score-changes | report | docs | fuzz | bench | bench-transactions | bench-postgres | spark-build | test-spark | readers | sample | clean | help
