@@ -1,4 +1,5 @@
-"""Each customer's silhouette in its primary-algorithm segment, on the silhouette sample (the report's silhouette plot)."""
+"""Each customer's silhouette in its primary-algorithm segment, on the silhouette sample
+(the report's silhouette plot)."""
 
 
 def model(dbt, session):

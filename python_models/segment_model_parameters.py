@@ -1,4 +1,5 @@
-"""The fitted parameters of each model version as rows (centres, SOM weights, mixture parameters), for any SQL engine."""
+"""The fitted parameters of each model version as rows (centres, SOM weights, mixture parameters),
+for any SQL engine."""
 
 
 def model(dbt, session):

@@ -195,8 +195,9 @@ def compare(working: Path, warehouse: Path) -> dict:
     result: dict = {"algorithms": {}}
     with duckdb.connect(str(working), read_only=True) as con:
         counts = "input_rows, clean_customers, rejected_rows"
-        result["duckdb_counts"] = dict(zip(counts.split(", "), con.sql(f"select {counts} from input_summary").fetchall()[0]))
-        result["spark_counts"] = dict(zip(counts.split(", "), con.sql(f"select {counts} from {spark_summary}").fetchall()[0]))
+        names = counts.split(", ")
+        result["duckdb_counts"] = dict(zip(names, con.sql(f"select {counts} from input_summary").fetchall()[0]))
+        result["spark_counts"] = dict(zip(names, con.sql(f"select {counts} from {spark_summary}").fetchall()[0]))
         spark_tx = warehouse / "transaction_summary"
         if con.sql("select count(*) from transaction_summary").fetchall()[0][0]:   # a transaction log
             lines = "input_lines, collapsed_duplicates, rejected_lines, guest_lines, used_lines, customers"

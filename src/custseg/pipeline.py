@@ -321,7 +321,8 @@ def rfm_record(ctx: RunContext, sample_relation, preprocessing_relation, segment
         "kept_ids_json": "[]", "new_ids_json": "[]", "retired_ids_json": "[]",
         "next_segment_id": int(rules["segment_id"].max()) + 1,
         "parameters_json": json.dumps({"rules": "R x F score map, src/custseg/seeds/rfm_segments.csv",
-                                       "scores": "quintiles over every customer: 1 + floor(5 x percent rank), ties share the lower score"}),
+                                       "scores": "quintiles over every customer: 1 + floor(5 x percent rank), "
+                                                 "ties share the lower score"}),
         "model_json": json.dumps({"rules": rules.to_dict(orient="records")}, default=str),
         "k_selection_json": "[]", "fit_sample_size": 0, "evaluation_sample_size": int(len(frame)),
         "silhouette": q.silhouette if q else None, "davies_bouldin": q.davies_bouldin if q else None,

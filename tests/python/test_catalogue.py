@@ -81,3 +81,17 @@ def test_the_catalogue_seed_in_a_build_matches_the_package(sample_build):
         "select column_name from information_schema.columns where table_name = 'customer_features'")}
     derived = {f.name for f in catalogue.derived_features()}
     assert derived <= columns
+
+
+def test_every_model_folder_has_one_yaml_and_every_model_a_description():
+    """README "Working on the project": one YAML per model folder (dbt unit tests aside); every
+    model is described (the spark target's stand-ins by the models they stand in for)."""
+    folders = [p for p in (PROJECT_DIR / "models").iterdir() if p.is_dir()] + [PROJECT_DIR / "python_models"]
+    described, models = {}, set()
+    for folder in folders:
+        docs = [p for p in folder.glob("*.yml") if not p.name.endswith("_unit_tests.yml")]
+        assert len(docs) == 1, (folder.name, docs)
+        described |= {m["name"]: m.get("description") for m in yaml.safe_load(docs[0].read_text())["models"]}
+        models |= {p.stem for p in [*folder.glob("*.sql"), *folder.glob("*.py")]}
+    assert not models - set(described), sorted(models - set(described))
+    assert all(described[m] for m in models)
