@@ -4,7 +4,8 @@
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    from custseg.pipeline import RunContext, silhouette_values
+    from custseg.pipeline import silhouette_values
+    from custseg.run_context import RunContext
 
     return silhouette_values(
         RunContext.from_dbt(dbt),

@@ -16,7 +16,6 @@ import datetime as dt
 import json
 import os
 import time
-from dataclasses import dataclass
 from typing import Iterator
 
 import numpy as np
@@ -30,42 +29,8 @@ from .algorithms import ALGORITHM_LABELS, ALGORITHMS, REGISTRY, FitResult, Previ
 from .catalogue import NOISE_SEGMENT
 from .naming import name_all
 from .preprocessing import FeatureSpec, Preprocessor
-from .settings import Settings
+from .run_context import RunContext
 from .stable_ids import IdMatch, match_ids
-
-
-@dataclass(frozen=True)
-class RunContext:
-    """What the current invocation says: validated settings, the input contract, the run id,
-    and the run's models (macros/model_versions.sql): refit or score, the model version, the
-    versions artifacts may be read at, and the segment names saved so far."""
-
-    settings: Settings
-    contract: dict
-    run_id: str
-    mode: str = "refit"
-    model_version: int = 1
-    usable: tuple[int, ...] = (1,)
-    saved_names: tuple[tuple, ...] = ()
-
-    @classmethod
-    def from_dbt(cls, dbt) -> "RunContext":
-        raw = json.loads(getattr(dbt, "custseg_context"))
-        models = raw.get("models") or {}
-        return cls(Settings.from_mapping(raw["settings"]), raw["contract"], raw["run_id"],
-                   models.get("mode", "refit"), int(models.get("model_version", 1)),
-                   tuple(int(v) for v in models.get("usable", [1])),
-                   tuple(tuple(r) for r in raw.get("saved_names") or ()))
-
-    @property
-    def refit(self) -> bool:
-        return self.mode == "refit"
-
-    def version_at(self, versions, below: bool = False) -> int | None:
-        """The latest usable version among `versions`, not above the run's (below: under it)."""
-        top = self.model_version - 1 if below else self.model_version
-        ok = [int(v) for v in set(versions) if int(v) in self.usable and int(v) <= top]
-        return max(ok) if ok else None
 
 
 def _sample_frame(sample_relation) -> pd.DataFrame:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import json
 import re
 
 import yaml
@@ -21,17 +20,16 @@ def macro_list(path: str, name: str) -> list[str]:
 
 
 def test_the_sql_side_reads_the_registry_and_no_list_of_its_own():
-    from custseg.dbt_plugin import FUNCTIONS
+    from custseg.algorithms import algorithm_info
 
-    function, params, _ = FUNCTIONS["custseg_algorithms"]
-    info = json.loads(function())
-    assert params == [] and [a["name"] for a in info] == list(REGISTRY)
+    info = algorithm_info()
+    assert [a["name"] for a in info] == list(REGISTRY)
     for a in info:
         cls = REGISTRY[a["name"]]
         assert issubclass(cls, Segmenter) and issubclass(cls.model, SegmentModel) and cls.label == a["label"]
         assert {k: a[k] for k in ("has_noise", "gives_probability", "gives_node", "distance_to_centre")} == {
             k: getattr(cls.model, k) for k in ("has_noise", "gives_probability", "gives_node", "distance_to_centre")}
-    assert "custseg_algorithms()" in (PROJECT_DIR / "macros" / "segmentation.sql").read_text()
+    assert "run_context().algorithms" in (PROJECT_DIR / "macros" / "segmentation.sql").read_text()
     # one Python model fits them all; no per-algorithm model files (rfm_model: the rules)
     assert sorted(p.name for p in (PROJECT_DIR / "python_models").glob("*_model.py")) == ["rfm_model.py"]
     assert not [p.name for p in (PROJECT_DIR / "models" / "spark").glob("*_model.sql")]
@@ -52,10 +50,6 @@ def test_yaml_names_only_per_algorithm_columns_the_registry_gives():
     for column in named:
         algorithm, output = pattern.match(column).groups()
         assert algorithm in REGISTRY and gives[output](REGISTRY[algorithm].model), column
-
-
-def test_the_kinds_validated_at_parse_are_the_catalogue_kinds():
-    assert macro_list("macros/settings.sql", "feature_kind_names") == list(catalogue.kinds())
 
 
 def test_every_catalogue_feature_has_a_known_kind_and_known_inputs():

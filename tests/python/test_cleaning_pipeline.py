@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from custseg import sample
-from conftest import PROJECT_DIR, assert_ok, run_dbt
+from conftest import PROJECT_DIR, assert_ok, assert_refused_before_any_model, run_dbt
 
 pytestmark = pytest.mark.dbt
 
@@ -256,10 +256,11 @@ def test_a_table_without_an_id_numbers_its_rows(tmp_path):
         ({"kmean_k": 4}, "Unknown var 'kmean_k' (did you mean kmeans_k?)"),
     ],
 )
-def test_bad_vars_fail_at_parse_with_a_clear_message(tmp_path, vars, message):
-    run = run_dbt(["parse"], tmp_path, vars=vars)
+def test_bad_vars_stop_the_run_before_any_model_with_a_clear_message(tmp_path, vars, message):
+    run = run_dbt(CLEANING, tmp_path, vars=vars)
     assert run.returncode != 0
-    assert message in run.output, run.output[-2000:]
+    assert message in run.output and "Traceback" not in run.output, run.output[-2000:]
+    assert_refused_before_any_model(run, message)
 
 
 def test_missing_file_is_named(tmp_path):
@@ -276,3 +277,4 @@ def test_outlier_reject_mode_keeps_conservation(tmp_path):
     assert clean + rejected == input_rows
     outliers = run.scalar("select count(*) from rejected_customers where reject_stage = 'outliers'")
     assert outliers >= 10  # the generator's blown-up rows, at least
+
