@@ -6,7 +6,7 @@
 -#}
 
 {% macro transaction_input() %}
-  {% set input = customer_input() %}
+  {% set input = run_context().input %}
   {% set tx = input.get('transactions') %}
   {% if not tx %}
     {{ return({'enabled': false, 'contract': {'columns': [], 'shares': {'category': [], 'channel': []}},
@@ -20,6 +20,6 @@
 
 {#- The snapshot date: as_of, or the latest time in the log (a rebuild is reproducible). -#}
 {% macro transactions_as_of(times) %}
-  {% set as_of = segmentation_settings().as_of %}
+  {% set as_of = run_context().settings.as_of %}
   {{ return(("cast(" ~ sql_string(as_of) ~ " as timestamp)") if as_of else ("max(" ~ times ~ ") over ()")) }}
 {% endmacro %}
