@@ -80,7 +80,8 @@
             ~ sql_string(read_compression) ~ ', ' ~ sql_string(read_encoding) ~ ')') -%}
       {%- for row in f.get('set_aside') or [] -%}
         {%- do set_aside.append('(' ~ file_id ~ ', ' ~ (row[0] | int) ~ ', ' ~ sql_string(row[1]) ~ ', '
-              ~ (sql_string(row[2]) if row[2] is not none else 'null') ~ ', ' ~ sql_string(row[3]) ~ ')') -%}
+              ~ (sql_string(row[2]) if row[2] is not none else 'null') ~ ', ' ~ sql_string(row[3]) ~ ', '
+              ~ (row[4] | int) ~ ')') -%}
       {%- endfor -%}
     {%- endfor -%}
     {%- if not names -%}
@@ -155,8 +156,8 @@
         left join names on names.file_id = errors.file_id
         {%- if set_aside %}
         union all
-        select aside.file_id, aside.line, 1, aside.first_field, names.path, aside.what, aside.text
-        from ({{ _values(set_aside, 'file_id, line, what, first_field, text') }}) as aside
+        select aside.file_id, aside.line, aside.span, aside.first_field, names.path, aside.what, aside.text
+        from ({{ _values(set_aside, 'file_id, line, what, first_field, text, span') }}) as aside
         left join names on names.file_id = aside.file_id
         {%- endif %}
     )

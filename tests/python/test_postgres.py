@@ -18,7 +18,7 @@ from pathlib import Path
 import adbc_driver_postgresql.dbapi as pg
 import duckdb
 import pytest
-from conftest import PROJECT_DIR, run_dbt
+from conftest import PROJECT_DIR, assert_refused_before_any_model, run_dbt
 from postgres_server import PASSWORD
 
 from custseg import inputs, postgres
@@ -463,10 +463,12 @@ def test_publish_settings_are_checked_before_any_model(builds, server):
         ({"publish_postgres": True, "postgres_schema": "public"}, "Invalid var 'postgres_schema': got \"public\""),
     ],
 )
-def test_bad_postgres_vars_fail_at_parse(tmp_path, vars, message):
-    run = run_dbt(["parse"], tmp_path, vars=vars)
+def test_bad_postgres_vars_are_refused_before_any_model(tmp_path, vars, message):
+    run = run_dbt(["build"], tmp_path, vars=vars)
     assert run.returncode != 0
     assert message in run.output, run.output[-2000:]
+    assert "Traceback" not in run.output
+    assert_refused_before_any_model(run, message)
 
 
 def test_missing_server_binaries_say_what_to_install(monkeypatch):

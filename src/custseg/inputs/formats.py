@@ -14,7 +14,7 @@ from ..sql import sql_literal as sql_string
 from .csv_layout import InputOptions, first_lines, lines_above_header, sniff_layout, split_line
 from .files import (HEAD_BYTES, cached_copy, cr_to_lf_copy, detect_compression, detect_encoding, expand_pattern,
                     literal_path_sql, magic_bytes, read_chunks, scan_bytes, transcode_cp1252, utf16_lines)
-from .lines import MAX_SET_ASIDE, check_lines, repaired_copy, set_aside_rows
+from .lines import MAX_SET_ASIDE, blanked_lines, check_lines, repaired_copy, set_aside_rows
 from .source import FileInfo, Source
 
 
@@ -180,7 +180,7 @@ def _inspect_csv_file(path: Path, options: InputOptions, cache_dir: Path, source
             raise InputError(f"input file '{path}' cannot be read: line {n} {found[n][0]}, and so do "
                              f"{len(found) - 1:,} more lines; export the file again as CSV text (UTF-8).")
         if found or mixed:   # lines ending both in CR LF and LF (two exports joined) stop DuckDB's reader
-            read, read_compression = repaired_copy(read, read_compression, cache_dir, found), "none"
+            read, read_compression = repaired_copy(read, read_compression, cache_dir, blanked_lines(found)), "none"
         set_aside = set_aside_rows(found, encoding, delimiter)
     read_path = str(read.resolve())
     if encoding == "cp1252":

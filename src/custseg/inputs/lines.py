@@ -80,7 +80,7 @@ def check_lines(path: Path, compression: str, label: str, delimiter: str | None,
     read every line after it as one value. After each such quote the check starts again on
     the next line. `delimiter` None: no quoting. Runs of plain lines are matched by one regular
     expression; only the others are walked in Python."""
-    found: dict[int, tuple[str, bytes]] = {}
+    found: dict[int, tuple[str, bytes, int]] = {}
     delim = delimiter.encode() if delimiter else b""
     if delim:
         d = re.escape(delim)
@@ -90,12 +90,14 @@ def check_lines(path: Path, compression: str, label: str, delimiter: str | None,
         plain = re.compile(rb"(?:[^\r\n\x00]*\r?\n)+")
     start = header_line
     for _ in range(MAX_UNCLOSED_QUOTES):
-        state = {"in_quote": False, "opened": 0, "opened_line": b""}
+        state = {"in_quote": False, "opened": 0, "opened_line": b"", "record_start": 0, "record": [], "bad": None}
 
         def one_line(n: int, raw: bytes) -> int:
             """Check one physical line; the line a restart begins after, or 0."""
             line = raw[:-1] if raw.endswith(b"\r") else raw
             in_quote = state["in_quote"]
+            if not in_quote:
+                state["record_start"], state["record"] = n, []
             if delim and (in_quote or b'"' in line):
                 walk = _walk_quotes(line, delim, in_quote)
             else:
@@ -105,13 +107,24 @@ def check_lines(path: Path, compression: str, label: str, delimiter: str | None,
                     raise InputError(f"the header of {label} (line {header_line}) opens a quote (\") that closes "
                                      f"only on line {n}; fix the header.")
                 return state["opened"]
-            if n >= data_start and (b"\x00" in line or walk.cr_outside):
-                found[n] = ("holds a NUL byte (a zero byte: a damaged export or not a text file)" if b"\x00" in line
-                            else "holds a carriage return (CR) inside the line", line)
-                return 0   # an empty line in the copy: the quote state does not change
+            if n >= data_start and state["bad"] is None and (b"\x00" in line or walk.cr_outside):
+                state["bad"] = ("holds a NUL byte (a zero byte: a damaged export or not a text file)"
+                                if b"\x00" in line else "holds a carriage return (CR) inside the line", n)
             if walk.in_quote and walk.opened_here:
                 state["opened"], state["opened_line"] = n, line
             state["in_quote"] = walk.in_quote
+            if state["bad"] is not None:
+                # the whole record goes (every line of a value that spans lines): its other lines
+                # are no record of their own
+                state["record"].append(line[:400])
+                if not walk.in_quote:
+                    first, (what, at) = state["record_start"], state["bad"]
+                    if n > first:
+                        what += f" (line {at}; the record spans lines {first} to {n})"
+                    found[first] = (what, b" ".join(state["record"]), n - first + 1)
+                    state["bad"] = None
+            elif walk.in_quote:
+                state["record"].append(line[:400])
             return 0
 
         restart, n, tail = 0, 0, b""
@@ -150,7 +163,7 @@ def check_lines(path: Path, compression: str, label: str, delimiter: str | None,
         if not restart:
             return found
         found = {k: v for k, v in found.items() if k < restart}
-        found[restart] = ("opens a quote (\") that is never closed", state["opened_line"])
+        found[restart] = ("opens a quote (\") that is never closed", state["opened_line"], 1)
         start = restart + 1
         if len(found) > MAX_SET_ASIDE:
             break
@@ -158,6 +171,11 @@ def check_lines(path: Path, compression: str, label: str, delimiter: str | None,
     raise InputError(f"{label} cannot be read: line {lines[0]} {found[lines[0]][0]}, and so do {len(lines) - 1:,} "
                      "more lines or more; fix the quoting (a quote inside a value is written twice) or export "
                      "the file again.")
+
+
+def blanked_lines(found: dict[int, tuple[str, bytes, int]]) -> list[int]:
+    """Every physical line of the records check_lines set aside."""
+    return [n + i for n, (_, _, span) in found.items() for i in range(span)]
 
 
 def repaired_copy(path: Path, compression: str, cache_dir: Path, set_aside: Iterable[int]) -> Path:
@@ -190,15 +208,16 @@ def repaired_copy(path: Path, compression: str, cache_dir: Path, set_aside: Iter
     return target
 
 
-def set_aside_rows(found: dict[int, tuple[str, bytes]], encoding: str, delimiter: str | None) -> list[list]:
-    """FileInfo.set_aside of the lines check_lines found: [line, what, first field, text]."""
+def set_aside_rows(found: dict[int, tuple[str, bytes, int]], encoding: str, delimiter: str | None) -> list[list]:
+    """FileInfo.set_aside of the records check_lines found: [first line, what, first field,
+    text, physical lines]."""
     rows = []
     for n in sorted(found):
-        what, line = found[n]
+        what, line, span = found[n]
         text = line.decode({"cp1252": "cp1252", "latin-1": "latin-1"}.get(encoding, "utf-8"), errors="replace")
         text = text.replace("\x00", "\\0").replace("\r", " ")
         first = (split_line(text, delimiter)[0] if delimiter else (text.split() or [""])[0]).strip()
-        rows.append([n, what, first or None, text.strip()[:200]])
+        rows.append([n, what, first or None, text.strip()[:200], span])
     return rows
 
 
