@@ -21,8 +21,8 @@
     'random_state', 'segment_mode', 'model_version', 'refit_after_days', 'refit_after_change', 'primary_algorithm', 'k_min', 'k_max', 'kmeans_k',
     'hierarchical_k', 'gmm_k', 'som_grid', 'fit_sample_size', 'hierarchical_sample_size', 'density_sample_size',
     'silhouette_sample_size', 'evaluation_sample_size', 'stability_resamples', 'assign_batch_rows',
-`report_max_points`, `serving_storage_version` (v1.0.0), `serving_format` (duckdb, parquet;
-see [For BI tools](#for-bi-tools)), `publish_postgres` (false) and `postgres_schema` (segments).
+    'profile_median_sample_size', 'report_max_points', 'serving_storage_version', 'serving_format',
+    'publish_postgres', 'postgres_schema',
   ]) }}
 {% endmacro %}
 
