@@ -64,7 +64,8 @@ def test_customers_by_segment_name_are_the_mart_counts(sample_build):
     assert list(got.columns) == ["customer__segment_name", "customers"]
     expected = dict(sample_build.query("select segment_name, count(*) from customer_segments group by 1"))
     assert dict(zip(got["customer__segment_name"], got["customers"])) == expected
-    assert len(expected) >= 2 and sum(expected.values()) == sample_build.scalar("select count(*) from customer_segments")
+    assert len(expected) >= 2
+    assert sum(expected.values()) == sample_build.scalar("select count(*) from customer_segments")
 
 
 def test_customer_share_is_the_primary_algorithms_share(sample_build):
@@ -84,8 +85,9 @@ def test_customer_share_is_the_primary_algorithms_share(sample_build):
 
 
 def test_feature_mean_per_segment_and_weighted_by_customers_when_coarser(sample_build):
-    per_segment = mf_query(sample_build, ["--metrics", "feature_mean", "--group-by",
-                                          "feature_profile__algorithm,feature_profile__segment_id,feature_profile__feature"])
+    per_segment = mf_query(sample_build, [
+        "--metrics", "feature_mean",
+        "--group-by", "feature_profile__algorithm,feature_profile__segment_id,feature_profile__feature"])
     mart = sample_build.df("select algorithm, segment_id, feature, mean_value, population_mean, customers "
                            "from segment_feature_profiles")
     joined = per_segment.merge(mart, left_on=["feature_profile__algorithm", "feature_profile__segment_id",
