@@ -1,7 +1,7 @@
-# Two commands for a fresh machine with python3 and make:
+# Two commands (README says what each needs; make test installs chromium and postgresql with apt-get):
 #   make build   set up .venv (if needed), dbt build on the embedded sample, then write the report
-#   make test    same set-up, then the whole test suite
-# Other targets: make score-changes | report | docs | fuzz | bench | bench-transactions | bench-postgres | spark-build | test-spark | readers | sample | clean | help
+#   make test    same set-up, then the linter (ruff) and the whole test suite
+# Other targets: make lint | score-changes | report | docs | fuzz | bench | bench-transactions | bench-postgres | spark-build | test-spark | readers | sample | clean | help
 
 PYTHON ?= python3
 VENV   := .venv
@@ -18,7 +18,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 DBT_VARS := $(if $(VARS),--vars '$(VARS)',)
 
-.PHONY: help setup setup-test setup-spark build run score-changes report docs test fuzz test-spark spark-build browser readers postgres-server bench bench-transactions bench-postgres sample clean
+.PHONY: help setup setup-test setup-spark build run score-changes report docs lint test fuzz test-spark spark-build browser readers postgres-server bench bench-transactions bench-postgres sample clean
 
 help:
 	@sed -n '1,4p' Makefile
@@ -93,7 +93,12 @@ docs: setup
 	@echo "Serve with: $(BIN)/dbt docs serve"
 
 # --- tests -----------------------------------------------------------------------
+# ruff (pinned in requirements-test.txt, configured in pyproject.toml) over src, scripts, tests, python_models.
+lint: $(VENV)/.test-installed
+	$(BIN)/ruff check .
+
 test: setup-test
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
 # Property-based hostile input, many examples with a fresh seed (make test runs a few, fixed).

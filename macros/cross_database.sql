@@ -1,7 +1,7 @@
 {#-
   The few SQL pieces that differ between engines, behind adapter.dispatch so the models
-  stay portable: DuckDB is the default implementation; Spark/Databricks and Snowflake
-  variants show what a move needs (see README, "Beyond one machine").
+  stay portable: DuckDB is the default implementation; the Spark/Databricks variants run in
+  make test-spark (see README, "Beyond one machine").
 -#}
 
 {# numerator / denominator, with `fallback` when the denominator is 0 and NULL when either is NULL. #}
@@ -42,7 +42,6 @@
 {% endmacro %}
 {% macro default__try_to_double(expression) %}try_cast({{ expression }} as double){% endmacro %}
 {% macro spark__try_to_double(expression) %}try_cast({{ expression }} as double){% endmacro %}
-{% macro snowflake__try_to_double(expression) %}try_to_double(to_varchar({{ expression }})){% endmacro %}
 
 {# A 64-bit hash of several columns, NULL-safe, for grouping identical records. #}
 {% macro row_hash(columns) %}
@@ -50,24 +49,21 @@
 {% endmacro %}
 {% macro default__row_hash(columns) %}hash({{ columns | join(', ') }}){% endmacro %}
 {% macro spark__row_hash(columns) %}xxhash64({{ columns | join(', ') }}){% endmacro %}
-{% macro snowflake__row_hash(columns) %}hash({{ columns | join(', ') }}){% endmacro %}
 
 {# A number in [0, 1) from the hash of several columns: uniform and deterministic, for
    picking pseudo-random samples the same way on every engine (DuckDB's hash is unsigned,
-   Spark's xxhash64 and Snowflake's hash are signed 64-bit). #}
+   Spark's xxhash64 is signed 64-bit). #}
 {% macro hash_fraction(columns) %}
   {{ return(adapter.dispatch('hash_fraction', 'customer_segmentation')(columns)) }}
 {% endmacro %}
 {% macro default__hash_fraction(columns) %}({{ row_hash(columns) }} / 18446744073709551616.0){% endmacro %}
 {% macro spark__hash_fraction(columns) %}({{ row_hash(columns) }} / 18446744073709551616.0 + 0.5){% endmacro %}
-{% macro snowflake__hash_fraction(columns) %}({{ row_hash(columns) }} / 18446744073709551616.0 + 0.5){% endmacro %}
 
 {# Join the non-NULL strings of a list with a separator ('' when all are NULL). #}
 {% macro concat_non_null(expressions, separator=',') %}
   {{ return(adapter.dispatch('concat_non_null', 'customer_segmentation')(expressions, separator)) }}
 {% endmacro %}
 {% macro default__concat_non_null(expressions, separator) %}coalesce(concat_ws({{ sql_string(separator) }}, {{ expressions | join(', ') }}), ''){% endmacro %}
-{% macro snowflake__concat_non_null(expressions, separator) %}array_to_string(array_construct_compact({{ expressions | join(', ') }}), {{ sql_string(separator) }}){% endmacro %}
 
 {# The value when it is a finite number, else NULL (NaN and +-infinity parse as doubles). #}
 {% macro finite_or_null(expression) %}
@@ -75,7 +71,6 @@
 {% endmacro %}
 {% macro default__finite_or_null(expression) %}case when isfinite({{ expression }}) then {{ expression }} end{% endmacro %}
 {% macro spark__finite_or_null(expression) %}case when not isnan({{ expression }}) and abs({{ expression }}) < double('infinity') then {{ expression }} end{% endmacro %}
-{% macro snowflake__finite_or_null(expression) %}case when {{ expression }} not in ('NaN'::float, 'inf'::float, '-inf'::float) then {{ expression }} end{% endmacro %}
 
 {# A comma-separated list of codes, de-duplicated and sorted alphabetically. #}
 {% macro sorted_distinct_codes(expression) %}
@@ -83,7 +78,6 @@
 {% endmacro %}
 {% macro default__sorted_distinct_codes(expression) %}array_to_string(list_sort(list_distinct(string_split({{ expression }}, ','))), ','){% endmacro %}
 {% macro spark__sorted_distinct_codes(expression) %}array_join(array_sort(array_distinct(split({{ expression }}, ','))), ','){% endmacro %}
-{% macro snowflake__sorted_distinct_codes(expression) %}array_to_string(array_sort(array_distinct(split({{ expression }}, ','))), ','){% endmacro %}
 
 {# Hint that a CTE read several times should be re-read rather than held in memory
    (DuckDB materializes such CTEs by default; other engines ignore or reject the hint). #}
@@ -92,7 +86,6 @@
 {% endmacro %}
 {% macro default__cte_not_materialized() %}not materialized{% endmacro %}
 {% macro spark__cte_not_materialized() %}{% endmacro %}
-{% macro snowflake__cte_not_materialized() %}{% endmacro %}
 
 {# Hint that a CTE should be computed once and held (DuckDB); other engines decide themselves. #}
 {% macro cte_materialized() %}
@@ -100,7 +93,6 @@
 {% endmacro %}
 {% macro default__cte_materialized() %}materialized{% endmacro %}
 {% macro spark__cte_materialized() %}{% endmacro %}
-{% macro snowflake__cte_materialized() %}{% endmacro %}
 
 {# True when a double is NaN (NULL stays NULL). #}
 {% macro is_nan(expression) %}
@@ -108,7 +100,6 @@
 {% endmacro %}
 {% macro default__is_nan(expression) %}isnan({{ expression }}){% endmacro %}
 {% macro spark__is_nan(expression) %}isnan({{ expression }}){% endmacro %}
-{% macro snowflake__is_nan(expression) %}({{ expression }} = 'NaN'::float){% endmacro %}
 
 {# True when a text is a plain number (digits, optional sign, point and exponent; no '1_000'). #}
 {% macro text_is_number(expression, pattern) %}
@@ -116,7 +107,6 @@
 {% endmacro %}
 {% macro default__text_is_number(expression, pattern) %}regexp_full_match({{ expression }}, {{ sql_string(pattern) }}){% endmacro %}
 {% macro spark__text_is_number(expression, pattern) %}({{ expression }} rlike {{ sql_string(pattern) }}){% endmacro %}
-{% macro snowflake__text_is_number(expression, pattern) %}regexp_like({{ expression }}, {{ sql_string(pattern) }}){% endmacro %}
 
 {# Parse a text as a timestamp with a strftime format (%Y %y %m %d %b %B %H %M %S %f %z); NULL when it
    does not fit. A time with an offset (%z) is read as UTC. #}
@@ -124,12 +114,11 @@
   {{ return(adapter.dispatch('parse_timestamp', 'customer_segmentation')(expression, format)) }}
 {% endmacro %}
 {#- A format with a four-digit year reads only text holding four digits in a row: '19/9/16' is
-    never the year 16 (custseg.inputs.FOUR_DIGITS). -#}
+    never the year 16 (custseg.inputs.values.FOUR_DIGITS). -#}
 {% macro default__parse_timestamp(expression, format) %}{% set parsed = "try_strptime(" ~ (("case when regexp_matches(" ~ expression ~ ", '[0-9]{4}') then " ~ expression ~ " end") if '%Y' in format else expression) ~ ", " ~ sql_string(format) ~ ")" %}{{ ("timezone('UTC', " ~ parsed ~ ")") if '%z' in format else parsed }}{% endmacro %}
 {#- Spark reads a two-digit year as 2000-2099; strptime (DuckDB) as 1969-2068: years from 2069
     on are moved back a century so both engines agree ('12/5/74' is 1974). -#}
 {% macro spark__parse_timestamp(expression, format) %}{% set parsed = "try_to_timestamp(" ~ (("case when " ~ expression ~ " rlike '[0-9]{4}' then " ~ expression ~ " end") if '%Y' in format else expression) ~ ", " ~ sql_string(java_date_format(format)) ~ ")" %}{{ ("(case when year(" ~ parsed ~ ") >= 2069 then " ~ parsed ~ " - interval 100 years else " ~ parsed ~ " end)") if '%y' in format else parsed }}{% endmacro %}
-{% macro snowflake__parse_timestamp(expression, format) %}try_to_timestamp({{ expression }}, {{ sql_string(java_date_format(format) | replace('yyyy', 'YYYY') | replace('dd', 'DD') | replace('HH', 'HH24') | replace('mm', 'MI') | replace('ss', 'SS')) }}){% endmacro %}
 
 {% macro java_date_format(format) %}
   {{ return(format | replace(' UTC', ' @') | replace('T', "'T'") | replace('Z', "'Z'") | replace('%Y', 'yyyy') | replace('%y', 'yy')
@@ -144,7 +133,6 @@
 {% endmacro %}
 {% macro default__days_between(start, finish) %}date_diff('day', cast({{ start }} as date), cast({{ finish }} as date)){% endmacro %}
 {% macro spark__days_between(start, finish) %}datediff(cast({{ finish }} as date), cast({{ start }} as date)){% endmacro %}
-{% macro snowflake__days_between(start, finish) %}datediff('day', {{ start }}, {{ finish }}){% endmacro %}
 
 {# The n-th (1-based) field of a line whose fields are separated by runs of spaces or tabs. #}
 {% macro whitespace_field(line, n) %}
@@ -167,8 +155,6 @@
 {% endmacro %}
 {% macro default__extra_lines(expression) %}(length({{ expression }}) - length(replace({{ expression }}, chr(10), ''))
     - len(list_filter(string_split({{ expression }}, chr(10))[2:-2], lambda x: trim(x, ' ' || chr(9) || chr(13)) = ''))){% endmacro %}
-{#- Snowflake: line breaks only (blank lines inside a quoted value are not subtracted). -#}
-{% macro snowflake__extra_lines(expression) %}(length({{ expression }}) - length(replace({{ expression }}, chr(10), ''))){% endmacro %}
 {% macro spark__extra_lines(expression) %}(length({{ expression }}) - length(replace({{ expression }}, chr(10), ''))
     - size(filter(slice(split({{ expression }}, chr(10)), 2, greatest(size(split({{ expression }}, chr(10))) - 2, 0)), x -> trim(x) = ''))){% endmacro %}
 
@@ -222,4 +208,3 @@
 {% endmacro %}
 {% macro default__regexp_replace_all(expression, pattern, replacement) %}regexp_replace({{ expression }}, {{ sql_string(pattern) }}, {{ sql_string(replacement) }}, 'g'){% endmacro %}
 {% macro spark__regexp_replace_all(expression, pattern, replacement) %}regexp_replace({{ expression }}, {{ sql_string(pattern) }}, {{ sql_string(replacement) }}){% endmacro %}
-{% macro snowflake__regexp_replace_all(expression, pattern, replacement) %}regexp_replace({{ expression }}, {{ sql_string(pattern) }}, {{ sql_string(replacement) }}){% endmacro %}

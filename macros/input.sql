@@ -1,88 +1,24 @@
 {#-
-  The input and its contract.
+  The input as SQL: how the staging models read each column of the input contract.
 
-  customer_input(): what stg_customers reads and what each column is. The answer comes
-  from custseg.inputs (Python, through the custseg_resolve_input function the dbt-duckdb
-  plugin custseg.dbt_plugin registers): the file's format, encoding, delimiter and header,
-  an independent count of its lines, and per column its role (id, feature, profile,
-  categorical, ignored, dropped), kind, rules and the reason. A problem the user can fix
-  stops the build with the one line Python wrote. While dbt parses the project nothing is
-  read and the contract is empty.
-
-  Everything here reads files, so it is DuckDB-specific (see README, "Beyond one machine").
+  run_context().input (macros/run_context.sql) says what the input is and what each column
+  became, as custseg.inputs resolved it once for the run: the source's format, encoding,
+  delimiter and header, an independent count of its lines, and per column its role (id,
+  feature, profile, categorical, ignored, dropped), kind, rules and the reason. The macros
+  below turn that into SQL: the source relation, the id, fields, numbers and dates, and the
+  lines the reader set aside. The line checks read files, so they are DuckDB-specific (see
+  README, "Beyond one machine").
 -#}
-
-{% macro _input_request(role) %}
-  {% set settings = segmentation_settings() %}
-  {% if model is defined and model is mapping and model.get('resource_type') == 'unit_test' %}
-    {# Unit tests pin the logic on the embedded sample's columns, whatever input the build reads. #}
-    {% set settings = dict(settings, customers_path=none, transactions_path=none, customers_relation=none,
-                           transactions_relation=none, column_map={}, id_column=none,
-                           feature_columns=none, categorical_columns=none, ignore_columns=[], input_options=none) %}
-  {% endif %}
-  {{ return({
-      'settings': settings,
-      'role': 'transactions' if settings.transactions_path or settings.transactions_relation else role,
-      'invocation_id': invocation_id,
-      'transactions_sample_path': invocation_args_dict.get('project_dir', '.') ~ '/data/sample_transactions.csv.gz',
-      'seed_path': invocation_args_dict.get('project_dir', '.') ~ '/seeds/raw_customers.csv',
-      'seed_label': "seed 'raw_customers' (seeds/raw_customers.csv)",
-      'cache_dir': _target_dir() ~ '/custseg_input',
-      'profile_store': (target.path ~ '.input-profile.json') if target.type == 'duckdb' else none,
-      'reuse_profile': score_changes_mode(),
-  }) }}
-{% endmacro %}
-
-{#- The target folder: DBT_TARGET_PATH as given when absolute, else under the project. -#}
-{% macro _target_dir() %}
-  {% set path = env_var('DBT_TARGET_PATH', 'target') %}
-  {{ return(path if path.startswith('/') else invocation_args_dict.get('project_dir', '.') ~ '/' ~ path) }}
-{% endmacro %}
-
-{#
-  {'contract': {...}, 'relation': FROM expression of a file (None for the seed, which
-  stg_customers refs itself), 'label': ..., 'is_csv': bool, 'source': {...}}
-#}
-{% macro customer_input() %}
-  {% if not execute %}
-    {{ return({'contract': {'columns': [], 'derived': [], 'warnings': [], 'source': {}}, 'relation': none,
-               'label': 'the input', 'is_csv': false, 'source': {'whitespace': false, 'kind': 'table', 'columns': []}}) }}
-  {% endif %}
-  {% if is_spark() %}
-    {% set answer = spark_input_answer() %}
-    {% set source = answer.contract.source %}
-    {% set tx = answer.get('transactions') %}
-    {% if tx %}{% do tx.source.update({'read_sql': tx.source.spark_read_sql}) %}{% endif %}
-    {# is_csv: no line checks on Spark (they use DuckDB's rejects tables) #}
-    {{ return({'contract': answer.contract, 'relation': source.spark_read_sql, 'label': source.label, 'is_csv': false,
-               'source': source, 'transactions': tx}) }}
-  {% endif %}
-  {% set request = _input_request('customers') %}
-  {% set answer = fromjson(run_query('select custseg_resolve_input(' ~ sql_string(tojson(request)) ~ ')').columns[0].values()[0]) %}
-  {% if answer.get('error') %}
-    {{ exceptions.raise_compiler_error(answer.error) }}
-  {% endif %}
-  {% set contract = answer.contract %}
-  {% set source = contract.source %}
-  {{ return({'contract': contract, 'relation': source.read_sql, 'label': source.label, 'is_csv': source.kind == 'csv',
-             'source': source, 'transactions': answer.get('transactions')}) }}
-{% endmacro %}
 
 {#- The customer rows the input should yield, as SQL: the independent line count of the file,
     or for a transaction log the customers built from it (callers declare
     `-- depends_on: ref('int_transaction_customers')`). -#}
 {% macro customer_rows_in() %}
-  {% set input = customer_input() %}
+  {% set input = run_context().input %}
   {% if input.source.get('kind') == 'transactions' %}
     {{ return('(select count(*) from ' ~ ref('int_transaction_customers') ~ ')') }}
   {% endif %}
   {{ return(input.contract.source.get('data_lines') or 0) }}
-{% endmacro %}
-
-{#- The input's size in rows for the auto mode's change rule: lines of the file (or the log). -#}
-{% macro input_size() %}
-  {% set input = customer_input() %}
-  {{ return(((input.transactions or {}).get('source', {}).get('data_lines')) or input.contract.source.get('data_lines') or 0) }}
 {% endmacro %}
 
 {# Contract columns with one of the given roles, in input order. #}
@@ -114,7 +50,7 @@
 
 {#- role: customers (customer_input) or transactions (transaction_input) -#}
 {% macro input_line_scan(role) %}
-  {% set input = transaction_input() if role == 'transactions' else customer_input() %}
+  {% set input = transaction_input() if role == 'transactions' else run_context().input %}
   {% if not input.is_csv %}
     {{ return('select 1') }}
   {% endif %}
@@ -124,7 +60,7 @@
 
 {#
   The unparseable lines, one row per line, numbered after the readable rows: those the
-  pre-hook's scan recorded, and those custseg.inputs set aside before DuckDB read the file (a
+  pre-hook's scan recorded, and those custseg.inputs.lines set aside before DuckDB read the file (a
   NUL byte, a quote never closed, a carriage return inside a line: FileInfo.set_aside).
   source_row_number, line_span (the physical lines the row took: a broken quote may take
   several), line_customer_id (the first field, a best guess), reject_detail (file, physical
@@ -265,7 +201,7 @@
 {% endmacro %}
 
 {#- A number read from text: a plain number, or one written as the column's number_format
-    says (custseg.inputs.NUMBER_FORMATS: thousands separators, a decimal comma, currency or
+    says (custseg.inputs.values.NUMBER_FORMATS: thousands separators, a decimal comma, currency or
     percent signs); NULL when the text does not fit. -#}
 {% macro number_from_text(text, contract, column) %}
   {%- set fmt = (contract.get('number_formats') or {}).get(column.get('number_format') or '') -%}
@@ -277,4 +213,49 @@
   {#- a number in brackets is negative: (1,234.56) -#}
   {%- set sign = "case when " ~ text ~ " like '%(%' then -1 else 1 end" -%}
   {{ return('case when ' ~ text_is_number(text, fmt.pattern) ~ ' then ' ~ sign ~ ' * ' ~ try_to_double(plain) ~ ' end') }}
+{% endmacro %}
+
+{#- The relation the customer rows are read from: the file, the transaction log's customers or
+    the seed (callers declare `-- depends_on` for the last two; the spark target always reads
+    a file, and has no seeds). -#}
+{% macro customer_source(input) %}
+  {% if input.relation %}{{ return(input.relation) }}{% endif %}
+  {% if input.source.get('kind') == 'transactions' %}{{ return(ref('int_transaction_customers')) }}{% endif %}
+  {{ return(none if is_spark() else ref('raw_customers')) }}
+{% endmacro %}
+
+{#- SQL: the customer id of a source row (needs `source_row_number` for numbered rows). -#}
+{% macro customer_id_sql(input) %}
+  {% set contract = input.contract %}
+  {% set id_column = (contract_columns(contract, ['id']) or [none])[0] %}
+  {% if id_column is not none %}
+    {% set id_text = "nullif(trim(cast(" ~ input_field(input, id_column) ~ " as string)), '')" %}
+    {{ return(whole_number_id(id_text) if contract.get('id_whole_numbers') else id_text) }}
+  {% elif contract.get('id_source') == 'row_number' %}
+    {#- consecutive on every engine (Spark's source_row_number is increasing, not consecutive) #}
+    {{ return('cast(row_number() over (order by source_row_number) as string)') }}
+  {% endif %}
+  {{ return('cast(null as string)') }}
+{% endmacro %}
+
+{#- SQL: a date column's value as a timestamp (NULL when unreadable); an instant (TIMESTAMPTZ)
+    as its UTC date and time, whatever the machine's time zone. -#}
+{% macro date_time_sql(input, column) %}
+  {% set field = input_field(input, column) %}
+  {% if column.date_formats == ['native'] %}
+    {% set stored = ((input.source.get('column_types') or {}).get(column.source_column) or '') | upper %}
+    {% if not is_spark() and ('TIME ZONE' in stored or stored == 'TIMESTAMPTZ') %}
+      {{ return("timezone('UTC', " ~ field ~ ")") }}
+    {% endif %}
+    {{ return('cast(' ~ field ~ ' as timestamp)') }}
+  {% endif %}
+  {% set text = 'trim(cast(' ~ field ~ ' as string))' %}
+  {% set parsed = [] %}
+  {% for f in column.date_formats %}{% do parsed.append(parse_timestamp(text, f)) %}{% endfor %}
+  {{ return('coalesce(' ~ (parsed | join(', ')) ~ ')') }}
+{% endmacro %}
+
+{#- SQL: the latest date of a date column over every row of `rows` (a CTE of source rows). -#}
+{% macro date_reference_sql(input, column, rows) %}
+  {{ return('(select max(' ~ date_time_sql(input, column) ~ ') from ' ~ rows ~ ')') }}
 {% endmacro %}

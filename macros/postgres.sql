@@ -34,7 +34,7 @@
 {#- on-run-start: stop before any model when the publish could not happen (no URL, no server,
     no right to create schemas). -#}
 {% macro check_postgres_publish() %}
-  {% set settings = segmentation_settings() %}
+  {% set settings = run_context().settings %}
   {% if not settings.publish_postgres %}{{ return(none) }}{% endif %}
   {% set problem = run_query("select custseg_postgres_check(" ~ sql_string(settings.postgres_schema) ~ ")").columns[0].values()[0] %}
   {% if problem %}{{ refuse_run(problem) }}{% endif %}
@@ -42,7 +42,7 @@
 
 {#- on-run-end, after the serving database at `path` was published. -#}
 {% macro publish_to_postgres(path) %}
-  {% set settings = segmentation_settings() %}
+  {% set settings = run_context().settings %}
   {% if not settings.publish_postgres %}{{ return(none) }}{% endif %}
   {% set schema = settings.postgres_schema %}
   {% set tables = [] %}

@@ -60,10 +60,14 @@
 
 {% macro custseg_on_run_start() %}
   {% if execute and is_spark() %}
-    {% do log('Spark target: scoring with saved model version ' ~ run_models().model_version
+    {% do log('Spark target: scoring with saved model version ' ~ run_context().models.model_version
         ~ ' (fitted on DuckDB; models/spark/ reads it). The warehouse tables are what BI reads.', info=true) %}
   {% endif %}
-  {% if not _publishes() %}{{ return('select 1') }}{% endif %}
+  {% if not _publishes() %}
+    {#- compile, test, docs: the vars are still checked before anything runs -#}
+    {% if execute and not is_spark() %}{% do run_context() %}{% endif %}
+    {{ return('select 1') }}
+  {% endif %}
   {% do run_query("create table if not exists main.custseg_runs (run_id varchar, status varchar, started_at timestamp,
       finished_at timestamp, detail varchar, serving_path varchar, invocation varchar)") %}
   {% set stale = run_query("select run_id, cast(started_at as string) from main.custseg_runs where status = 'running' order by started_at").rows %}
@@ -81,14 +85,18 @@
     {% endif %}
   {% endfor %}
   {% do _ensure_model_tables() %}
-  {% if score_changes_mode() %}{% do check_score_changes_run() %}{% endif %}
-  {#- segment_mode as asked (custseg_start_models records what auto chose) -#}
+  {#- segment_mode as asked (record_model_plan records what auto chose) -#}
+  {% set asked = raw_var('segment_mode') %}
   {% do run_query("insert into main.custseg_runs (run_id, status, started_at, serving_path, invocation, segment_mode) values ("
       ~ sql_string(current_run_id()) ~ ", 'running', cast(" ~ sql_string(run_started_at.strftime('%Y-%m-%d %H:%M:%S'))
       ~ " as timestamp), " ~ sql_string(serving_path()) ~ ", " ~ sql_string(flags.WHICH) ~ ", "
-      ~ sql_string(segmentation_settings().segment_mode) ~ ")") %}
+      ~ sql_string(asked if asked is string else 'refit') ~ ")") %}
+  {#- the run's context: the vars checked, the input read, the mode decided (custseg.run_context) -#}
+  {% set answer = run_context_answer() %}
+  {% if asked == 'score_changes' %}{% do check_score_changes_run(answer.get('context')) %}{% endif %}
+  {% if answer.get('error') %}{{ refuse_run(answer.error) }}{% endif %}
   {% do check_postgres_publish() %}
-  {% do custseg_start_models() %}
+  {% do record_model_plan(answer.context.models) %}
   {% do check_serving_parquet_path() %}
   {{ return('select 1') }}
 {% endmacro %}

@@ -34,12 +34,6 @@
   {{ return(_nul_joined("'" ~ (value | string | replace("\\", "\\\\") | replace("'", "\\'")) ~ "'")) }}
 {% endmacro %}
 
-{#- Snowflake reads backslash escapes too; a quote is doubled. -#}
-{% macro snowflake__sql_string(value) %}
-  {% if value is none %}{{ return('null') }}{% endif %}
-  {{ return(_nul_joined("'" ~ (value | string | replace("\\", "\\\\") | replace("'", "''")) ~ "'")) }}
-{% endmacro %}
-
 {#- A NUL character cannot stand inside SQL text: a literal holding one is spliced from chr(0). -#}
 {% macro _nul_joined(literal) %}
   {% if '\x00' not in literal %}{{ return(literal) }}{% endif %}

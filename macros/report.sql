@@ -7,7 +7,7 @@
 {% macro report_features(limit=8) %}
   {% if not execute %}{{ return([]) }}{% endif %}
   {% set labels = {} %}
-  {% set contract = customer_input().contract %}
+  {% set contract = run_context().input.contract %}
   {% for c in contract.columns %}{% do labels.update({c.name: c.label}) %}{% endfor %}
   {% for d in contract.derived %}{% do labels.update({d.name: d.label}) %}{% endfor %}
   {% set rows = run_query(

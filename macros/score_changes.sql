@@ -26,7 +26,7 @@
 -#}
 
 {% macro score_changes_mode() %}
-  {{ return(var('segment_mode', 'refit') == 'score_changes') }}
+  {{ return(run_context().settings.segment_mode == 'score_changes') }}
 {% endmacro %}
 
 {#- The models a score_changes run builds into <model>__changes: for the changed customers only,
@@ -54,62 +54,17 @@
   {%- endif -%}
 {%- endmacro %}
 
-{#- The relation the customer rows are read from: the file, the transaction log's customers or
-    the seed (callers declare `-- depends_on` for the last two; the spark target always reads
-    a file, and has no seeds). -#}
-{% macro customer_source(input) %}
-  {% if input.relation %}{{ return(input.relation) }}{% endif %}
-  {% if input.source.get('kind') == 'transactions' %}{{ return(ref('int_transaction_customers')) }}{% endif %}
-  {{ return(none if is_spark() else ref('raw_customers')) }}
-{% endmacro %}
-
-{#- SQL: the customer id of a source row (needs `source_row_number` for numbered rows). -#}
-{% macro customer_id_sql(input) %}
-  {% set contract = input.contract %}
-  {% set id_column = (contract_columns(contract, ['id']) or [none])[0] %}
-  {% if id_column is not none %}
-    {% set id_text = "nullif(trim(cast(" ~ input_field(input, id_column) ~ " as string)), '')" %}
-    {{ return(whole_number_id(id_text) if contract.get('id_whole_numbers') else id_text) }}
-  {% elif contract.get('id_source') == 'row_number' %}
-    {#- consecutive on every engine (Spark's source_row_number is increasing, not consecutive) #}
-    {{ return('cast(row_number() over (order by source_row_number) as string)') }}
-  {% endif %}
-  {{ return('cast(null as string)') }}
-{% endmacro %}
-
-{#- SQL: a date column's value as a timestamp (NULL when unreadable); an instant (TIMESTAMPTZ)
-    as its UTC date and time, whatever the machine's time zone. -#}
-{% macro date_time_sql(input, column) %}
-  {% set field = input_field(input, column) %}
-  {% if column.date_formats == ['native'] %}
-    {% set stored = ((input.source.get('column_types') or {}).get(column.source_column) or '') | upper %}
-    {% if not is_spark() and ('TIME ZONE' in stored or stored == 'TIMESTAMPTZ') %}
-      {{ return("timezone('UTC', " ~ field ~ ")") }}
-    {% endif %}
-    {{ return('cast(' ~ field ~ ' as timestamp)') }}
-  {% endif %}
-  {% set text = 'trim(cast(' ~ field ~ ' as string))' %}
-  {% set parsed = [] %}
-  {% for f in column.date_formats %}{% do parsed.append(parse_timestamp(text, f)) %}{% endfor %}
-  {{ return('coalesce(' ~ (parsed | join(', ')) ~ ')') }}
-{% endmacro %}
-
-{#- SQL: the latest date of a date column over every row of `rows` (a CTE of source rows). -#}
-{% macro date_reference_sql(input, column, rows) %}
-  {{ return('(select max(' ~ date_time_sql(input, column) ~ ') from ' ~ rows ~ ')') }}
-{% endmacro %}
-
 {#- SQL: one row per customer id of the input: customer_id, input_hash. The row hashes come
     from `staged` (stg_customers, which hashed each row as it read it: a full build) or from
     reading the input again (customer_changes); both hash the same fields the same way. From
     `staged`, also the customer's input_rows and input_lines (the physical lines they took),
     which a score_changes run counts for the customers it does not stage. -#}
 {% macro customer_input_hashes_sql(staged=none) %}
-  {%- set input = customer_input() -%}
+  {%- set input = run_context().input -%}
   {%- set fields = [] -%}
   {%- for c in input.contract.columns if staged is none %}{% do fields.append(input_field(input, c)) %}{% endfor -%}
   {%- set references = [] -%}
-  {%- if not segmentation_settings().as_of -%}
+  {%- if not run_context().settings.as_of -%}
     {%- for c in measure_columns(input.contract) if c.date_formats -%}
       {%- do references.append(date_reference_sql(input, c, 'source_rows')) -%}
     {%- endfor -%}
@@ -223,8 +178,8 @@ inner join per_customer
 {% endmacro %}
 
 {#- on-run-start: a score_changes run builds only its selector, from a customer table, after a
-    published full build. -#}
-{% macro check_score_changes_run() %}
+    published full build (`context`: the run's, none when it could not be made). -#}
+{% macro check_score_changes_run(context) %}
   {% set allowed = score_changes_models() + ['customer_changes', 'segment_history', 'segment_migrations'] %}
   {% set others = [] %}
   {% for uid in selected_resources if uid.startswith('model.') %}
@@ -232,13 +187,9 @@ inner join per_customer
     {% if node.name not in allowed %}{% do others.append(node.name) %}{% endif %}
   {% endfor %}
   {% if others %}
-    {{ exceptions.raise_compiler_error("segment_mode score_changes rebuilds only the changed customers; run it as "
+    {{ refuse_run("segment_mode score_changes rebuilds only the changed customers; run it as "
         ~ "dbt build --selector score_changes (make score-changes), not with " ~ (others[:3] | join(', '))
         ~ (' and ' ~ (others | length - 3) ~ ' more' if others | length > 3 else '') ~ '.') }}
-  {% endif %}
-  {% if customer_input().source.get('kind') == 'transactions' %}
-    {{ exceptions.raise_compiler_error("segment_mode score_changes reads a customer table; a transaction log moves "
-        ~ "every customer's recency each night, so build it with segment_mode score (or refit).") }}
   {% endif %}
   {#- the last full build, skipping runs that ran no model: refused ones, and (in databases from
       before runs recorded their mode at the start) ones with no mode -#}
@@ -249,14 +200,14 @@ inner join per_customer
   {% set hashes = adapter.get_relation(database=target.database, schema='main',
                                        identifier='int_customer_input_hashes') %}
   {% if not full or full[0][1] != 'published' or hashes is none %}
-    {{ exceptions.raise_compiler_error("segment_mode score_changes updates the last published full build, and "
+    {{ refuse_run("segment_mode score_changes updates the last published full build, and "
         ~ (("the last one (run " ~ full[0][0] ~ ") was " ~ full[0][1]) if full else "there is none in " ~ target.path)
         ~ "; run dbt build (segment_mode refit or score) first.") }}
   {% endif %}
   {#- (not adapter.get_columns_in_relation: it opens a transaction that dbt rolls back after the hook) -#}
   {% if not run_query("select count(*) from information_schema.columns where table_schema = " ~ sql_string(hashes.schema)
       ~ " and table_name = 'int_customer_input_hashes' and column_name = 'input_lines'").columns[0].values()[0] %}
-    {{ exceptions.raise_compiler_error("segment_mode score_changes counts the rows of the customers it does not "
+    {{ refuse_run("segment_mode score_changes counts the rows of the customers it does not "
         ~ "stage from int_customer_input_hashes, which the last full build (run " ~ full[0][0] ~ ") built without "
         ~ "them; run dbt build (segment_mode refit or score) once first.") }}
   {% endif %}
@@ -267,9 +218,13 @@ inner join per_customer
       ~ "and coalesce(segment_mode, 'score_changes') <> 'score_changes')"
       ).rows %}
   {% if lost %}
-    {{ exceptions.raise_compiler_error("segment_mode score_changes updates the serving database night by night, and "
+    {{ refuse_run("segment_mode score_changes updates the serving database night by night, and "
         ~ "the changes of run " ~ lost[-1][0] ~ " reached the working tables but never the serving database (its "
         ~ "copy could not be swapped in); run dbt build (segment_mode refit or score) to publish everything again.") }}
+  {% endif %}
+  {% if context and context.input.source.get('kind') == 'transactions' %}
+    {{ refuse_run("segment_mode score_changes reads a customer table; a transaction log moves "
+        ~ "every customer's recency each night, so build it with segment_mode score (or refit).") }}
   {% endif %}
 {% endmacro %}
 

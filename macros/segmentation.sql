@@ -1,26 +1,13 @@
 {#- Lists shared by the segmentation SQL models. -#}
 
-{#-
-  The learned algorithms, from the Python registry (custseg.algorithms.REGISTRY), in its
-  order: their names, or with `flag` the names of those whose model has it (has_noise,
-  gives_probability, gives_node, distance_to_centre; custseg.algorithms.base.SegmentModel).
-  On DuckDB the plugin function custseg_algorithms() answers (custseg.dbt_plugin); on the
-  spark target, scripts/spark_build.py passes the same JSON in CUSTSEG_ALGORITHMS_JSON. While
-  dbt parses (nothing runs), the list is empty: no model needs it to know its refs.
--#}
+{#- The learned algorithms, from the Python registry (custseg.algorithms.REGISTRY, through the
+    run context), in its order: their names, or with `flag` the names of those whose model has
+    it (has_noise, gives_probability, gives_node, distance_to_centre;
+    custseg.algorithms.base.SegmentModel). While dbt parses the list is empty: no model needs
+    it to know its refs. -#}
 {% macro segmentation_algorithms(flag=none) %}
-  {% if not execute %}{{ return([]) }}{% endif %}
-  {% if is_spark() %}
-    {% set text = env_var('CUSTSEG_ALGORITHMS_JSON', '') %}
-    {% if not text %}
-      {{ exceptions.raise_compiler_error("the spark target reads the algorithm registry from CUSTSEG_ALGORITHMS_JSON: "
-          ~ "run it with `make spark-build` (scripts/spark_build.py).") }}
-    {% endif %}
-  {% else %}
-    {% set text = run_query("select custseg_algorithms()").columns[0].values()[0] %}
-  {% endif %}
   {% set names = [] %}
-  {% for a in fromjson(text) if flag is none or a[flag] %}{% do names.append(a.name) %}{% endfor %}
+  {% for a in run_context().algorithms if flag is none or a[flag] %}{% do names.append(a.name) %}{% endfor %}
   {{ return(names) }}
 {% endmacro %}
 
@@ -90,6 +77,6 @@
 
 {#- Every segmentation of this build: the learned algorithms, and `rfm` for a transaction log. -#}
 {% macro all_segmentations() %}
-  {% set names = measure_columns(customer_input().contract) | map(attribute='name') | list %}
+  {% set names = measure_columns(run_context().input.contract) | map(attribute='name') | list %}
   {{ return(segmentation_algorithms() + (['rfm'] if 'rfm_recency_score' in names and not is_spark() else [])) }}
 {% endmacro %}

@@ -25,7 +25,7 @@
 
 {#- on-run-start: a build that could not publish its Parquet folder stops before any model. -#}
 {% macro check_serving_parquet_path() %}
-  {% if segmentation_settings().serving_format != 'parquet' %}{{ return(none) }}{% endif %}
+  {% if run_context().settings.serving_format != 'parquet' %}{{ return(none) }}{% endif %}
   {% set problem = run_query("select custseg_parquet_path_problem(" ~ sql_string(serving_parquet_path()) ~ ")"
       ).columns[0].values()[0] %}
   {% if problem %}{{ refuse_run(problem) }}{% endif %}
@@ -34,7 +34,7 @@
 {#- SQL: attach a new file as custseg_publish, written in the serving_storage_version format. -#}
 {% macro attach_serving_sql(path) %}
   {{ return("attach " ~ sql_string(path) ~ " as custseg_publish (storage_version "
-      ~ sql_string(segmentation_settings().serving_storage_version) ~ ")") }}
+      ~ sql_string(run_context().settings.serving_storage_version) ~ ")") }}
 {% endmacro %}
 
 {#- score_changes: a copy of the serving database `path` at `tmp`, attached as custseg_publish, in
@@ -42,7 +42,7 @@
     and cannot lower it: so a byte copy when the file has that format already, else its tables
     are copied into a new file (a serving database written before, or with another version). -#}
 {% macro attach_serving_copy(path, tmp) %}
-  {% set wanted = segmentation_settings().serving_storage_version %}
+  {% set wanted = run_context().settings.serving_storage_version %}
   {% do run_query("attach " ~ sql_string(path) ~ " as custseg_serving_old (read_only)") %}
   {% set held = run_query("select tags['storage_version'] from duckdb_databases() "
       ~ "where database_name = 'custseg_serving_old'").columns[0].values()[0] %}
@@ -68,7 +68,7 @@
 {#- serving_format parquet: every table of the attached database `db` (custseg_publish, complete)
     as <parquet path>.<run_id>/<table>.parquet, and the manifest. Returns the folder, or none. -#}
 {% macro write_serving_parquet(db) %}
-  {% if segmentation_settings().serving_format != 'parquet' %}{{ return(none) }}{% endif %}
+  {% if run_context().settings.serving_format != 'parquet' %}{{ return(none) }}{% endif %}
   {% set run_id = current_run_id() %}
   {% set folder = run_query("select custseg_parquet_folder(" ~ sql_string(serving_parquet_path()) ~ ", "
       ~ sql_string(run_id) ~ ")").columns[0].values()[0] %}

@@ -1,12 +1,12 @@
 {#-
   A transaction log as the input (README: "From transactions"). transaction_input() is the
-  log's contract (custseg.transactions): which column is the customer id, the time, the
+  log's contract (custseg.inputs.transaction_contract): which column is the customer id, the time, the
   amount or quantity and unit price, the order, product, category, channel and country.
   Without transactions_path it is disabled and the models of models/transactions are empty.
 -#}
 
 {% macro transaction_input() %}
-  {% set input = customer_input() %}
+  {% set input = run_context().input %}
   {% set tx = input.get('transactions') %}
   {% if not tx %}
     {{ return({'enabled': false, 'contract': {'columns': [], 'shares': {'category': [], 'channel': []}},
@@ -20,6 +20,6 @@
 
 {#- The snapshot date: as_of, or the latest time in the log (a rebuild is reproducible). -#}
 {% macro transactions_as_of(times) %}
-  {% set as_of = segmentation_settings().as_of %}
+  {% set as_of = run_context().settings.as_of %}
   {{ return(("cast(" ~ sql_string(as_of) ~ " as timestamp)") if as_of else ("max(" ~ times ~ ") over ()")) }}
 {% endmacro %}

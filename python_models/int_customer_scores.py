@@ -4,7 +4,8 @@
 def model(dbt, session):
     dbt.config(materialized="table")
     dbt.ref("input_summary")  # the input checks pass before any customer is scored (score_changes runs them too)
-    from custseg.pipeline import RunContext, score_customers
+    from custseg.pipeline import score_customers
+    from custseg.run_context import RunContext
 
     return score_customers(
         RunContext.from_dbt(dbt),

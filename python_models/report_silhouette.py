@@ -1,9 +1,11 @@
-"""Each customer's silhouette in its primary-algorithm segment, on the silhouette sample (the report's silhouette plot)."""
+"""Each customer's silhouette in its primary-algorithm segment, on the silhouette sample
+(the report's silhouette plot)."""
 
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    from custseg.pipeline import RunContext, silhouette_values
+    from custseg.pipeline import silhouette_values
+    from custseg.run_context import RunContext
 
     return silhouette_values(
         RunContext.from_dbt(dbt),

@@ -5,7 +5,8 @@ customer table."""
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    from custseg.pipeline import RunContext, rfm_record
+    from custseg.pipeline import rfm_record
+    from custseg.run_context import RunContext
 
     return rfm_record(RunContext.from_dbt(dbt), sample_relation=dbt.ref("int_model_fit_sample"),
                       preprocessing_relation=dbt.ref("segment_preprocessing"),

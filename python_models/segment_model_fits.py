@@ -6,7 +6,8 @@ per-algorithm tables that held the models before (<algorithm>_model) are carried
 def model(dbt, session):
     dbt.config(materialized="incremental", incremental_strategy="append", full_refresh=False)
     from custseg import frames
-    from custseg.pipeline import RunContext, fit_models, legacy_model_rows
+    from custseg.pipeline import fit_models, legacy_model_rows
+    from custseg.run_context import RunContext
 
     return fit_models(
         RunContext.from_dbt(dbt),

@@ -1,10 +1,12 @@
-"""The fitted parameters of each model version as rows (centres, SOM weights, mixture parameters), for any SQL engine."""
+"""The fitted parameters of each model version as rows (centres, SOM weights, mixture parameters),
+for any SQL engine."""
 
 
 def model(dbt, session):
     dbt.config(materialized="incremental", incremental_strategy="append", full_refresh=False)
     from custseg import frames
-    from custseg.pipeline import RunContext, model_parameters
+    from custseg.pipeline import model_parameters
+    from custseg.run_context import RunContext
 
     return model_parameters(
         RunContext.from_dbt(dbt),

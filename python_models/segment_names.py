@@ -3,7 +3,8 @@
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    from custseg.pipeline import RunContext, name_segments
+    from custseg.pipeline import name_segments
+    from custseg.run_context import RunContext
 
     return name_segments(RunContext.from_dbt(dbt), feature_stats_relation=dbt.ref("int_segment_feature_stats"),
                          models_relation=dbt.ref("int_segment_models"), rules_relation=dbt.ref("rfm_segments"))

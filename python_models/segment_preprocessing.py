@@ -4,7 +4,8 @@
 def model(dbt, session):
     dbt.config(materialized="incremental", incremental_strategy="append", full_refresh=False)
     from custseg import frames
-    from custseg.pipeline import RunContext, fit_preprocessing
+    from custseg.pipeline import fit_preprocessing
+    from custseg.run_context import RunContext
 
     return fit_preprocessing(
         RunContext.from_dbt(dbt),

@@ -33,7 +33,7 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from custseg.sql import quote_identifier, sql_literal
@@ -61,6 +61,9 @@ STAGES = {
     "report models": ["report_data_quality", "report_feature_distributions", "report_correlations",
                       "report_points", "report_silhouette"],
 }
+#: Every stage a row of latest.csv has: the models of no stage above are "other", so the stage times
+#: add up to every model's and test's time.
+STAGE_NAMES = [*STAGES, "other", "dbt tests"]
 
 
 # --------------------------------------------------------------------------- helpers
@@ -223,8 +226,7 @@ def model_times(target: Path) -> list[dict]:
 
 def stage_seconds(rows: list[dict]) -> dict[str, float]:
     """Summed execution time per stage (models run two at a time, so stages can overlap)."""
-    stages = {stage: 0.0 for stage in STAGES}
-    stages["dbt tests"] = 0.0
+    stages = {stage: 0.0 for stage in STAGE_NAMES}
     for r in rows:
         if r["kind"] in {"test", "unit_test"}:
             stages["dbt tests"] += r["seconds"]
@@ -234,7 +236,6 @@ def stage_seconds(rows: list[dict]) -> dict[str, float]:
                 stages[stage] += r["seconds"]
                 break
         else:
-            stages.setdefault("other", 0.0)
             stages["other"] += r["seconds"]
     return {k: round(v, 2) for k, v in stages.items()}
 
@@ -376,13 +377,14 @@ def read_product_facts(database: Path) -> dict:
     try:
         clean = con.sql("select count(*) from customer_features").fetchall()[0][0]
         rejected = con.sql("select count(*) from rejected_customers").fetchall()[0][0]
+        collapsed = con.sql("select collapsed_duplicates from input_summary").fetchall()[0][0]
         k, sil, fit_n = con.sql(
             "select n_segments, silhouette, fit_sample_size from segment_metrics where algorithm = 'kmeans'"
         ).fetchall()[0]
         som_rows, som_cols = con.sql("select max(grid_row) + 1, max(grid_col) + 1 from som_nodes").fetchall()[0]
     finally:
         con.close()
-    return {"clean_customers": clean, "rejected_rows": rejected, "kmeans_k": int(k),
+    return {"clean_customers": clean, "rejected_rows": rejected, "collapsed_rows": collapsed, "kmeans_k": int(k),
             "kmeans_silhouette": round(float(sil), 4), "fit_sample_size": int(fit_n),
             "som_grid": f"{int(som_rows)}x{int(som_cols)}"}
 
@@ -475,7 +477,8 @@ def baseline_worker(args: argparse.Namespace) -> int:
             silhouette_score(state["Z"], state["labels"])
 
     for i, step in enumerate(BASELINE_STEPS):
-        needed = i >= first or step in {"read", "median_fill", "scale"} or (step == "kmeans" and args.start_at == "silhouette")
+        needed = (i >= first or step in {"read", "median_fill", "scale"}
+                  or (step == "kmeans" and args.start_at == "silhouette"))
         if not needed:
             continue
         prep = i < first
@@ -573,11 +576,11 @@ def write_outputs(rows: list[dict], out_dir: Path, args: argparse.Namespace, sta
     stamp = started.strftime("%Y%m%dT%H%M%S")
     flat_fields = ["n", "system", "status", "wall_seconds", "peak_gib", "build_seconds", "build_peak_gib",
                    "report_seconds", "report_peak_gib", "report_mb", "input_rows", "clean_customers",
-                   "rejected_rows", "kmeans_k", "kmeans_silhouette", "fit_sample_size", "som_grid",
+                   "rejected_rows", "collapsed_rows", "kmeans_k", "kmeans_silhouette", "fit_sample_size", "som_grid",
                    "kmeans_ari_vs_full_fit", "full_fit_seconds", "day_two_status", "day_two_changes_first_seconds",
                    "day_two_changes_next_seconds", "day_two_score_seconds", "day_two_refit_seconds", "agreement",
                    "counts_agree",
-                   *[f"stage_{s}" for s in [*STAGES, "dbt tests"]], *[f"step_{s}" for s in BASELINE_STEPS]]
+                   *[f"stage_{s}" for s in STAGE_NAMES], *[f"step_{s}" for s in BASELINE_STEPS]]
     for name in (f"bench_{stamp}.csv", "latest.csv"):
         with open(out_dir / name, "w", newline="") as fh:
             writer = csv.DictWriter(fh, fieldnames=flat_fields, extrasaction="ignore")
@@ -619,7 +622,7 @@ def render_markdown(rows: list[dict], args: argparse.Namespace, started: dt.date
                      f"{_fmt(r.get('report_seconds'))} | {_fmt(r.get('wall_seconds'))} | {_fmt(r.get('peak_gib'))} | "
                      f"{_fmt(r.get('report_mb'))} | {_fmt(r.get('kmeans_k'))} | {_fmt(r.get('kmeans_silhouette'))} | "
                      f"{_fmt(r.get('kmeans_ari_vs_full_fit'))} |")
-    stage_names = [*STAGES, "dbt tests"]
+    stage_names = STAGE_NAMES
     lines += ["", "Seconds per stage (sum of dbt's per-model execution times; two models run at once, "
               "so stages overlap and add up to more than the wall time):", "",
               "| customers | " + " | ".join(stage_names) + " |", "|---:|" + "---:|" * len(stage_names)]
@@ -629,7 +632,8 @@ def render_markdown(rows: list[dict], args: argparse.Namespace, started: dt.date
     nights = {n: r for n, r in product.items() if r.get("day_two_status")}
     if nights:
         lines += ["", "## Day two: the next nights' files (1% new or changed customers each) into the same database",
-                  "", "| customers | day-one refit build s | score_changes, first night s | score_changes, next night s "
+                  "", "| customers | day-one refit build s | score_changes, first night s "
+                  "| score_changes, next night s "
                   "| next night / refit | full score build s | score / refit | refit build s | status |",
                   "|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
 

@@ -7,8 +7,9 @@ runs on DuckDB (the documented route; README "Beyond one machine"):
      else a `score` run with the saved one (the baseline the Spark run is compared with);
   2. the saved model of that run (cleaning values, preprocessing, the model fits and their
      parameters, segment names) is exported as Parquet into .spark/saved/, with the SQL
-     that scores every customer (custseg.scoring_sql, Spark dialect); the registry goes to
-     dbt in CUSTSEG_ALGORITHMS_JSON;
+     that scores every customer (custseg.scoring_sql, Spark dialect); the run context
+     (custseg.run_context: settings, input contract, algorithms) goes to dbt in
+     CUSTSEG_RUN_CONTEXT_JSON;
   3. Spark: `dbt build --target spark` with segment_mode score and that model version:
      staging, cleaning, features, scoring (SQL over the saved parameters), profiles, marts
      and tests, on a local SparkSession, tables as Parquet in .spark/warehouse/;
@@ -194,8 +195,9 @@ def compare(working: Path, warehouse: Path) -> dict:
     result: dict = {"algorithms": {}}
     with duckdb.connect(str(working), read_only=True) as con:
         counts = "input_rows, clean_customers, rejected_rows"
-        result["duckdb_counts"] = dict(zip(counts.split(", "), con.sql(f"select {counts} from input_summary").fetchall()[0]))
-        result["spark_counts"] = dict(zip(counts.split(", "), con.sql(f"select {counts} from {spark_summary}").fetchall()[0]))
+        names = counts.split(", ")
+        result["duckdb_counts"] = dict(zip(names, con.sql(f"select {counts} from input_summary").fetchall()[0]))
+        result["spark_counts"] = dict(zip(names, con.sql(f"select {counts} from {spark_summary}").fetchall()[0]))
         spark_tx = warehouse / "transaction_summary"
         if con.sql("select count(*) from transaction_summary").fetchall()[0][0]:   # a transaction log
             lines = "input_lines, collapsed_duplicates, rejected_lines, guest_lines, used_lines, customers"
@@ -256,16 +258,15 @@ def main(argv: list[str] | None = None) -> int:
     log(f"saved model version {version} exported to {SPARK_DIR / SAVED}")
 
     from custseg import spark_support
-    from custseg.algorithms import algorithm_info
 
     env = spark_env()
-    env["CUSTSEG_CONTRACT_JSON"] = json.dumps(spark_support.contract_for_spark(user_vars, ROOT))
-    env["CUSTSEG_ALGORITHMS_JSON"] = json.dumps(algorithm_info())   # segmentation_algorithms() reads it
+    spark_vars = {**user_vars, "segment_mode": "score", "model_version": version}
+    env["CUSTSEG_RUN_CONTEXT_JSON"] = json.dumps(spark_support.run_context_for_spark(spark_vars, ROOT), default=str)
     env["CUSTSEG_SAVED_DIR"] = str(SPARK_DIR / SAVED)
     log("Spark: dbt build --target spark (score with the saved model)")
     started = time.perf_counter()
     code, out, spark_peak = dbt(["build", "--target", "spark", "--vars",
-                                 json.dumps({**user_vars, "segment_mode": "score", "model_version": version})],
+                                 json.dumps(spark_vars)],
                                 env, logs / "spark_build.log")
     spark_seconds = time.perf_counter() - started
     summary = [line for line in out.splitlines() if "Done. PASS=" in line or "Finished running" in line]

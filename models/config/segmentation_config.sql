@@ -1,11 +1,11 @@
 {#-
   One row: the configuration this run used. Every var of dbt_project.yml, validated and
-  with defaults filled in (macros/settings.sql), as JSON; the input that was read and its
+  with defaults filled in (custseg.settings), as JSON; the input that was read and its
   contract (which columns became features with which kind, which are categorical, ignored
   or dropped, and why), as JSON. The build log says the same (see input_columns).
 -#}
-{%- set settings = segmentation_settings() -%}
-{%- set input = customer_input() -%}
+{%- set settings = run_context().settings -%}
+{%- set input = run_context().input -%}
 {%- set contract = input.contract -%}
 {%- if execute and model.unique_id in selected_resources %}
   {%- set by_role = {'id': ['(row numbers: no column is named like an id)']} if contract.get('id_source') == 'row_number' else {} %}

@@ -8,7 +8,7 @@
   input gives NULL. The columns depend on the input; the marts do not (they hold features
   in long tables).
 -#}
-{%- set contract = customer_input().contract -%}
+{%- set contract = run_context().input.contract -%}
 {%- set measures = measure_columns(contract) -%}
 {%- set others = contract_columns(contract, ['categorical', 'ignored']) -%}
 

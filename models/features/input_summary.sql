@@ -21,10 +21,10 @@
 {% set changes_only = score_changes_mode() -%}
 {% if changes_only %}-- depends_on: {{ ref('customer_changes') }}, {{ ref('int_customer_input_hashes') }}
 {% endif %}
-{%- set settings = segmentation_settings() -%}
+{%- set settings = run_context().settings -%}
 {%- set features = after_changes_sql('customer_features') if changes_only else ref('customer_features') -%}
 {%- set rejected = after_changes_sql('rejected_customers') if changes_only else ref('rejected_customers') -%}
-{%- set contract = customer_input().contract -%}
+{%- set contract = run_context().input.contract -%}
 {%- set clustered = contract.columns | selectattr('role', 'equalto', 'feature') | list -%}
 {%- set clustered_derived = contract.derived | selectattr('role', 'equalto', 'feature') | list -%}
 {#- every candidate k, and any fixed k, needs more customers than segments -#}

@@ -9,7 +9,7 @@
 
   The measures are kept as typed (NULL where unreadable); reject_detail quotes the text.
 -#}
-{%- set measures = measure_columns(customer_input().contract) -%}
+{%- set measures = measure_columns(run_context().input.contract) -%}
 
 with staged as (
 

@@ -12,9 +12,9 @@
     source.
 -#}
 {{ config(materialized='incremental', incremental_strategy='append', full_refresh=false) }}
-{%- set settings = segmentation_settings() -%}
-{%- set measures = measure_columns(customer_input().contract) -%}
-{%- set run = run_models() -%}
+{%- set settings = run_context().settings -%}
+{%- set measures = measure_columns(run_context().input.contract) -%}
+{%- set run = run_context().models -%}
 
 with kept as (
 

@@ -8,7 +8,7 @@
     append newer snapshots). `record_rank` = 1 is kept; the others go to
     rejected_customers with reason `conflicting_duplicate_id`.
 -#}
-{%- set contract = customer_input().contract -%}
+{%- set contract = run_context().input.contract -%}
 {%- set measures = [] -%}
 {%- for c in measure_columns(contract) %}{% do measures.append(quote_identifier(c.name)) %}{% endfor -%}
 {%- set value_columns = measures[:] -%}

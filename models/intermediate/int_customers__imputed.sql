@@ -12,7 +12,7 @@
   A required value (CC GENERAL's balance, purchases, purchases_trx) is never imputed: a row
   missing one was rejected in staging. A column with no observed value stays NULL.
 -#}
-{%- set contract = customer_input().contract -%}
+{%- set contract = run_context().input.contract -%}
 {%- set measures = measure_columns(contract) -%}
 {%- set categoricals = contract_columns(contract, ['categorical']) -%}
 {%- set ignored = contract_columns(contract, ['ignored']) -%}

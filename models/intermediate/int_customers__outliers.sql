@@ -7,8 +7,8 @@
     reject the whole customer goes to rejected_customers (reason `extreme_outlier`);
     none   nothing is capped or reported.
 -#}
-{%- set settings = segmentation_settings() -%}
-{%- set contract = customer_input().contract -%}
+{%- set settings = run_context().settings -%}
+{%- set contract = run_context().input.contract -%}
 {%- set capped = measure_columns(contract) | selectattr('is_capped') | list -%}
 
 with customers as (

@@ -3,7 +3,7 @@
   default K-Means), its name and description, and the customer's PCA coordinates for the
   2D (pca_1, pca_2) and 3D (pca_1..pca_3) views.
 -#}
-{%- set primary = segmentation_settings().primary_algorithm -%}
+{%- set primary = run_context().settings.primary_algorithm -%}
 
 with scores as (
 

@@ -8,7 +8,7 @@
 -- depends_on: {{ ref('segment_names') }}
 {% if not is_spark() %}-- depends_on: {{ ref('int_rfm_segments') }}{% endif %}
 -- depends_on: {{ ref('int_customer_scores') }}
-{% set categoricals = contract_columns(customer_input().contract, ['categorical']) -%}
+{% set categoricals = contract_columns(run_context().input.contract, ['categorical']) -%}
 
 {%- if categoricals %}
 with long as (

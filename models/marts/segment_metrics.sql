@@ -6,8 +6,8 @@
   model assigns by the nearest segment centre (SegmentModel.distance_to_centre);
   stability is the mean adjusted Rand index of refits on resamples.
 -#}
-{%- set primary = segmentation_settings().primary_algorithm -%}
-{%- set settings = segmentation_settings() -%}
+{%- set primary = run_context().settings.primary_algorithm -%}
+{%- set settings = run_context().settings -%}
 
 with models as (
 

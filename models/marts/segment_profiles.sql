@@ -4,7 +4,7 @@
   segment_feature_profiles (one row per feature) and the categorical attributes in
   segment_category_profiles.
 -#}
-{%- set primary = segmentation_settings().primary_algorithm -%}
+{%- set primary = run_context().settings.primary_algorithm -%}
 
 with sizes as (
 

@@ -5,7 +5,7 @@
   Counts and profiles in the report use every customer; only scatter plots use these.
 -#}
 -- depends_on: {{ ref('segment_preprocessing') }}
-{% set settings = segmentation_settings() -%}
+{% set settings = run_context().settings -%}
 {%- set features = report_features(limit=4) -%}
 
 with points as (

@@ -3,7 +3,7 @@
   learned segments overlap (customers in each pair), for the report's cross-table. Empty
   for a customer table.
 -#}
-{%- set primary = segmentation_settings().primary_algorithm -%}
+{%- set primary = run_context().settings.primary_algorithm -%}
 with assignments as (
 
     select customer_id, algorithm, segment_id, segment_name

@@ -11,7 +11,7 @@
   only, and the picked ids are joined back to their features. (The slice contains the
   smallest hashes, so the result is the same as ranking everyone.)
 -#}
-{%- set settings = segmentation_settings() -%}
+{%- set settings = run_context().settings -%}
 {%- set n = settings.fit_sample_size -%}
 {%- set key = hash_fraction(['customer_id', settings.random_state]) -%}
 

@@ -10,8 +10,8 @@
   come from a deterministic sample of about that many of the segment's customers (chosen by
   a hash of the id), because an exact median holds every value in memory.
 -#}
-{%- set settings = segmentation_settings() -%}
-{%- set contract = customer_input().contract -%}
+{%- set settings = run_context().settings -%}
+{%- set contract = run_context().input.contract -%}
 {%- set features = profile_features(contract) -%}
 {%- set measures = measure_columns(contract) -%}
 {#- each measure at its cap (the value itself where it has none) -#}

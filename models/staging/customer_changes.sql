@@ -3,6 +3,7 @@
   last published run (int_customer_input_hashes): `new`, `changed` or `departed`. The
   staging, cleaning, feature and scoring models then run on these customers alone.
 -#}
+{{ config(enabled=score_changes_mode() and not is_spark()) }}
 -- depends_on: {{ ref('int_transaction_customers') }}
 {%- set seed = ref('raw_customers') if not is_spark() else none %}
 

@@ -23,8 +23,8 @@
 -#}
 {{ config(pre_hook=input_line_check_hooks('customers')) }}
 -- depends_on: {{ ref('int_transaction_customers') }}
-{% set settings = segmentation_settings() -%}
-{%- set input = customer_input() -%}
+{% set settings = run_context().settings -%}
+{%- set input = run_context().input -%}
 {%- set seed = ref('raw_customers') if not is_spark() else none -%}
 {%- set changes_only = score_changes_mode() -%}
 {% if changes_only %}-- depends_on: {{ ref('customer_changes') }}

@@ -4,7 +4,7 @@
   no RFM scores).
 -#}
 -- depends_on: {{ ref('customer_features') }}
-{% set names = measure_columns(customer_input().contract) | map(attribute='name') | list -%}
+{% set names = measure_columns(run_context().input.contract) | map(attribute='name') | list -%}
 {%- if 'rfm_recency_score' in names and 'rfm_frequency_score' in names %}
 select
     features.customer_id,

@@ -16,7 +16,7 @@
 -- depends_on: {{ ref('int_transactions') }}
 {% set input = transaction_input() -%}
 {%- set roles = input.roles -%}
-{%- set contract = customer_input().contract -%}
+{%- set contract = run_context().input.contract -%}
 {%- set present = contract.columns | map(attribute='name') | list -%}
 {%- set shares = contract.columns | selectattr('share_of', 'defined') | list -%}
 {%- set recent_days = input.contract.get('recent_days', 90) -%}
@@ -27,8 +27,8 @@ select cast(null as string) as customer_id where false
 
 with snapshot as (
 
-    {%- if segmentation_settings().as_of %}
-    select cast({{ sql_string(segmentation_settings().as_of) }} as timestamp) as as_of
+    {%- if run_context().settings.as_of %}
+    select cast({{ sql_string(run_context().settings.as_of) }} as timestamp) as as_of
     {%- else %}
     select max(occurred_at) as as_of
     from {{ ref('int_transactions') }}

@@ -26,7 +26,7 @@
 {%- set tx = input.contract -%}
 {%- set tokens = tx.get('missing_tokens', ['']) -%}
 {%- set purchase_events = (tx.get('purchase_events') or []) if 'event_type' in roles else [] -%}
-{%- set as_of = segmentation_settings().as_of -%}
+{%- set as_of = run_context().settings.as_of -%}
 {%- set optional = ['order_id', 'product_id', 'category', 'channel', 'country'] -%}
 {%- set numbers = ['amount'] if 'amount' in roles else (['quantity', 'unit_price'] if 'quantity' in roles else ['unit_price']) -%}
 {%- if 'amount' in roles and 'quantity' in roles %}{% set numbers = ['amount', 'quantity'] %}{% endif -%}

@@ -10,7 +10,7 @@
 -- depends_on: {{ ref('int_transactions__deduplicated') }}
 -- depends_on: {{ ref('rejected_transactions') }}
 -- depends_on: {{ ref('int_transactions') }}
-{% set settings = segmentation_settings() -%}
+{% set settings = run_context().settings -%}
 {%- set input = transaction_input() -%}
 {%- if not input.enabled %}
 

@@ -13,7 +13,7 @@ this module reads them from the package. Nothing here repeats them.
   columns (any input column called like one gets its kind, role and rules), the engineered
   features with the inputs they need and how they are computed (`ratio`, `sum`, `share`),
   with labels and phrases for names and descriptions. Input columns the catalogue does not
-  know get their kind from `custseg.inputs`.
+  know get their kind from `custseg.inputs.kinds`.
 """
 
 from __future__ import annotations

@@ -76,7 +76,8 @@ def data_quality(stages: pd.DataFrame, reasons: pd.DataFrame, imputed: pd.DataFr
     """Where the input rows went, why rows were rejected, and what was imputed or capped."""
     fig, axes = plt.subplots(1, 4, figsize=(15, 3.4), gridspec_kw={"width_ratios": [1.1, 1.4, 1, 1]})
     ax = axes[0]
-    ax.barh(stages["stage"], stages["rows"].clip(lower=0.8), color=["#4c72b0", "#55a868", "#dd8452", "#c44e52"][: len(stages)])
+    colours = ["#4c72b0", "#55a868", "#dd8452", "#c44e52"][: len(stages)]
+    ax.barh(stages["stage"], stages["rows"].clip(lower=0.8), color=colours)
     ax.invert_yaxis()
     ax.set_xscale("log")
     ax.set_title("Where the input rows went (log scale)")
@@ -165,8 +166,8 @@ def pair_plot(points: pd.DataFrame, features: list[str], segment_col: str, names
             else:
                 for seg in segments:
                     part = points[points[segment_col] == seg]
-                    ax.scatter(part[fx], part[fy], s=2, alpha=0.5, color=segment_color(seg, names.get(seg)), rasterized=True,
-                               label=names.get(seg, str(seg)))
+                    ax.scatter(part[fx], part[fy], s=2, alpha=0.5, color=segment_color(seg, names.get(seg)),
+                               rasterized=True, label=names.get(seg, str(seg)))
             if i == n - 1:
                 ax.set_xlabel(f"log1p({fx})" if fx in log_features else fx)
             else:

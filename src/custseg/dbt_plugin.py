@@ -3,12 +3,11 @@
 It registers SQL functions that run Python in the dbt process, for the few things SQL
 cannot do well:
 
-* `custseg_resolve_input(request_json)`: the input contract (custseg.inputs.resolve), as
-  JSON; the macros call it when they compile the staging models.
+* `custseg_start_run(request_json)`, `custseg_run_context(invocation_id, unit_test)`: the
+  run's context (custseg.run_context), computed once per invocation, then answered from its
+  cache; macros/run_context.sql reads it.
 * `custseg_physical_lines(path, compression, encoding, byte_positions, line_starts)`: the
-  physical line of each record DuckDB's CSV reject table names (custseg.inputs.physical_lines_at).
-* `custseg_algorithms()`: the registered algorithms with what their models give
-  (custseg.algorithms.algorithm_info), as JSON; read by segmentation_algorithms().
+  physical line of each record DuckDB's CSV reject table names (custseg.inputs.lines.physical_lines_at).
 * `custseg_publish_tmp(serving_path, run_id)`: the temporary file a build publishes into,
   beside the serving database (its directory created, left-overs of killed builds removed).
 * `custseg_replace_file(source, target)`: moves the finished file onto the serving path
@@ -43,10 +42,16 @@ from dbt.adapters.duckdb.plugins import BasePlugin
 from . import serving
 
 
-def resolve_input(request_json: str) -> str:
-    from .inputs import resolve
+def start_run(request_json: str) -> str:
+    from .run_context import start_json
 
-    return json.dumps(resolve(json.loads(request_json)), default=str)
+    return start_json(request_json)
+
+
+def run_context(invocation_id: str, unit_test: bool) -> str:
+    from .run_context import cached
+
+    return cached(invocation_id, bool(unit_test)) if not unit_test else ""
 
 
 def physical_lines(path: str, compression: str, encoding: str, positions: list[int],
@@ -54,10 +59,6 @@ def physical_lines(path: str, compression: str, encoding: str, positions: list[i
     from .inputs import physical_lines_at
 
     return physical_lines_at(path, compression, encoding, positions or [], starts or [])
-def algorithms() -> str:
-    from .algorithms import algorithm_info
-
-    return json.dumps(algorithm_info())
 
 
 TMP_MARKER = ".publishing-"
@@ -144,10 +145,10 @@ def publish_postgres(conn, request_json: str) -> str:
 
 
 FUNCTIONS = {
-    "custseg_resolve_input": (resolve_input, ["VARCHAR"], "VARCHAR"),
+    "custseg_start_run": (start_run, ["VARCHAR"], "VARCHAR"),
+    "custseg_run_context": (run_context, ["VARCHAR", "BOOLEAN"], "VARCHAR"),
     "custseg_physical_lines": (physical_lines, ["VARCHAR", "VARCHAR", "VARCHAR", "UBIGINT[]", "VARCHAR[]"],
                                "UBIGINT[]"),
-    "custseg_algorithms": (algorithms, [], "VARCHAR"),
     "custseg_publish_tmp": (publish_tmp, ["VARCHAR", "VARCHAR"], "VARCHAR"),
     "custseg_copy_file": (copy_file, ["VARCHAR", "VARCHAR"], "VARCHAR"),
     "custseg_replace_file": (replace_file, ["VARCHAR", "VARCHAR"], "VARCHAR"),

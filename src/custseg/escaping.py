@@ -12,6 +12,7 @@ values, file names and settings are untrusted text. The page puts them in three 
 
 from __future__ import annotations
 
+import html
 import json
 
 _SCRIPT_JSON = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
@@ -20,8 +21,7 @@ _SCRIPT_JSON_TABLE = str.maketrans(_SCRIPT_JSON)
 
 def html_text(value) -> str:
     """`value` as HTML text, safe in element content and in quoted attribute values."""
-    return (str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            .replace('"', "&quot;").replace("'", "&#x27;"))
+    return html.escape(str(value), quote=True)
 
 
 def plotly_text(value) -> str:

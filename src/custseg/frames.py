@@ -1,9 +1,9 @@
 """What the Python models need from `dbt.ref()`, whatever the engine behind it.
 
 dbt-duckdb hands a Python model DuckDB relations; on Spark (Databricks) `dbt.ref()` is a
-Spark DataFrame, on Snowflake a Snowpark DataFrame. The modelling code only needs two
-things from a table: a small one as a pandas frame (the fit sample, drawn in SQL by
-int_model_fit_sample on whatever engine runs it; the fitted models; the profiles) and a big
+Spark DataFrame. The modelling code only needs two things from a table: a small one as a
+pandas frame (the fit sample, drawn in SQL by int_model_fit_sample on whatever engine runs
+it; the fitted models; the profiles) and a big
 one mapped batch by batch (every customer, to score): on DuckDB a stream of Arrow record
 batches back into the database, on Spark the engine's own batch map (`mapInArrow`, the
 Arrow sibling of `mapInPandas`), so the customers never leave the executors.
@@ -25,8 +25,6 @@ def engine_of(relation) -> str:
         return "duckdb"
     if module.startswith("pyspark"):
         return "spark"
-    if module.startswith("snowflake"):
-        return "snowpark"
     if isinstance(relation, pd.DataFrame):
         return "pandas"
     raise TypeError(f"unsupported relation type {type(relation)!r}")
@@ -34,7 +32,7 @@ def engine_of(relation) -> str:
 
 def table(session, name) -> object:
     """A table the model does not ref (its own previous rows: `dbt.this`), from the session
-    dbt gives Python models (a DuckDB connection, or a Spark/Snowpark session)."""
+    dbt gives Python models (a DuckDB connection, or a Spark session)."""
     module = type(session).__module__
     if module.startswith(("duckdb", "_duckdb")):
         return session.sql(f"select * from {name}")
@@ -63,8 +61,6 @@ def empty_like(relation) -> pd.DataFrame:
         return relation.limit(0).df()
     if engine == "spark":
         return relation.limit(0).toPandas()
-    if engine == "snowpark":
-        return relation.limit(0).to_pandas()
     return relation.iloc[0:0]
 
 
@@ -92,14 +88,6 @@ def to_pandas(relation, columns: Iterable[str] | None = None, order_by: str | No
         if order_by:
             df = df.orderBy(order_by)
         return df.toPandas()
-    if engine == "snowpark":
-        df = relation
-        for column, value in where.items():
-            df = df.filter(df[column] == value)
-        df = df.select(*cols) if cols else df
-        if order_by:
-            df = df.sort(order_by)
-        return df.to_pandas()
     frame = relation
     for column, value in where.items():
         frame = frame[frame[column] == value]
@@ -113,8 +101,8 @@ def semi_join(relation, keys, column: str):
     engine = engine_of(relation)
     if engine == "duckdb":
         return relation.join(keys.project(quote_identifier(column)).distinct(), column)
-    if engine in ("spark", "snowpark"):
-        return relation.join(keys.select(column).distinct(), column, "left_semi" if engine == "spark" else "semi")
+    if engine == "spark":
+        return relation.join(keys.select(column).distinct(), column, "left_semi")
     return relation[relation[column].isin(set(keys[column]))]
 
 

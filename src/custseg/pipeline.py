@@ -16,7 +16,6 @@ import datetime as dt
 import json
 import os
 import time
-from dataclasses import dataclass
 from typing import Iterator
 
 import numpy as np
@@ -30,42 +29,8 @@ from .algorithms import ALGORITHM_LABELS, ALGORITHMS, REGISTRY, FitResult, Previ
 from .catalogue import NOISE_SEGMENT
 from .naming import name_all
 from .preprocessing import FeatureSpec, Preprocessor
-from .settings import Settings
+from .run_context import RunContext
 from .stable_ids import IdMatch, match_ids
-
-
-@dataclass(frozen=True)
-class RunContext:
-    """What the current invocation says: validated settings, the input contract, the run id,
-    and the run's models (macros/model_versions.sql): refit or score, the model version, the
-    versions artifacts may be read at, and the segment names saved so far."""
-
-    settings: Settings
-    contract: dict
-    run_id: str
-    mode: str = "refit"
-    model_version: int = 1
-    usable: tuple[int, ...] = (1,)
-    saved_names: tuple[tuple, ...] = ()
-
-    @classmethod
-    def from_dbt(cls, dbt) -> "RunContext":
-        raw = json.loads(getattr(dbt, "custseg_context"))
-        models = raw.get("models") or {}
-        return cls(Settings.from_mapping(raw["settings"]), raw["contract"], raw["run_id"],
-                   models.get("mode", "refit"), int(models.get("model_version", 1)),
-                   tuple(int(v) for v in models.get("usable", [1])),
-                   tuple(tuple(r) for r in raw.get("saved_names") or ()))
-
-    @property
-    def refit(self) -> bool:
-        return self.mode == "refit"
-
-    def version_at(self, versions, below: bool = False) -> int | None:
-        """The latest usable version among `versions`, not above the run's (below: under it)."""
-        top = self.model_version - 1 if below else self.model_version
-        ok = [int(v) for v in set(versions) if int(v) in self.usable and int(v) <= top]
-        return max(ok) if ok else None
 
 
 def _sample_frame(sample_relation) -> pd.DataFrame:
@@ -356,7 +321,8 @@ def rfm_record(ctx: RunContext, sample_relation, preprocessing_relation, segment
         "kept_ids_json": "[]", "new_ids_json": "[]", "retired_ids_json": "[]",
         "next_segment_id": int(rules["segment_id"].max()) + 1,
         "parameters_json": json.dumps({"rules": "R x F score map, src/custseg/seeds/rfm_segments.csv",
-                                       "scores": "quintiles over every customer: 1 + floor(5 x percent rank), ties share the lower score"}),
+                                       "scores": "quintiles over every customer: 1 + floor(5 x percent rank), "
+                                                 "ties share the lower score"}),
         "model_json": json.dumps({"rules": rules.to_dict(orient="records")}, default=str),
         "k_selection_json": "[]", "fit_sample_size": 0, "evaluation_sample_size": int(len(frame)),
         "silhouette": q.silhouette if q else None, "davies_bouldin": q.davies_bouldin if q else None,

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .inputs import InputError
+from .errors import InputError
 from .sql import quote_identifier, sql_literal
 
 URL_ENV = "CUSTSEG_POSTGRES_URL"
@@ -379,26 +379,6 @@ def read_relation(value: str, setting: str, cache_dir: Path) -> PgRead:
         raise PostgresError(f"{setting}: {label} has no rows.")
     notes = {c.name: (how, why) for c, how, _, why in plans if how != "read"}
     return PgRead(label, str(target), rows, columns, notes)
-
-
-def inspect_relation(relation: dict, role: str, setting: str, cache_dir: Path):
-    """The input Source of a relation setting ({postgres: schema.table}): a typed Parquet input
-    whose row count is the server's."""
-    from .inputs import FileInfo, Source, _parquet_columns
-
-    kinds = sorted(relation) if isinstance(relation, dict) else []
-    if kinds != ["postgres"]:
-        raise PostgresError(f"{setting}: {relation!r} is not a relation this build can read; use "
-                            "{postgres: schema.table}.")
-    value = str(relation["postgres"])
-    got = read_relation(value, setting, cache_dir)
-    source = Source(role, "parquet", got.label, None)
-    source.files.append(FileInfo(f"postgres:{value}", got.parquet, os.path.getsize(got.parquet), "none", "binary",
-                                 0, 0, None))
-    _parquet_columns(source)
-    source.files[0].lines = got.rows   # the server's count(*), not the file's
-    source.type_notes = got.notes
-    return source
 
 
 def _stream_to_parquet(reader, path: Path, delay: float = 0) -> None:

@@ -228,7 +228,8 @@ class Preprocessor:
                     )
                 cats = cache[col.source]
                 if col.category == OTHER_CATEGORY:
-                    known = {c.category for c in self.columns_ if c.source == col.source and c.category != OTHER_CATEGORY}
+                    known = {c.category for c in self.columns_
+                             if c.source == col.source and c.category != OTHER_CATEGORY}
                     hit = ~np.isin(cats, list(known))
                 else:
                     hit = cats == col.category

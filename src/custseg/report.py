@@ -30,7 +30,6 @@ import pandas as pd
 from . import charts
 from .algorithms import ALGORITHM_LABELS, REGISTRY, ReportFigure, SegmentModel
 from .escaping import html_text, script_json
-from .catalogue import NOISE_SEGMENT
 from .settings import Settings
 from .sql import sql_literal
 
@@ -165,7 +164,8 @@ table.columns td{text-align:left} ul.warnings{color:#8a4b00;font-size:13px}
 .card{border:1px solid #e2e4e8;border-left:6px solid #999;border-radius:6px;padding:10px 14px}
 .card h4{margin:0 0 4px;font-size:15px} .card p{margin:4px 0;font-size:13px;color:#333}
 .card table{font-size:12px;border-collapse:collapse;margin-top:6px} .card td{padding:1px 10px 1px 0}
-table.metrics{border-collapse:collapse;font-size:13px} table.metrics th,table.metrics td{border-bottom:1px solid #e6e6e6;padding:5px 10px;text-align:right}
+table.metrics{border-collapse:collapse;font-size:13px}
+table.metrics th,table.metrics td{border-bottom:1px solid #e6e6e6;padding:5px 10px;text-align:right}
 table.metrics th:first-child,table.metrics td:first-child{text-align:left}
 details{margin:8px 0} summary{cursor:pointer;color:#1f3a5f}
 footer{color:#777;font-size:12px;padding:0 32px 30px}
@@ -451,14 +451,16 @@ def render(data: ReportData, figures_dir: Path | None, workers: int | None = Non
     body = f"""
 <header>
   <h1>Customer segmentation report</h1>
-  <p>Input: {html_text(meta['input'])} · run {html_text(meta['run_id'])} started {html_text(meta['run_started_at'])} UTC ·
+  <p>Input: {html_text(meta['input'])} · run {html_text(meta['run_id'])}
+     started {html_text(meta['run_started_at'])} UTC ·
      {meta['customers']:,} clean customers · primary algorithm: {html_text(labels[primary])}</p>
   <p>Counts, distributions, correlations and profiles use every customer; scatter plots draw
      {n_points:,} customers (a deterministic random sample, var report_max_points).</p>
 </header>
 <nav><a href="#input">Input</a><a href="#quality">Data quality</a><a href="#exploration">Exploration</a>
 <a href="#k">Choosing k</a><a href="#pca">PCA views</a><a href="#segments">Segments</a>
-{'<a href="#models">Inside the models</a>' if model_figures else ''}{'<a href="#changes">Changes</a>' if len(moves) else ''}<a href="#comparison">Algorithms</a></nav>
+{'<a href="#models">Inside the models</a>' if model_figures else ''}\
+{'<a href="#changes">Changes</a>' if len(moves) else ''}<a href="#comparison">Algorithms</a></nav>
 <main>
 <section id="input"><h2>Input</h2>
 <p class="caption">What each column of the input became (input_columns): the customer id, features the segments are
@@ -467,45 +469,66 @@ made from, measures profiled per segment, categorical attributes, ignored and dr
 <details><summary>{len(data.columns)} columns</summary>{_columns_table(data.columns)}</details>
 </section>
 <section id="quality"><h2>Data quality</h2>
-{_kpis([("input rows", f"{stages.get('Input rows', 0):,}"), ("clean customers", f"{stages.get('Clean customers', 0):,}"),
-        ("duplicates collapsed", f"{stages.get('Duplicates collapsed', 0):,}"), ("rows rejected", f"{stages.get('Rejected', 0):,}"),
+{_kpis([("input rows", f"{stages.get('Input rows', 0):,}"),
+        ("clean customers", f"{stages.get('Clean customers', 0):,}"),
+        ("duplicates collapsed", f"{stages.get('Duplicates collapsed', 0):,}"),
+        ("rows rejected", f"{stages.get('Rejected', 0):,}"),
         ("values imputed", f"{imputed_total:,}"), ("outliers capped", f"{outlier_total:,}")])}
 {_transactions_block(data.quality)}
-{fig('data_quality', "Every input row ends as a clean customer, a collapsed exact duplicate or a rejected row (see rejected_customers for each row's reason); imputed values and outliers (capped in the model space) are counted per column.")}
+{fig('data_quality', "Every input row ends as a clean customer, a collapsed exact duplicate or a rejected row "
+    "(see rejected_customers for each row's reason); imputed values and outliers (capped in the model space) are "
+    "counted per column.")}
 </section>
 <section id="exploration"><h2>Exploration</h2>
-{fig('distributions', f"Histogram (bars) and box plot (box: quartiles, whiskers: 1st to 99th percentile) of the features that weigh most in the segments, over every clean customer; {scale_note}.", "Distributions")}
-{fig('correlation', "Pearson correlation of the clustered features over every customer, on the models' scale: red pairs move together, blue pairs move in opposite directions.", "Correlations")}
-{fig('pair_plot', f"Pairs of leading features for {n_points:,} sampled customers, coloured by {labels[primary]} segment; the diagonal shows each feature's histogram.", "Pair plot")}
+{fig('distributions', "Histogram (bars) and box plot (box: quartiles, whiskers: 1st to 99th percentile) of the "
+    f"features that weigh most in the segments, over every clean customer; {scale_note}.", "Distributions")}
+{fig('correlation', "Pearson correlation of the clustered features over every customer, on the models' scale: "
+    "red pairs move together, blue pairs move in opposite directions.", "Correlations")}
+{fig('pair_plot', f"Pairs of leading features for {n_points:,} sampled customers, coloured by {labels[primary]} "
+    "segment; the diagonal shows each feature's histogram.", "Pair plot")}
 </section>
 <section id="k"><h2>Choosing k</h2>
-{fig('k_selection', "Top: the elbow criterion against k (circled: its elbow). Bottom: silhouette against k (higher = better separated). The dashed line is the chosen k: the silhouette within 0.01 of the best that is closest to the elbow.")}
+{fig('k_selection', "Top: the elbow criterion against k (circled: its elbow). Bottom: silhouette against k "
+    "(higher = better separated). The dashed line is the chosen k: the silhouette within 0.01 of the best that is "
+    "closest to the elbow.")}
 {fig('silhouette', silhouette_caption, "Silhouette of the chosen solution")}
 </section>
 <section id="pca"><h2>PCA views</h2>
-<p class="caption">Customers projected on the first principal components of the model space (PC1 {evr[0]:.0%}, PC2 {evr[1]:.0%}, PC3 {evr[2]:.0%} of the variance), coloured by segment. Hover a point for the customer id and segment; drag the 3D view to rotate it; click legend entries to hide segments.</p>
+<p class="caption">Customers projected on the first principal components of the model space
+(PC1 {evr[0]:.0%}, PC2 {evr[1]:.0%}, PC3 {evr[2]:.0%} of the variance), coloured by segment. Hover a point for the
+customer id and segment; drag the 3D view to rotate it; click legend entries to hide segments.</p>
 <div id="pca3d" class="plot"></div>
 <div class="grid">{pca_divs}</div>
 </section>
 <section id="segments"><h2>Segments</h2>
-{fig('segment_sizes', "Customers per segment for each algorithm, with the share of all clean customers (counts over every customer).", "Segment sizes")}
-<h3>Profiles</h3><p class="caption">Each cell says how far the segment's mean of a measure sits from the average customer's, in standard deviations (red: above, blue: below); read a row to see what sets a segment apart.</p>
+{fig('segment_sizes', "Customers per segment for each algorithm, with the share of all clean customers "
+    "(counts over every customer).", "Segment sizes")}
+<h3>Profiles</h3><p class="caption">Each cell says how far the segment's mean of a measure sits from the average
+customer's, in standard deviations (red: above, blue: below); read a row to see what sets a segment apart.</p>
 <div class="figure">{heatmaps.get(primary) or ''}</div>
 {other_heatmaps}
 <h3>{html_text(labels[primary])} segments</h3>
-<p class="caption">One card per segment: its name and description come from its profile; the numbers are its most distinctive measures (segment mean, and the average over every customer).</p>
+<p class="caption">One card per segment: its name and description come from its profile; the numbers are its
+most distinctive measures (segment mean, and the average over every customer).</p>
 {_cards(primary_profiles, data.feature_profiles[data.feature_profiles["algorithm"] == primary])}
 </section>
 {('<section id="models"><h2>Inside the models</h2>' + "".join(fig(f.name, f.caption, f.title) for f in model_figures)
   + '</section>') if model_figures else ''}
-{_changes_section(moves, fig('migrations', "Each cell counts the customers who were in the row's segment in the previous run and are in the column's segment now (bold: stayed). From segment_migrations; segment_history has each customer's periods."), meta) if len(moves) else ''}
+{_changes_section(moves, fig('migrations', "Each cell counts the customers who were in the row's segment in the "
+    "previous run and are in the column's segment now (bold: stayed). From segment_migrations; segment_history has "
+    "each customer's periods."), meta) if len(moves) else ''}
 <section id="comparison"><h2>Algorithms compared</h2>
-<p class="caption">From segment_metrics: silhouette (higher is better) and Davies-Bouldin (lower is better) on the evaluation sample; stability is the mean adjusted Rand index of refits on 80% subsamples (1 = always the same segments).</p>
+<p class="caption">From segment_metrics: silhouette (higher is better) and Davies-Bouldin (lower is better) on the
+evaluation sample; stability is the mean adjusted Rand index of refits on 80% subsamples (1 = always the same
+segments).</p>
 {_metrics_table(data.metrics)}
-{fig('rfm_crosstab', "Customers in each RFM segment (classic rules on the recency and frequency quintiles, rows) and each learned segment (columns): where the rules and the learned segments agree, and where one splits what the other keeps together.", "RFM rules against learned segments")}
+{fig('rfm_crosstab', "Customers in each RFM segment (classic rules on the recency and frequency quintiles, rows) "
+    "and each learned segment (columns): where the rules and the learned segments agree, and where one splits what "
+    "the other keeps together.", "RFM rules against learned segments")}
 </section>
 </main>
-<footer>Generated by custseg.report at {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC from the tables of run {html_text(meta['run_id'])} (opened read-only).</footer>
+<footer>Generated by custseg.report at {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC
+from the tables of run {html_text(meta['run_id'])} (opened read-only).</footer>
 """
     script = ("const FIGURES = " + script_json(specs) + ";\n"
               "const CONFIG = {displaylogo: false, responsive: true};\n"

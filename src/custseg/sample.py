@@ -264,13 +264,13 @@ def add_dirt(clean: pd.DataFrame, seed: int = 7, typed: bool = False) -> pd.Data
     rng = np.random.default_rng(seed + 1)
     n = len(clean)
     rows = clean.copy()
-    numeric = list(NUMERIC_COLUMNS)
 
     def pick(k: int) -> np.ndarray:
         return rng.choice(n, size=min(k, n), replace=False)
 
     # Missing values beyond the structural gap.
-    rows.loc[rows.index[pick(_dirt_count(n, DIRT_RATES["missing_minimum_payments_extra"]))], "MINIMUM_PAYMENTS"] = np.nan
+    extra_gaps = pick(_dirt_count(n, DIRT_RATES["missing_minimum_payments_extra"]))
+    rows.loc[rows.index[extra_gaps], "MINIMUM_PAYMENTS"] = np.nan
     rows.loc[rows.index[pick(_dirt_count(n, DIRT_RATES["missing_credit_limit"]))], "CREDIT_LIMIT"] = np.nan
 
     # Extreme outliers: a valid row whose amounts are blown up by two to three orders.

@@ -54,7 +54,7 @@ def default_parquet_path(serving: Path | str | None = None) -> Path:
 
 
 MANIFEST = "manifest.json"
-#: a run's folder is <link>.<run_id>; run ids are macros/python_context.sql's current_run_id()
+#: a run's folder is <link>.<run_id>; run ids are macros/run_context.sql's current_run_id()
 RUN_FOLDER = re.compile(r"\.\d{8}T\d{6}Z-[0-9a-f]{8}$")
 
 

@@ -1,14 +1,13 @@
-"""The input contract for the spark target, where the dbt-duckdb plugin that resolves it
-during a DuckDB build does not exist: scripts/spark_build.py resolves it here, with the same
-custseg.inputs, and hands it to dbt in the CUSTSEG_CONTRACT_JSON environment variable. Each
-source also gets `spark_read_sql`, the FROM expression that reads it on Spark."""
+"""The spark target's side of the run context: there the dbt-duckdb plugin that answers it
+during a DuckDB build does not exist, so scripts/spark_build.py computes it here, with the
+same custseg.run_context, and hands it to dbt in CUSTSEG_RUN_CONTEXT_JSON; each source is
+read with `spark_read_sql`, the FROM expression that reads it on Spark."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
-from .inputs import CONTRACT_SETTINGS, resolve
 from .sql import quote_identifier, sql_literal
 
 
@@ -34,7 +33,7 @@ def _spark_file(f: dict) -> str:
 
 
 def spark_read_sql(source: dict, project_dir: Path) -> str | None:
-    """How Spark reads the input the source dict describes (custseg.inputs._source_dict):
+    """How Spark reads the input the source dict describes (custseg.inputs.source.source_dict):
     Parquet and CSV by path, a whitespace-separated file as text lines (column `line`)."""
     kind = source.get("kind")
     if kind not in ("csv", "parquet", "table"):
@@ -59,25 +58,17 @@ def spark_read_sql(source: dict, project_dir: Path) -> str | None:
     return f"(select {select or '*'} from csv.{quote_identifier(path, 'spark')} with ({with_options}))"
 
 
-def contract_for_spark(user_vars: dict, project_dir: Path) -> dict:
-    """The answer customer_input() reads on the spark target: {'contract': ..., and for a
-    transaction log 'transactions': ...}, each source with its spark_read_sql."""
-    settings = {key: user_vars.get(key) for key in CONTRACT_SETTINGS}
-    settings["column_map"] = settings.get("column_map") or {}
-    settings["ignore_columns"] = settings.get("ignore_columns") or []
-    request = {
-        "settings": settings,
-        "role": "transactions" if settings.get("transactions_path") else "customers",
-        "transactions_sample_path": str(project_dir / "data" / "sample_transactions.csv.gz"),
-        "seed_path": str(project_dir / "seeds" / "raw_customers.csv"),
-        "seed_label": "seed 'raw_customers' (seeds/raw_customers.csv)",
-        "cache_dir": str(project_dir / "target" / "custseg_input"),
-    }
-    answer = resolve(request)
+def run_context_for_spark(user_vars: dict, project_dir: Path) -> dict:
+    """The run context (custseg.run_context) of a spark build: the same settings, input
+    contract and algorithms a DuckDB build reads, each source with its Spark FROM expression.
+    macros/run_context.sql reads it from CUSTSEG_RUN_CONTEXT_JSON."""
+    import uuid
+
+    from .run_context import start
+
+    answer = start({"invocation_id": f"spark-{uuid.uuid4()}", "command": "build", "target": {"type": "spark"},
+                    "vars": dict(user_vars), "project_dir": str(project_dir),
+                    "target_dir": str(project_dir / "target")})
     if answer.get("error"):
         raise ContractError(answer["error"])
-    for part in ("contract", "transactions"):
-        if answer.get(part):
-            source = answer[part]["source"]
-            source["spark_read_sql"] = spark_read_sql(source, project_dir)
     return answer

@@ -137,6 +137,15 @@ def mf_query(build: DbtRun, args: list[str]):
     return pd.read_csv(out, keep_default_na=False, na_values=[""])
 
 
+def assert_refused_before_any_model(run, message: str) -> None:
+    """The run stopped in its on-run-start step: no model was built, and it is recorded as
+    refused with the one line."""
+    tables = {r[0] for r in run.query("select table_name from information_schema.tables")}
+    assert tables <= {"custseg_runs", "segment_model_versions"}, tables
+    assert run.query("select status from custseg_runs") == [("refused",)]
+    assert message in run.scalar("select detail from custseg_runs")
+
+
 @pytest.fixture(scope="session")
 def cc_general_path() -> Path:
     return shared_data("cc_general.csv")

@@ -17,7 +17,8 @@ from conftest import assert_ok, run_dbt, shared_data
 
 pytestmark = pytest.mark.dbt
 
-CC_WORDS = ("cash advance", "cash-advance", "instalment", "revolver", "credit utilization", "one-off", "dormant accounts")
+CC_WORDS = ("cash advance", "cash-advance", "instalment", "revolver", "credit utilization", "one-off",
+            "dormant accounts")
 #: Faster builds: these tests check shapes and words, not segment quality.
 FAST = {"stability_resamples": 1, "k_max": 6}
 
@@ -166,7 +167,8 @@ def test_numbers_written_with_separators_or_signs_are_read_as_numbers(built):
 def test_every_row_is_accounted_for(built):
     name, run, _ = built
     staged, clean, rejected = run.query(
-        "select staged_rows, (select sum(source_row_count) from customer_features), rejected_rows from input_summary")[0]
+        "select staged_rows, (select sum(source_row_count) from customer_features), rejected_rows "
+        "from input_summary")[0]
     assert staged == clean + rejected
     if name == "wide":   # the description row under the header is one rejected row, not a text column
         assert run.query("select primary_reject_reason, count(*) from rejected_customers group by 1") == [
@@ -193,7 +195,8 @@ def test_segments_are_named_in_the_inputs_own_words(built):
     text = " ".join(named["segment_name"]) + " " + " ".join(named["segment_description"])
     assert not [w for w in CC_WORDS if w in text.lower()], text
     # no contradiction: a multiple next to 'high' or 'many' is above 1, next to 'low' or 'few' below
-    clauses = [c for d in named["segment_description"] for c in re.findall(r"(?:^|, )(\w+)[^,()]*\(([\d.]+)x average\)", d)]
+    clause = r"(?:^|, )(\w+)[^,()]*\(([\d.]+)x average\)"
+    clauses = [c for d in named["segment_description"] for c in re.findall(clause, d)]
     for phrase, multiple in clauses:
         if phrase.lower() in ("high", "many", "long", "large"):
             assert float(multiple) > 1, (phrase, multiple)

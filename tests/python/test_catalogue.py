@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import json
 import re
 
 import yaml
@@ -21,17 +20,16 @@ def macro_list(path: str, name: str) -> list[str]:
 
 
 def test_the_sql_side_reads_the_registry_and_no_list_of_its_own():
-    from custseg.dbt_plugin import FUNCTIONS
+    from custseg.algorithms import algorithm_info
 
-    function, params, _ = FUNCTIONS["custseg_algorithms"]
-    info = json.loads(function())
-    assert params == [] and [a["name"] for a in info] == list(REGISTRY)
+    info = algorithm_info()
+    assert [a["name"] for a in info] == list(REGISTRY)
     for a in info:
         cls = REGISTRY[a["name"]]
         assert issubclass(cls, Segmenter) and issubclass(cls.model, SegmentModel) and cls.label == a["label"]
         assert {k: a[k] for k in ("has_noise", "gives_probability", "gives_node", "distance_to_centre")} == {
             k: getattr(cls.model, k) for k in ("has_noise", "gives_probability", "gives_node", "distance_to_centre")}
-    assert "custseg_algorithms()" in (PROJECT_DIR / "macros" / "segmentation.sql").read_text()
+    assert "run_context().algorithms" in (PROJECT_DIR / "macros" / "segmentation.sql").read_text()
     # one Python model fits them all; no per-algorithm model files (rfm_model: the rules)
     assert sorted(p.name for p in (PROJECT_DIR / "python_models").glob("*_model.py")) == ["rfm_model.py"]
     assert not [p.name for p in (PROJECT_DIR / "models" / "spark").glob("*_model.sql")]
@@ -52,10 +50,6 @@ def test_yaml_names_only_per_algorithm_columns_the_registry_gives():
     for column in named:
         algorithm, output = pattern.match(column).groups()
         assert algorithm in REGISTRY and gives[output](REGISTRY[algorithm].model), column
-
-
-def test_the_kinds_validated_at_parse_are_the_catalogue_kinds():
-    assert macro_list("macros/settings.sql", "feature_kind_names") == list(catalogue.kinds())
 
 
 def test_every_catalogue_feature_has_a_known_kind_and_known_inputs():
@@ -86,3 +80,17 @@ def test_the_catalogue_seed_in_a_build_matches_the_package(sample_build):
         "select column_name from information_schema.columns where table_name = 'customer_features'")}
     derived = {f.name for f in catalogue.derived_features()}
     assert derived <= columns
+
+
+def test_every_model_folder_has_one_yaml_and_every_model_a_description():
+    """README "Working on the project": one YAML per model folder (dbt unit tests aside); every
+    model is described (the spark target's stand-ins by the models they stand in for)."""
+    folders = [p for p in (PROJECT_DIR / "models").iterdir() if p.is_dir()] + [PROJECT_DIR / "python_models"]
+    described, models = {}, set()
+    for folder in folders:
+        docs = [p for p in folder.glob("*.yml") if not p.name.endswith("_unit_tests.yml")]
+        assert len(docs) == 1, (folder.name, docs)
+        described |= {m["name"]: m.get("description") for m in yaml.safe_load(docs[0].read_text())["models"]}
+        models |= {p.stem for p in [*folder.glob("*.sql"), *folder.glob("*.py")]}
+    assert not models - set(described), sorted(models - set(described))
+    assert all(described[m] for m in models)

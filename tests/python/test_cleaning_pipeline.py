@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from custseg import sample
-from conftest import PROJECT_DIR, assert_ok, run_dbt
+from conftest import PROJECT_DIR, assert_ok, assert_refused_before_any_model, run_dbt
 
 pytestmark = pytest.mark.dbt
 
@@ -43,7 +43,8 @@ def test_sample_rows_are_conserved(sample_run):
     assert len(na_rows) == 1 and customers == 9000 + len(na_rows)
     assert sample_run.scalar(f"select imputed_columns from customer_features where customer_id = "
                              f"'{na_rows.iloc[0]['CUST_ID']}'") != ""
-    assert collapsed >= 30  # exact duplicates counted on their kept rows
+    # the file's exact duplicate rows (counted here by pandas) collapse into the rows they copy
+    assert collapsed == seed.duplicated().sum() == 54
     assert customers + collapsed + rejected == input_rows
 
 
@@ -139,7 +140,8 @@ def test_garbage_rows_are_rejected_not_fatal(tmp_path):
             ["G1", "lots", "1", "10", "5", "5", "0", "0.5", "0.5", "0.5", "0", "0", "2", "1000", "50", "20", "0", "12"],
             ["G2", "-5", "1.7", "10", "5", "5", "0", "0.5", "0.5", "0.5", "0", "0", "2.5", "0", "50", "20", "0", "-1"],
             ["", "", "", "", "", "", "", "", "", "", "", "", "", "", "", "", "", ""],
-            ["G3", "inf", "NaN", "1e3", "5", "5", "0", "0.5", "0.5", "0.5", "0", "0", "", "1000", "50", "20", "0", "12"],
+            ["G3", "inf", "NaN", "1e3", "5", "5", "0", "0.5", "0.5", "0.5", "0", "0", "", "1000", "50", "20", "0",
+             "12"],
         ],
         columns=list(sample.CC_GENERAL_COLUMNS),
     )
@@ -247,16 +249,18 @@ def test_a_table_without_an_id_numbers_its_rows(tmp_path):
         ({"column_map": ["BALANCE"]}, "expected a mapping {your_column: new_name}"),
         ({"categorical_columns": "card_type"}, "expected a list of column names"),
         ({"customers_path": "{{ run_query('create table x as select 1') }}"}, "not a template: settings are data"),
-        ({"customers_path": "a.csv", "transactions_path": "b.csv"}, "Set customers_path or transactions_path, not both"),
+        ({"customers_path": "a.csv", "transactions_path": "b.csv"},
+         "Set customers_path or transactions_path, not both"),
         ({"feature_columns": {"age": "weight"}}, "kinds among amount"),
         ({"model_features": ["balance", "foo"]}, "The var 'model_features' was renamed 'feature_columns'"),
         ({"kmean_k": 4}, "Unknown var 'kmean_k' (did you mean kmeans_k?)"),
     ],
 )
-def test_bad_vars_fail_at_parse_with_a_clear_message(tmp_path, vars, message):
-    run = run_dbt(["parse"], tmp_path, vars=vars)
+def test_bad_vars_stop_the_run_before_any_model_with_a_clear_message(tmp_path, vars, message):
+    run = run_dbt(CLEANING, tmp_path, vars=vars)
     assert run.returncode != 0
-    assert message in run.output, run.output[-2000:]
+    assert message in run.output and "Traceback" not in run.output, run.output[-2000:]
+    assert_refused_before_any_model(run, message)
 
 
 def test_missing_file_is_named(tmp_path):
@@ -273,3 +277,4 @@ def test_outlier_reject_mode_keeps_conservation(tmp_path):
     assert clean + rejected == input_rows
     outliers = run.scalar("select count(*) from rejected_customers where reject_stage = 'outliers'")
     assert outliers >= 10  # the generator's blown-up rows, at least
+

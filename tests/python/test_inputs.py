@@ -204,7 +204,8 @@ def test_the_cc_general_preset_needs_no_settings_and_derives_only_what_it_can(tm
     header = "CUST_ID,BALANCE,INSTALLMENTS_PURCHASES,PURCHASES,PURCHASES_TRX,CREDIT_LIMIT,TENURE\n"
     rows = [f"C{i},{i * 10},{i},{i * 2},{i % 7},{1000 + i},{6 + i % 7}\n" for i in range(30)]
     contract = resolve(write(tmp_path, header + "".join(rows)))
-    assert roles(contract)["CREDIT_LIMIT"] == ("feature", "limit") and roles(contract)["TENURE"] == ("profile", "duration")
+    assert roles(contract)["CREDIT_LIMIT"] == ("feature", "limit")
+    assert roles(contract)["TENURE"] == ("profile", "duration")
     derived = {d["name"] for d in contract["derived"]}
     assert {"credit_utilization", "avg_purchase_amount", "monthly_purchases"} <= derived
     assert not derived & {"oneoff_purchase_share", "installment_purchase_share", "cash_advance_share",
@@ -221,8 +222,10 @@ def test_declared_columns_win(tmp_path):
 
 
 @pytest.mark.parametrize("settings, message", [
-    ({"ignore_columns": ["Age"], "feature_columns": ["Age", "Gender"]}, "'Age' is both in ignore_columns and in feature_columns"),
-    ({"feature_columns": ["Age", "Income"]}, "feature_columns names 'Income', but file .* has no such column \\(columns: CustomerID, Gender, Age"),
+    ({"ignore_columns": ["Age"], "feature_columns": ["Age", "Gender"]},
+     "'Age' is both in ignore_columns and in feature_columns"),
+    ({"feature_columns": ["Age", "Income"]},
+     "feature_columns names 'Income', but file .* has no such column \\(columns: CustomerID, Gender, Age"),
     ({"column_map": {"Age": "years", "Gender": "years"}}, "column_map maps both 'Age' and 'Gender' onto 'years'"),
     ({"column_map": {"Age": "Gender"}}, "already has a column 'Gender'"),
     ({"id_column": "Ghost"}, "id_column names 'Ghost'"),
@@ -245,7 +248,8 @@ def test_the_id_is_inferred_or_its_ambiguity_named(tmp_path):
     assert roles(contract)["Customer ID"] == ("id", "id") and contract["id_whole_numbers"]
     assert "mostly unique" in next(c["reason"] for c in contract["columns"] if c["role"] == "id")
     # nothing named like an id, but an e-mail address
-    mails = "Email,Address,spend,visits\n" + "".join(f"u{i}@x.org,{i} Main St,{i * 37 % 101},{i % 4}\n" for i in range(30))
+    mails = "Email,Address,spend,visits\n" + "".join(
+        f"u{i}@x.org,{i} Main St,{i * 37 % 101},{i % 4}\n" for i in range(30))
     contract = resolve(write(tmp_path, mails, "m.csv"))
     assert roles(contract)["Email"] == ("id", "id") and not contract["id_whole_numbers"]
     # nothing that identifies a customer: rows are numbered, and the contract says so
@@ -258,10 +262,12 @@ def test_the_id_is_inferred_or_its_ambiguity_named(tmp_path):
 def test_cc_general_names_in_other_files_are_not_held_to_its_rules(tmp_path):
     """A bank's balance may be negative and a telecom's tenure 0: outside a CC GENERAL file
     (its CUST_ID, or three of its columns) such columns are inferred like any other."""
-    bank = "customerID,balance,tenure,duration\n" + "".join(f"K{i},{i * 50 - 300},{i % 5},{i * 7 % 31}\n" for i in range(30))
+    bank = "customerID,balance,tenure,duration\n" + "".join(
+        f"K{i},{i * 50 - 300},{i % 5},{i * 7 % 31}\n" for i in range(30))
     got = roles(resolve(write(tmp_path, bank)))
     assert got["balance"] == ("feature", "net_amount") and got["tenure"] == ("feature", "duration")
-    cc = "customer_id,BALANCE,PURCHASES,TENURE\n" + "".join(f"K{i},{i * 50 + 3},{i * 3 % 17 + 1},{12}\n" for i in range(30))
+    cc = "customer_id,BALANCE,PURCHASES,TENURE\n" + "".join(
+        f"K{i},{i * 50 + 3},{i * 3 % 17 + 1},{12}\n" for i in range(30))
     contract = resolve(write(tmp_path, cc, "cc.csv"))
     assert {c["input_column"]: c["reason"] for c in contract["columns"]}["BALANCE"] == \
         "CC GENERAL column BALANCE (amount)"

@@ -12,7 +12,7 @@ import re
 
 from conftest import PROJECT_DIR
 
-# Functions and syntax that DuckDB has and Spark SQL or Snowflake lack (or spell differently).
+# Functions and syntax that DuckDB has and Spark SQL lacks (or spells differently).
 DUCKDB_ONLY = {
     "read_csv": r"\bread_csv\w*\s*\(",
     "read_parquet": r"\bread_parquet\s*\(",
@@ -36,7 +36,7 @@ DUCKDB_ONLY = {
 }
 
 # Where DuckDB-only SQL is allowed. The dispatch macros hold the DuckDB default next to the
-# Spark and Snowflake variants; the rest are the exceptions README "Beyond one machine" lists.
+# Spark variant; the rest are the exceptions README "Beyond one machine" lists.
 DISPATCH_FILE = "macros/cross_database.sql"
 EXCEPTIONS = {
     "macros/publish.sql": {"glob"},   # publishing a serving database is DuckDB's; on Spark BI reads the warehouse
@@ -80,7 +80,7 @@ def test_duckdb_only_sql_stays_in_dispatch_macros_and_listed_exceptions():
     )
 
 
-def test_dispatch_macros_whose_default_is_duckdb_syntax_have_spark_and_snowflake_variants():
+def test_dispatch_macros_whose_default_is_duckdb_syntax_have_a_spark_variant():
     text = (PROJECT_DIR / DISPATCH_FILE).read_text()
     bodies = dict(re.findall(r"\{%\s*macro\s+(\w+)\(.*?%\}(.*?)\{%\s*endmacro\s*%\}", text, flags=re.S))
     dispatched = re.findall(r"adapter\.dispatch\('(\w+)'", text)
@@ -89,8 +89,7 @@ def test_dispatch_macros_whose_default_is_duckdb_syntax_have_spark_and_snowflake
         default = literal_sql(bodies.get(f"default__{name}", ""))   # what any adapter without a variant gets
         uses_duckdb_syntax = any(re.search(p, default, re.I) for p in DUCKDB_ONLY.values())
         if uses_duckdb_syntax:
-            missing = [v for v in ("spark", "snowflake") if f"{v}__{name}" not in bodies]
-            assert not missing, f"{name}: DuckDB syntax in the default but no {', '.join(missing)} variant"
+            assert f"spark__{name}" in bodies, f"{name}: DuckDB syntax in the default but no spark variant"
 
 
 def test_the_docs_list_the_same_exceptions():

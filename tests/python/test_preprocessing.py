@@ -103,7 +103,8 @@ def test_pca_views_and_reduced_space(frame):
 
 
 def test_table_round_trip_reproduces_the_transform(frame):
-    pre = Preprocessor(specs("balance", "purchases_frequency", "minimum_payments", categorical=["card_type"])).fit(frame)
+    wanted = specs("balance", "purchases_frequency", "minimum_payments", categorical=["card_type"])
+    pre = Preprocessor(wanted).fit(frame)
     table = pre.to_frame()
     assert list(table["column_position"]) == list(range(1, len(table) + 1))
     rebuilt = Preprocessor.from_frame(table)
@@ -114,7 +115,8 @@ def test_table_round_trip_reproduces_the_transform(frame):
 
 
 def test_transform_accepts_arrow_batches(frame):
-    pre = Preprocessor(specs("balance", "purchases_frequency", "minimum_payments", categorical=["card_type"])).fit(frame)
+    wanted = specs("balance", "purchases_frequency", "minimum_payments", categorical=["card_type"])
+    pre = Preprocessor(wanted).fit(frame)
     batch = pa.RecordBatch.from_pandas(frame, preserve_index=False)
     np.testing.assert_array_equal(pre.transform(batch), pre.transform(frame))
 

@@ -87,7 +87,8 @@ def test_no_script_of_the_data_runs_in_chromium_and_the_charts_draw(hostile_repo
             pwned: window.pwned === undefined ? null : window.pwned,
             title: document.title,
             injected: document.querySelectorAll('img, [onerror], [onload]').length
-                + [...document.querySelectorAll('svg')].filter(s => !s.closest('.figure, .plot, #js-plotly-tester')).length,
+                + [...document.querySelectorAll('svg')]
+                    .filter(s => !s.closest('.figure, .plot, #js-plotly-tester')).length,
             header: document.querySelector('header').textContent,
             columns: [...document.querySelectorAll('table.columns td:first-child')].map(td => td.textContent),
             labels: [...document.querySelectorAll('.figure svg text')].map(t => t.textContent),

@@ -11,7 +11,7 @@ import pytest
 
 from custseg import serving
 
-from conftest import run_dbt
+from conftest import assert_refused_before_any_model, run_dbt
 
 RUNS = ["20261201T010000Z-0000000a", "20261202T010000Z-0000000b", "20261203T010000Z-0000000c"]
 
@@ -92,7 +92,8 @@ def test_the_status_line_names_the_parquet_run(tmp_path, monkeypatch):
         ({"serving_format": "csv"}, "Invalid var 'serving_format': got \"csv\"; expected one of duckdb, parquet."),
     ],
 )
-def test_bad_serving_vars_fail_at_parse_naming_the_allowed_values(tmp_path, vars, message):
-    run = run_dbt(["parse"], tmp_path, vars=vars)
+def test_bad_serving_vars_stop_the_run_naming_the_allowed_values(tmp_path, vars, message):
+    run = run_dbt(["build", "--selector", "cleaning"], tmp_path, vars=vars)
     assert run.returncode != 0
     assert message in run.output, run.output[-2000:]
+    assert_refused_before_any_model(run, message)

@@ -60,7 +60,8 @@ def _build(work: Path, tz: str, path: Path, night: bool = False) -> str:
     env = {**os.environ, "TZ": tz, "DBT_DUCKDB_PATH": str(work / "segments.duckdb"),
            "DBT_PROFILES_DIR": str(PROJECT_DIR), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
            "DBT_TARGET_PATH": str(work / ("target_night" if night else "target")), "DBT_LOG_PATH": str(work / "logs")}
-    proc = subprocess.run([DBT, "build", *(["--selector", "score_changes"] if night else []), "--vars", json.dumps(vars)],
+    selector = ["--selector", "score_changes"] if night else []
+    proc = subprocess.run([DBT, "build", *selector, "--vars", json.dumps(vars)],
                           cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-4000:]
     return proc.stdout
@@ -74,7 +75,8 @@ def _days(work: Path) -> pd.Series:
 
 def _runs(work: Path) -> list[tuple]:
     with duckdb.connect(str(work / "segments.duckdb"), read_only=True) as con:
-        return con.sql("select run_id, status, started_at, finished_at from custseg_runs order by started_at").fetchall()
+        return con.sql("select run_id, status, started_at, finished_at from custseg_runs "
+                       "order by started_at").fetchall()
 
 
 def test_recency_and_run_times_do_not_depend_on_the_time_zone(tmp_path):

@@ -124,6 +124,16 @@ def test_the_sample_recovers_its_planted_behaviours_with_purchase_words(sample_b
     assert not [n for n in names if any(w in n.lower() for w in CREDIT_CARD_WORDS)]
 
 
+def test_the_embedded_log_is_the_size_readme_gives_and_every_line_is_accounted_for(sample_build):
+    """README "From transactions": 2,000 customers, 50,945 lines; docs/beyond-one-machine.md: 245
+    collapsed, 1,620 rejected (1,472 of them guest lines)."""
+    run, _ = sample_build
+    s = run.df("select * from transaction_summary").iloc[0]
+    assert (s.input_lines, s.collapsed_duplicates, s.rejected_lines, s.guest_lines) == (50_945, 245, 1_620, 1_472)
+    assert s.input_lines == s.used_lines + s.rejected_lines + s.collapsed_duplicates
+    assert run.scalar("select count(*) from customer_features") == 2000
+
+
 def test_rfm_is_one_more_segmentation_in_the_same_marts(sample_build):
     run, report = sample_build
     metrics = run.df("select algorithm, n_segments, silhouette from segment_metrics").set_index("algorithm")

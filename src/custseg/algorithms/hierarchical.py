@@ -66,5 +66,6 @@ class HierarchicalSegmenter(Segmenter):
             return centroid_model(self.name, sub.full, ward_labels(linkage(sub.full, method="ward"), chosen)).labels
 
         params = {"k": chosen, "k_rule": "fixed" if s.hierarchical_k else "silhouette+elbow (within-segment SS)",
-                  "linkage": "ward", "sample_size": len(Xh), "segments": segments, "assignment": "nearest segment centroid"}
+                  "linkage": "ward", "sample_size": len(Xh), "segments": segments,
+                  "assignment": "nearest segment centroid"}
         return Fit(model, candidates, params, len(Xh), base, refit)

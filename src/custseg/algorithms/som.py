@@ -154,7 +154,8 @@ class SOMSegmenter(Segmenter):
         kept_map = False
         if kept_grouping:
             warm_fit, warm_dist = nearest_prototype(X, warm)
-            if within_sum_of_squares(X, seg[node_fit]) >= (1 - STICKY_TOLERANCE) * within_sum_of_squares(X, seg[warm_fit]):
+            warm_wss = within_sum_of_squares(X, seg[warm_fit])
+            if within_sum_of_squares(X, seg[node_fit]) >= (1 - STICKY_TOLERANCE) * warm_wss:
                 # fine-tuning did not improve the segments beyond noise: keep the previous map
                 som._weights = warm.reshape(rows, cols, -1).copy()
                 weights, node_fit, node_dist, kept_map = warm, warm_fit, warm_dist, True

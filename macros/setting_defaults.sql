@@ -1,0 +1,6 @@
+{#- Generated from src/custseg/settings.py by `python -m custseg.settings`: do not edit.
+    Each var's default, for the macros while dbt parses the project (macros/run_context.sql);
+    a run validates the vars it is given in custseg.settings. -#}
+{% macro setting_defaults() %}
+  {{ return(fromjson('{"customers_path": null, "transactions_path": null, "customers_relation": null, "transactions_relation": null, "column_map": {}, "id_column": null, "feature_columns": null, "categorical_columns": null, "ignore_columns": [], "input_options": null, "as_of": null, "outlier_method": "cap", "outlier_upper_quantile": 0.995, "max_rejected_share": 0.1, "warn_rejected_share": 0.01, "random_state": 42, "segment_mode": "refit", "model_version": null, "refit_after_days": 30, "refit_after_change": 0.2, "primary_algorithm": "kmeans", "k_min": 2, "k_max": 10, "kmeans_k": null, "hierarchical_k": null, "gmm_k": null, "som_grid": null, "fit_sample_size": 50000, "hierarchical_sample_size": 5000, "density_sample_size": 10000, "silhouette_sample_size": 5000, "evaluation_sample_size": 10000, "stability_resamples": 5, "assign_batch_rows": 250000, "profile_median_sample_size": 50000, "report_max_points": 5000, "serving_storage_version": "v1.0.0", "serving_format": "duckdb", "publish_postgres": false, "postgres_schema": "segments"}')) }}
+{% endmacro %}
