@@ -1,11 +1,12 @@
 {#-
   Publish, then swap: BI tools and the report read a serving database, never the one a
   build writes. At the end of a `dbt build` (on-run-end) that passed every model and test
-  and rebuilt every published table, the tables are copied into a new DuckDB file beside
-  the serving database, which then replaces it in one atomic rename (custseg_replace_file,
-  a Python function of the dbt-duckdb plugin; its format and the Parquet folder:
-  macros/serving_files.sql). A reader sees the previous run or the new one, never a mix;
-  a reader holding the file open keeps its run and never blocks a build.
+  and rebuilt every published table, the tables (with their comments: macros/comments.sql)
+  are copied into a new DuckDB file beside the serving database, which then replaces it in
+  one atomic rename (custseg_replace_file, a Python function of the dbt-duckdb plugin; its
+  format and the Parquet folder: macros/serving_files.sql). A reader sees the previous run
+  or the new one, never a mix; a reader holding the file open keeps its run and never
+  blocks a build.
   A failed, partial or killed build leaves the serving database as it was, and says so.
 
   custseg_runs (in the working database) records every build: running, published, not
@@ -179,6 +180,7 @@
   {% endfor %}
   {% do run_query("create table custseg_publish.main.segment_model_versions as select * from main.segment_model_versions") %}
   {% do run_query("create table custseg_publish.main.segment_runs as " ~ published_runs_sql()) %}
+  {% do copy_comments(run_query("select current_database()").columns[0].values()[0], 'custseg_publish') %}
   {% set parquet = write_serving_parquet('custseg_publish') %}
   {% do run_query("detach custseg_publish") %}
   {% do run_query("select custseg_replace_file(" ~ sql_string(tmp) ~ ", " ~ sql_string(path) ~ ")") %}

@@ -58,6 +58,7 @@
       {% do run_query("create table custseg_publish.main." ~ quote_identifier(t) ~ " as select * from "
           ~ "custseg_serving_old.main." ~ quote_identifier(t)) %}
     {% endfor %}
+    {% do copy_comments('custseg_serving_old', 'custseg_publish') %}
     {% do run_query("detach custseg_serving_old") %}
     {% do log('The serving database was in DuckDB storage format ' ~ held ~ '; this run writes it in '
         ~ wanted ~ ' (serving_storage_version).', info=true) %}

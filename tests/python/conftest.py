@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -104,6 +106,35 @@ def _release_duckdb() -> None:
 
 def assert_ok(run: DbtRun) -> None:
     assert run.returncode == 0, run.output[-6000:]
+
+
+def run_mf(build: DbtRun, args: list[str]) -> subprocess.CompletedProcess:
+    """MetricFlow's `mf` on a build, as a user runs it from a project root: mf reads
+    <root>/dbt_project.yml, the profile (DBT_PROFILES_DIR) and <root>/target/semantic_manifest.json,
+    so the root is the build's folder (its target/) with a link to the project file, and the
+    profile's database is the build's (DBT_DUCKDB_PATH)."""
+    root = build.target_path.parent
+    assert build.target_path == root / "target"
+    project = root / "dbt_project.yml"
+    if not project.exists():
+        project.symlink_to(PROJECT_DIR / "dbt_project.yml")
+    env = {**os.environ, "DBT_PROFILES_DIR": str(PROJECT_DIR), "DBT_DUCKDB_PATH": str(build.db_path),
+           "DBT_LOG_PATH": str(root / "logs"), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    env.pop("DBT_TARGET_PATH", None)
+    env.pop("DBT_PROJECT_DIR", None)
+    mf = Path(sys.executable).with_name("mf")
+    return subprocess.run([str(mf), *args], cwd=root, env=env, capture_output=True, text=True, timeout=600)
+
+
+def mf_query(build: DbtRun, args: list[str]):
+    """The rows of `mf query <args>` (written with --csv), as a pandas frame."""
+    import pandas as pd
+
+    out = build.target_path.parent / "mf_query.csv"
+    out.unlink(missing_ok=True)
+    proc = run_mf(build, ["query", *args, "--csv", str(out)])
+    assert proc.returncode == 0 and out.exists(), (proc.stdout + proc.stderr)[-4000:]
+    return pd.read_csv(out, keep_default_na=False, na_values=[""])
 
 
 def assert_refused_before_any_model(run, message: str) -> None:

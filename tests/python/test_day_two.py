@@ -16,7 +16,7 @@ import pytest
 from custseg import sample
 from custseg.report import build_report
 
-from conftest import PROJECT_DIR, assert_ok, run_dbt
+from conftest import PROJECT_DIR, assert_ok, mf_query, run_dbt
 
 FAST = {"stability_resamples": 1}
 CHANGED = 30
@@ -130,6 +130,35 @@ def test_history_and_migrations_account_for_every_customer_of_both_runs(days):
     per_algorithm = moves.groupby("algorithm").customers.sum()
     assert (per_algorithm == len(set(days.a2.customer_id) | set(days.a3.customer_id))).all()
     assert (moves[moves.to_segment_id.isna()].groupby("algorithm").customers.sum() == DEPARTED).all()
+
+
+def test_the_semantic_layer_counts_the_moves_of_each_run_pair(days):
+    """moved_customers and its siblings (mf query) against the marts, before later builds add pairs."""
+    got = mf_query(days.run3, ["--metrics", "moved_customers,stayed_customers,arrived_customers,departed_customers",
+                               "--group-by", "migration__algorithm,migration__run_id"])
+    got = got.set_index(["migration__algorithm", "migration__run_id"]).sort_index()
+    runs = {n: getattr(days, f"a{n}").run_id.iloc[0] for n in "123"}
+    assert set(got.index.get_level_values(1)) == {runs["2"], runs["3"]}
+    expected = days.run3.df(
+        "select algorithm, to_run_id, "
+        "sum(case when from_segment_id <> to_segment_id then customers else 0 end) as moved_customers, "
+        "sum(case when from_segment_id = to_segment_id then customers else 0 end) as stayed_customers, "
+        "sum(case when from_segment_id is null then customers else 0 end) as arrived_customers, "
+        "sum(case when to_segment_id is null then customers else 0 end) as departed_customers "
+        "from segment_migrations group by all").set_index(["algorithm", "to_run_id"]).sort_index()
+    assert got.to_dict("index") == {key: {c: int(v) for c, v in row.items()}
+                                    for key, row in expected.to_dict("index").items()}
+    # the score run: the customers of one run only, and every customer of both who changed segment
+    arrived = len(set(days.a3.customer_id) - set(days.a2.customer_id))
+    assert arrived >= days.added3
+    both = days.a2.merge(days.a3, on=["customer_id", "algorithm"], suffixes=("_2", "_3"))
+    moved = (both.segment_id_2 != both.segment_id_3).groupby(both.algorithm).sum()
+    for algorithm in moved.index:
+        row = got.loc[(algorithm, runs["3"])]
+        assert row.departed_customers == DEPARTED and row.arrived_customers == arrived
+        stayed = (both.algorithm == algorithm).sum() - moved[algorithm]
+        assert row.moved_customers == moved[algorithm] and row.stayed_customers == stayed
+    assert moved.sum() > 0   # the changed records moved somewhere
 
 
 def test_the_report_shows_the_moves_since_the_previous_run(days, tmp_path):

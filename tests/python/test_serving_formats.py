@@ -4,7 +4,8 @@ On one working database (every fourth row of the embedded sample): a build with
 serving_format parquet; a second one in DuckDB 2.0's storage format while a reader polls the
 Parquet folder; then two score_changes nights with the default format, the first rewriting
 the serving database down to v1.0.0, the second updating a byte copy. After each publish:
-the serving file's format, which DuckDB releases open it, and the Parquet folder."""
+the serving file's format and column comments, which DuckDB releases open it, and the
+Parquet folder."""
 
 from __future__ import annotations
 
@@ -61,13 +62,16 @@ def _snapshot(work, run) -> dict:
         tables = con.sql("select table_name from information_schema.tables where table_schema = 'main'").fetchall()
         counts = {t: con.sql(f'select count(*) from "{t}"').fetchall()[0][0] for (t,) in tables}
         segments = con.sql("select * from customer_segments").df()
+        comments = dict(((t, c), comment) for t, c, comment in con.sql(
+            "select table_name, column_name, comment from duckdb_columns() "
+            "where schema_name = 'main' and comment is not null").fetchall())
     folder, manifest = read_parquet_manifest(work / "segments.serving.parquet")
     tables = {t: pq.read_table(folder / meta["file"]) for t, meta in manifest["tables"].items()}
     parquet = {"folder": folder.name, "manifest": manifest, "segments": tables["customer_segments"].to_pandas(),
                "shapes": {t: (data.num_rows, data.column_names) for t, data in tables.items()},
                "run_ids": {t: set(tables[t].column("run_id").to_pylist()) for t in ONE_RUN}}
     folders = sorted(p.name for p in work.glob("segments.serving.parquet.*"))
-    return {"output": run.output, "latest_run": latest, "counts": counts, "segments": segments,
+    return {"output": run.output, "latest_run": latest, "counts": counts, "segments": segments, "comments": comments,
             "storage": storage_version(serving), "folders": folders,
             "readers": {v: read_all(serving, v) for v in (OLDEST, BUNDLED)}, "parquet": parquet}
 
@@ -162,6 +166,15 @@ def test_score_changes_writes_the_serving_file_in_the_storage_version(publishes)
         assert night["storage"] == "v1.0.0+"
         assert night["readers"][OLDEST]["tables"] == night["readers"][BUNDLED]["tables"]
         assert night["readers"][BUNDLED]["tables"]["customer_segments"]["rows"] == night["counts"]["customer_segments"]
+
+
+def test_every_publish_keeps_the_column_comments(publishes):
+    """A byte copy keeps them; the copy into another storage version (night1) copies them."""
+    first = publishes["first"]["comments"]
+    assert first[("customer_segments", "segment_name")] == "Readable segment name (see segment_profiles)."
+    assert len(first) > 150
+    for name in ("second", "night1", "night2"):
+        assert publishes[name]["comments"] == first, name
 
 
 def test_score_changes_refreshes_the_parquet_folder_and_keeps_two(publishes):
