@@ -372,3 +372,11 @@ def test_a_wrapped_header_cell_and_a_nul_in_a_name_are_read_as_the_header(tmp_pa
     assert (f["header_lines"], contract["source"]["data_lines"]) == (2, 40)
     rows = duckdb.sql(f"select * from {contract['source']['read_sql']}").fetchall()
     assert len(rows) == 40 and rows[0] == ("K0", "1.0", "0")
+
+
+def test_a_header_whose_first_name_starts_with_a_hash_is_the_header(tmp_path):
+    """'#' above the header starts a comment only when the line is not shaped like the rows."""
+    body = "".join(f"K{i},{i * 3.5 + 1},{i * 7 % 13}\n" for i in range(40))
+    contract = resolve(write(tmp_path, "# exported 2026-11-01\n#id,spend,# of visits\n" + body))
+    assert list(roles(contract)) == ["#id", "spend", "# of visits"]
+    assert contract["source"]["files"][0]["preamble_lines"] == 1 and contract["source"]["data_lines"] == 40

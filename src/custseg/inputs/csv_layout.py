@@ -157,15 +157,17 @@ def lines_above_header(text: str, options: InputOptions) -> tuple[int, int]:
     header is then the first line with two or more delimited fields, not all of them values.
     Below the header, '#' starts a value."""
     lines = [raw.rstrip("\r") for raw in text.split("\n")[:MAX_PREAMBLE + 1]]
+    records = logical_lines(text)
+    comment = {k for k, _, line in records if k <= MAX_PREAMBLE and _is_comment(line, records, k, options)}
     comments = 0
-    while comments < len(lines) - 1 and lines[comments].lstrip().startswith("#"):
+    while comments < len(lines) - 1 and comments in comment:
         comments += 1
     if options.header is False or options.delimiter == "whitespace":
         return comments, 0
-    for k, _, line in logical_lines(text):
+    for k, _, line in records:
         if k > MAX_PREAMBLE:
             break
-        if not line.strip() or line.lstrip().startswith("#"):
+        if not line.strip() or k in comment:
             continue
         delimiter = options.delimiter or max(DELIMITERS, key=lambda d: (_count_outside_quotes(line, d),
                                                                          -DELIMITERS.index(d)))
@@ -178,6 +180,25 @@ def lines_above_header(text: str, options: InputOptions) -> tuple[int, int]:
             break      # data: the lines above it are not a title over a header
         return k, sum(1 for above in lines[:k] if not above.strip())
     return comments, 0
+
+
+def _is_comment(line: str, records: list[tuple[int, int, str]], k: int, options: InputOptions) -> bool:
+    """A line starting with '#' above the header is a comment ("# exported 2026-11-01"), unless
+    it has as many delimited fields (two or more) as the next line that does not start with
+    '#': then it is the header, or data, whose first name or value starts with '#'."""
+    if not line.lstrip().startswith("#"):
+        return False
+    if options.delimiter == "whitespace":
+        return True
+    below = next((text for first, _, text in records if first > k and text.strip()
+                  and not text.lstrip().startswith("#")), None)
+    if below is None:
+        return True
+    for d in ([options.delimiter] if options.delimiter else DELIMITERS):
+        count = _count_outside_quotes(line, d)
+        if count and count == _count_outside_quotes(below, d):
+            return False
+    return True
 
 
 def _choose_delimiter(first: list[str]) -> str | None:
