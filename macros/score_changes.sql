@@ -32,7 +32,7 @@
 {#- The models a score_changes run builds into <model>__changes: for the changed customers only,
     and the input checks (input_summary) over the whole input. -#}
 {% macro score_changes_models() %}
-  {{ return(['stg_customers', 'int_customers__deduplicated', 'int_customers__imputed', 'int_customers__outliers',
+  {{ return(['custseg_stg_customers', 'int_customers__deduplicated', 'int_customers__imputed', 'int_customers__outliers',
              'customer_features', 'rejected_customers', 'input_summary', 'int_customer_scores', 'segment_assignments',
              'customer_segments']) }}
 {% endmacro %}

@@ -46,7 +46,7 @@ CHUNK_ROWS = 250_000   # customers generated, written and read back per batch
 
 # Stages of the build, from the model names in run_results.json.
 STAGES = {
-    "load and clean (SQL)": ["stg_customers", "int_customers__deduplicated", "int_cleaning_parameters",
+    "load and clean (SQL)": ["custseg_stg_customers", "int_customers__deduplicated", "int_cleaning_parameters",
                              "int_customers__imputed", "int_customers__outliers", "rejected_customers",
                              "custseg_sample_customers", "input_summary"],
     "features (SQL)": ["customer_features"],

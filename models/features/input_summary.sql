@@ -37,7 +37,7 @@ with staged as (
     select
         cast(count(*){{ (' + (select input_rows from (' ~ unchanged_input_sql() ~ ') as unchanged)') if changes_only }}
              as bigint) as staged_rows
-    from {{ ref('customer_segmentation', 'stg_customers') }}
+    from {{ ref('customer_segmentation', 'custseg_stg_customers') }}
 
 ),
 

@@ -13,7 +13,7 @@
 
 with staged as (
 
-    select * from {{ ref('customer_segmentation', 'stg_customers') }}
+    select * from {{ ref('customer_segmentation', 'custseg_stg_customers') }}
 
 ),
 

@@ -8,4 +8,4 @@
 -#}
 -- depends_on: {{ ref('customer_segmentation', 'int_transaction_customers') }}
 {%- set seed = ref('customer_segmentation', 'custseg_sample_customers') if not is_spark() else none %}
-{{ customer_input_hashes_sql(none if score_changes_mode() else ref('customer_segmentation', 'stg_customers')) }}
+{{ customer_input_hashes_sql(none if score_changes_mode() else ref('customer_segmentation', 'custseg_stg_customers')) }}

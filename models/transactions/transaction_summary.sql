@@ -6,7 +6,7 @@
   purchases likewise (other_event_lines); the other rejections above
   max_rejected_share stop the build here with one line. Empty without transactions_path.
 -#}
--- depends_on: {{ ref('customer_segmentation', 'stg_transactions') }}
+-- depends_on: {{ ref('customer_segmentation', 'custseg_stg_transactions') }}
 -- depends_on: {{ ref('customer_segmentation', 'int_transactions__deduplicated') }}
 -- depends_on: {{ ref('customer_segmentation', 'rejected_transactions') }}
 -- depends_on: {{ ref('customer_segmentation', 'int_transactions') }}
@@ -36,7 +36,7 @@ where false
 with staged as (
 
     select coalesce(sum(line_span), 0) as parsed_lines, count(*) as staged_rows
-    from {{ ref('customer_segmentation', 'stg_transactions') }}
+    from {{ ref('customer_segmentation', 'custseg_stg_transactions') }}
 
 ),
 

@@ -4,7 +4,7 @@
 -#}
 with staged as (
     select source_row_number, customer_id, record_hash, is_valid
-    from {{ ref('customer_segmentation', 'stg_customers') }}
+    from {{ ref('customer_segmentation', 'custseg_stg_customers') }}
 ),
 kept_rows as (
     select staged.source_row_number

@@ -30,7 +30,7 @@ parsed as (
     select
         coalesce(sum(line_span), 0) as line_count,
         count(*) as row_count
-    from {{ ref('customer_segmentation', 'stg_customers') }}
+    from {{ ref('customer_segmentation', 'custseg_stg_customers') }}
 ),
 clean as (
     select coalesce(sum(source_row_count), 0) as n from {{ ref('customer_segmentation', 'customer_features') }}
