@@ -43,8 +43,9 @@
   {%- if custom_schema_name is not none and node.resource_type not in ('model', 'seed', 'snapshot') -%}
     {{ custseg_schema() ~ '_' ~ (custom_schema_name | trim) }}
   {%- elif custom_schema_name is not none -%}
-    {{ exceptions.raise_compiler_error("customer_segmentation keeps every table in one schema: remove +schema ('"
-        ~ custom_schema_name ~ "') from " ~ node.name ~ " and set vars: customer_segmentation: package_schema instead.") }}
+    {{ exceptions.raise_compiler_error("customer_segmentation keeps every table in one schema, but +schema '"
+        ~ custom_schema_name ~ "' is set for " ~ node.name ~ ": remove it and set vars: customer_segmentation: "
+        ~ "package_schema instead.") }}
   {%- else -%}
     {{ custseg_schema() }}
   {%- endif -%}
