@@ -33,7 +33,7 @@ class Source:
 
     role: str                 # customers | transactions
     kind: str                 # csv | parquet | table (the embedded seed)
-    label: str                # for messages: "file 'x.csv'" or "seed 'raw_customers' ..."
+    label: str                # for messages: "file 'x.csv'" or "seed 'custseg_sample_customers' ..."
     pattern: str | None
     files: list[FileInfo] = field(default_factory=list)
     delimiter: str = ","
