@@ -16,10 +16,10 @@
 
   An input that is a relation of the build's database ({model}, {source}, {table}) may be
   built by this invocation after on-run-start, so the hook leaves the input and the models
-  pending; the first node that asks for the context completes it (_resolve_input). Every
-  model that asks at execution time is downstream of the relation: the models that would
-  otherwise be first (stg_customers, stg_transactions, customer_changes, the config models)
-  call input_relation_refs(), which refs it while dbt parses.
+  pending; the first node that asks for the context completes it (_resolve_input): every
+  model that asks at execution time is downstream of the relation, since the models that
+  would otherwise be first (stg_customers, stg_transactions, customer_changes, the config
+  models) call input_relation_refs(), which refs it while dbt parses.
 -#}
 
 {% macro run_context() %}
@@ -104,14 +104,16 @@
 {#- While dbt parses: ref() (or source()) of the input relation vars that name a dbt node, so
     that the model calling it, and all downstream of it, run after the relation is built
     (`dbt build --select +customer_segments` builds it first). One-arg ref(): from a package,
-    dbt looks in the root project first, which is what a project using this one means. A
-    malformed var refs nothing here: the run refuses it when it starts. -#}
+    dbt looks in the root project first, which is what a project using this one means. With
+    a relation of the build's database, input_columns reads the input first and the other
+    callers come after it: a bad input fails that one model, in one line, and skips the rest.
+    A malformed var refs nothing here: the run refuses it when it starts. -#}
 {% macro input_relation_refs() %}
   {% if execute or _in_unit_test() %}{{ return('') }}{% endif %}
   {% set settings = run_context().settings %}
   {% for role in ['customers', 'transactions'] if settings.get(role ~ '_path') is none %}
     {% set value = settings.get(role ~ '_relation') %}
-    {% if value is mapping and value | length == 1 %}
+    {% if value is mapping and value | length == 1 and (value.keys() | list)[0] in ('model', 'source', 'table') %}
       {% set name = value.get('model') %}
       {% set names = value.get('source') %}
       {% if name is string and modules.re.fullmatch('[A-Za-z0-9_][A-Za-z0-9_\\-]{0,199}', name) %}
@@ -120,6 +122,7 @@
           and names[0] is string and names[1] is string %}
         {% do source(names[0], names[1]) %}
       {% endif %}
+      {% if model.name != 'input_columns' %}{% do ref('input_columns') %}{% endif %}
     {% endif %}
   {% endfor %}
   {{ return('') }}
