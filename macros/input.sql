@@ -216,10 +216,12 @@
   {{ return('case when ' ~ text_is_number(text, fmt.pattern) ~ ' then ' ~ sign ~ ' * ' ~ try_to_double(plain) ~ ' end') }}
 {% endmacro %}
 
-{#- The relation the customer rows are read from: the file, the transaction log's customers or
-    the seed (callers declare `-- depends_on` for the last two; the spark target always reads
-    a file, and has no seeds). -#}
+{#- The relation the customer rows are read from: the file or relation, the transaction log's
+    customers or the seed (callers declare `-- depends_on` for the last two; a relation var's
+    model or source is ref'd here while dbt parses; the spark target always reads a file, and
+    has no seeds). -#}
 {% macro customer_source(input) %}
+  {% do input_relation_refs() %}
   {% if input.relation %}{{ return(input.relation) }}{% endif %}
   {% if input.source.get('kind') == 'transactions' %}{{ return(ref('customer_segmentation', 'int_transaction_customers')) }}{% endif %}
   {{ return(none if is_spark() else ref('customer_segmentation', 'custseg_sample_customers')) }}

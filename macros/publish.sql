@@ -97,7 +97,8 @@
   {% if asked == 'score_changes' %}{% do check_score_changes_run(answer.get('context')) %}{% endif %}
   {% if answer.get('error') %}{{ refuse_run(answer.error) }}{% endif %}
   {% do check_postgres_publish() %}
-  {% do record_model_plan(answer.context.models) %}
+  {#- a relation input still to be read: the node that reads it records the plan (macros/run_context.sql) -#}
+  {% if not answer.context.models.get('pending') %}{% do record_model_plan(answer.context.models) %}{% endif %}
   {% do check_serving_parquet_path() %}
   {{ return('select 1') }}
 {% endmacro %}
@@ -134,6 +135,14 @@
 
 {% macro custseg_on_run_end(results) %}
   {% if not _publishes() %}{{ return('select 1') }}{% endif %}
+  {#- refused by the node that read a relation input: it stays refused, with its line -#}
+  {% set refused = run_query("select detail from main.custseg_runs where status = 'refused' and run_id = "
+      ~ sql_string(current_run_id())).rows %}
+  {% if refused %}
+    {% do log('Serving database not updated: ' ~ refused[0][0] ~ ' ' ~ serving_path() ~ ' still holds '
+        ~ _serving_run() ~ '.', info=true) %}
+    {{ return('select 1') }}
+  {% endif %}
   {% set problems = [] %}
   {% set skipped = [] %}
   {% set rebuilt = [] %}

@@ -2,7 +2,8 @@
   The features the report draws: the clustered numeric features, ordered by how much they
   weigh in the first two principal components (segment_preprocessing), so the charts show
   what drives the segments whatever the input. Each: name, label, kind, transform.
-  Read when the report models run (segment_preprocessing is built before them).
+  Read when the report models run (segment_preprocessing is built before them), at the run's
+  model version (an earlier version may have had other features).
 -#}
 {% macro report_features(limit=8) %}
   {% if not execute %}{{ return([]) }}{% endif %}
@@ -12,7 +13,7 @@
   {% for d in contract.derived %}{% do labels.update({d.name: d.label}) %}{% endfor %}
   {% set rows = run_query(
       "select source_column, any_value(kind), any_value(transform), max(greatest(abs(coalesce(pc1_loading, 0)), abs(coalesce(pc2_loading, 0)))) as weight"
-      ~ " from " ~ ref('customer_segmentation', 'segment_preprocessing') ~ " where transform <> 'one_hot'"
+      ~ " from (" ~ at_model_version(ref('customer_segmentation', 'segment_preprocessing')) ~ ") as preprocessing where transform <> 'one_hot'"
       ~ " group by source_column order by weight desc, source_column limit " ~ limit).rows %}
   {% set out = [] %}
   {% for r in rows %}

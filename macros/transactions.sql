@@ -6,6 +6,7 @@
 -#}
 
 {% macro transaction_input() %}
+  {% do input_relation_refs() %}
   {% set input = run_context().input %}
   {% set tx = input.get('transactions') %}
   {% if not tx %}

@@ -5,6 +5,7 @@
   GENERAL preset), or inferred from the name and the values. A table without an id column
   gets a customer_id row of position 0: its rows are numbered.
 -#}
+{%- do input_relation_refs() -%}
 {%- set contract = run_context().input.contract -%}
 
 {%- if contract.get('id_source') == 'row_number' %}

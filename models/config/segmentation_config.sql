@@ -4,6 +4,7 @@
   contract (which columns became features with which kind, which are categorical, ignored
   or dropped, and why), as JSON. The build log says the same (see input_columns).
 -#}
+{%- do input_relation_refs() -%}
 {%- set settings = run_context().settings -%}
 {%- set input = run_context().input -%}
 {%- set contract = input.contract -%}

@@ -6,6 +6,9 @@ cannot do well:
 * `custseg_start_run(request_json)`, `custseg_run_context(invocation_id, unit_test)`: the
   run's context (custseg.run_context), computed once per invocation, then answered from its
   cache; macros/run_context.sql reads it.
+* `custseg_resolve_input(invocation_id, relations_json)`: completes a run context whose input
+  is a relation of this database, read through this connection when the first node that
+  reads it compiles (custseg.run_context.resolve_pending).
 * `custseg_physical_lines(path, compression, encoding, byte_positions, line_starts)`: the
   physical line of each record DuckDB's CSV reject table names (custseg.inputs.lines.physical_lines_at).
 * `custseg_publish_tmp(serving_path, run_id)`: the temporary file a build publishes into,
@@ -52,6 +55,12 @@ def run_context(invocation_id: str, unit_test: bool) -> str:
     from .run_context import cached
 
     return cached(invocation_id, bool(unit_test)) if not unit_test else ""
+
+
+def resolve_input(conn, invocation_id: str, relations_json: str) -> str:
+    from .run_context import resolve_pending_json
+
+    return resolve_pending_json(invocation_id, relations_json, conn)
 
 
 def physical_lines(path: str, compression: str, encoding: str, positions: list[int],
@@ -163,6 +172,7 @@ FUNCTIONS = {
 #: Functions that read through the connection they are registered on.
 CONNECTION_FUNCTIONS = {
     "custseg_publish_postgres": (publish_postgres, ["VARCHAR"], "VARCHAR"),
+    "custseg_resolve_input": (resolve_input, ["VARCHAR", "VARCHAR"], "VARCHAR"),
 }
 
 

@@ -9,6 +9,14 @@ start() validates the vars against the one schema (custseg.settings), resolves t
 contract (custseg.inputs), decides the mode and model version (custseg.model_versions) and
 lists the algorithms (custseg.algorithms). A problem the user can act on comes back as one
 line ({'error': ...}), which the hook records as a refused run and raises.
+
+An input that is a relation of the build's database ({model: ...}, {source: ...}, {table: ...})
+may be built by this very invocation, after on-run-start: start() then leaves the input and
+the models `pending`, and resolve_pending() completes the cached context when the first
+node that reads it compiles (stg_customers or stg_transactions, which are downstream of the
+relation: macros/run_context.sql), through the build's connection. Every later node reads
+the same completed context; the precondition checks and the decision of the mode then run in
+that node, before anything is published.
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ SAMPLE_INPUT = {"customers_path": None, "transactions_path": None, "customers_re
 
 _CACHE: OrderedDict[str, dict] = OrderedDict()
 _PACKAGE_DIRS: OrderedDict[str, str] = OrderedDict()   # invocation id -> this project's folder
+_PENDING: dict[str, dict] = {}   # the request of each context whose input is resolved later
 _LOCK = threading.Lock()
 KEEP = 16          # invocations remembered (tests run many in one process)
 
@@ -64,11 +73,42 @@ def start(request: dict) -> dict:
         except (SettingError, RunRefused) as err:
             answer = {"error": str(err)}
         _CACHE[key] = answer
+        if answer.get("context", {}).get("input", {}).get("pending"):
+            _PENDING[key] = request
         while len(_CACHE) > KEEP:
-            _CACHE.popitem(last=False)
+            _PENDING.pop(_CACHE.popitem(last=False)[0], None)
         while len(_PACKAGE_DIRS) > KEEP:
             _PACKAGE_DIRS.popitem(last=False)
         return answer
+
+
+def resolve_pending(invocation_id: str, relations: dict, connection) -> dict:
+    """Complete a context start() left pending: the input read through `connection` (the
+    build's database, as committed so far) and the models decided. The answer is cached in
+    place of the pending one; 'resolved_now' is true for the one caller that completed it."""
+    key = _key(invocation_id, False)
+    with _LOCK:
+        answer = _CACHE.get(key)
+        if answer is None:
+            return {"error": "the run context of this invocation was not started (on-run-start did not run)."}
+        request = _PENDING.pop(key, None)
+        if request is None:
+            return answer
+        context = answer["context"]
+        try:
+            settings = Settings.from_mapping(context["settings"])
+            data = _input({**request, "relations": relations, "connection": connection}, settings.to_dict(),
+                          settings)
+            features = [c["name"] for c in data["contract"]["columns"] if c["role"] == "feature"]
+            answer = {"context": {**context, "input": data, "models": _models(request, settings, data, features)}}
+        except (SettingError, RunRefused) as err:
+            answer = {"error": str(err)}
+        _CACHE[key] = answer
+        return {**answer, "resolved_now": True}
+
+
+def resolve_pending_json(invocation_id: str, relations_json: str, connection) -> str:
+    return json.dumps(resolve_pending(invocation_id, json.loads(relations_json), connection), default=str)
 
 
 def start_json(request_json: str) -> str:
@@ -83,9 +123,12 @@ def _context(request: dict) -> dict:
     settings = Settings.validate(request.get("vars") or {})
     _check_target(settings, target)
     input_settings = dict(settings.to_dict(), **(SAMPLE_INPUT if request.get("unit_test") else {}))
-    data = _input(request, input_settings, settings)
-    features = [c["name"] for c in data["contract"]["columns"] if c["role"] == "feature"]
-    models = _models(request, settings, data, features)
+    if not request.get("unit_test") and in_database_relation(settings):
+        data, models = _pending_input(settings), {"pending": True, "mode": settings.segment_mode}
+    else:
+        data = _input(request, input_settings, settings)
+        features = [c["name"] for c in data["contract"]["columns"] if c["role"] == "feature"]
+        models = _models(request, settings, data, features)
     return {
         "run_id": request.get("run_id"),
         "invocation_id": request.get("invocation_id"),
@@ -102,8 +145,30 @@ def _context(request: dict) -> dict:
 def _check_target(settings: Settings, target: dict) -> None:
     if target.get("type") == "spark" and (settings.customers_relation or settings.transactions_relation
                                           or settings.publish_postgres):
-        raise SettingError("PostgreSQL inputs and publish_postgres work on the DuckDB target; on the spark target "
+        raise SettingError("Relation inputs and publish_postgres work on the DuckDB target; on the spark target "
                            "give the input as a path (README, 'Beyond one machine').")
+
+
+def in_database_relation(settings: Settings) -> str | None:
+    """The role ('customers' or 'transactions') whose input is a relation of the build's
+    database ({model}, {source} or {table}), else None."""
+    from .inputs.formats import DATABASE_RELATIONS
+
+    for role in ("customers", "transactions"):
+        relation = getattr(settings, f"{role}_relation")
+        if relation and next(iter(relation)) in DATABASE_RELATIONS:
+            return role
+    return None
+
+
+def _pending_input(settings: Settings) -> dict:
+    """The input of a context whose relation is read later (resolve_pending): what the hooks
+    may know before, the role."""
+    role = in_database_relation(settings)
+    kind = "transactions" if role == "transactions" else "relation"
+    return {"pending": True, "contract": {"columns": [], "derived": [], "warnings": [], "source": {"kind": kind}},
+            "relation": None, "label": None, "is_csv": False, "transactions": None,
+            "source": {"kind": kind, "whitespace": False, "columns": []}}
 
 
 def _input(request: dict, input_settings: dict, settings: Settings) -> dict:
@@ -126,6 +191,8 @@ def _input(request: dict, input_settings: dict, settings: Settings) -> dict:
         "cache_dir": str(Path(request.get("target_dir") or project / "target") / "custseg_input"),
         "profile_store": f"{working}.input-profile.json" if working and not spark else None,
         "reuse_profile": settings.segment_mode == "score_changes",
+        "relations": request.get("relations"),
+        "connection": request.get("connection"),
     })
     if answer.get("error"):
         raise RunRefused(answer["error"])

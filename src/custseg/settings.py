@@ -168,21 +168,38 @@ def grid(name: str, value: Any) -> tuple[int, int] | None:
     return int(value[0]), int(value[1])
 
 
-#: The kinds of relation an input var can name, and the shape of each value.
-RELATION_KINDS = {"postgres": "schema.table"}
+#: The kinds of relation an input var can name, and the shape of each value (README: "From a table").
+RELATION_KINDS = {"model": "name", "source": "[source_name, table_name]", "table": "[database.][schema.]table",
+                  "postgres": "schema.table"}
+#: A dbt node name: what `ref()` takes.
+_NODE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_\-]{0,199}")
+_RELATION_EXAMPLES = {"model": "{model: dim_customers}", "source": "{source: [crm, customers]}",
+                      "table": "{table: main.customers}", "postgres": "{postgres: public.customers}"}
 
 
 def relation(name: str, value: Any) -> dict | None:
-    """{kind: target}: a table or view to read instead of a file (README: "From PostgreSQL")."""
+    """{kind: target}: a table or view to read instead of a file: a model or seed of the dbt
+    project that runs the build (read with ref()), a declared dbt source (source()), a table of
+    the target database or a database attached to it, or a PostgreSQL table. Data, never a
+    template: dbt reads it as it is given (macros/run_context.sql raw_var)."""
     if value is None:
         return None
     shapes = " or ".join(f"{{{k}: {v}}}" for k, v in RELATION_KINDS.items())
     if not isinstance(value, Mapping) or len(value) != 1 or next(iter(value)) not in RELATION_KINDS:
         raise invalid(name, value, f"a mapping with one key: {shapes}, or null")
     kind, target = next(iter(value.items()))
+    expected = f"{{{kind}: {RELATION_KINDS[kind]}}}, e.g. {_RELATION_EXAMPLES[kind]}"
+    if kind == "source":
+        if isinstance(target, str) or not isinstance(target, (list, tuple)) or len(target) != 2 \
+                or not all(_is_name(t) for t in target):
+            raise invalid(name, value, expected)
+        return {kind: [str(t) for t in target]}
     parts = str(target).split(".") if isinstance(target, str) else []
-    if kind == "postgres" and (not _is_name(target) or len(parts) != 2 or not all(p.strip() for p in parts)):
-        raise invalid(name, value, "{postgres: schema.table}, e.g. {postgres: public.customers}")
+    if kind == "model" and not (isinstance(target, str) and _NODE_NAME.fullmatch(target)):
+        raise invalid(name, value, expected)
+    if kind in ("table", "postgres") and (not _is_name(target) or not all(p.strip() for p in parts)
+                                          or not (len(parts) == 2 if kind == "postgres" else len(parts) <= 3)):
+        raise invalid(name, value, expected)
     return {kind: target}
 
 
@@ -233,10 +250,10 @@ class Settings:
         None, path, "an order/transaction log instead (a file or glob; 'sample' = the embedded one)",
                                             "input")
     customers_relation: dict | None = setting(
-        None, relation, "instead of customers_path: {postgres: schema.table} (README: \"PostgreSQL\")",
+        None, relation, "instead of customers_path: {model: x}, {source: [s, t]}, {table: s.t} or {postgres: s.t}",
                                               "input")
     transactions_relation: dict | None = setting(
-        None, relation, "instead of transactions_path: {postgres: schema.table}",
+        None, relation, "instead of transactions_path: a relation, as customers_relation",
                                                  "input")
     column_map: dict = setting({}, column_map, "renames: {your_column: new_name}, e.g. {acct_id: CUST_ID}", "input")
     id_column: str | None = setting(None, column_name("a column name, or null to use CUST_ID or infer the id"),

@@ -16,7 +16,7 @@ from ..errors import InputError
 from ..postgres import explain_types, settings_for
 from .contract import resolve_contract
 from .csv_layout import InputOptions
-from .formats import inspect_relation, inspect_source
+from .formats import DATABASE_RELATIONS, inspect_database_relation, inspect_relation, inspect_source
 from .profiling import ColumnProfile, profile_columns
 from .source import Source
 from .transaction_contract import resolve_transactions
@@ -95,7 +95,9 @@ def resolve(request: dict) -> dict:
 
     request: {'settings': validated settings, 'role': 'customers'|'transactions',
               'seed_path': path of the embedded sample's CSV, 'seed_label': ..., 'cache_dir': ...,
-              'profile_store': where a build keeps its profile, 'reuse_profile': read it (score_changes)}
+              'profile_store': where a build keeps its profile, 'reuse_profile': read it (score_changes),
+              for a relation of the build's database: 'relations' ({role: what dbt's graph says of
+              it}) and 'connection' (the build's DuckDB connection)}
     The file inspection and profile are cached per process while the files are unchanged,
     and the answer per relevant setting, so the models of one build pay for them once.
     """
@@ -134,7 +136,15 @@ def _read(request: dict, role: str, setting: str, pattern: str | None, relation:
           options: InputOptions) -> tuple[Source, dict[str, ColumnProfile]]:
     """The input found, described and profiled (or given the last full build's profile)."""
     seed_path = Path(request["seed_path"]) if request.get("seed_path") else None
-    if relation:
+    connection = None
+    if relation and next(iter(relation)) in DATABASE_RELATIONS:
+        connection = request.get("connection")
+        found = (request.get("relations") or {}).get(role)
+        if connection is None or not found:
+            raise InputError(f"{setting.replace('_path', '_relation')}: a relation of the build's database is read "
+                             "by the dbt-duckdb plugin of a build (custseg.dbt_plugin), not here.")
+        source = inspect_database_relation(found, role, setting.replace("_path", "_relation"), connection)
+    elif relation:
         source = inspect_relation(relation, role, setting.replace("_path", "_relation"),
                                   Path(request.get("cache_dir", "target")))
     else:
@@ -144,7 +154,7 @@ def _read(request: dict, role: str, setting: str, pattern: str | None, relation:
     store, store_key = request.get("profile_store"), json.dumps([role, asdict(options)], default=str)
     profiles = _stored_profiles(store, store_key, source) if request.get("reuse_profile") else None
     if profiles is None:
-        profiles = profile_columns(source)
+        profiles = profile_columns(source, connection=connection)
         if store and not request.get("reuse_profile"):
             _store_profiles(store, store_key, source, profiles)
     return source, profiles

@@ -1,9 +1,11 @@
 """The readers, one per kind of input: CSV (and the embedded seed's CSV), Parquet, JSON (read
-through a Parquet copy) and a PostgreSQL relation (through custseg.postgres, into a Parquet
-file). `inspect_source` finds the files a setting names and describes them as a `Source`."""
+through a Parquet copy), a PostgreSQL relation (through custseg.postgres, into a Parquet
+file) and a relation of the build's own database (a dbt model, source or table, read where
+it is). `inspect_source` finds the files a setting names and describes them as a `Source`."""
 
 from __future__ import annotations
 
+import difflib
 import os
 from pathlib import Path
 
@@ -215,9 +217,75 @@ def parquet_columns(source: Source) -> None:
     source.files[0].lines = rows  # count(*) from the Parquet metadata: the rows the input holds
 
 
+#: Relation kinds read in the build's own database (the others: custseg.postgres).
+DATABASE_RELATIONS = ("model", "source", "table")
+
+
+def inspect_database_relation(found: dict, role: str, setting: str, connection) -> Source:
+    """The input Source of a relation of the build's database, typed by the relation's own
+    types, read where it is (no copy); its count(*) is the independent row count.
+
+    found: what macros/run_context.sql looked up in dbt's graph: {'kind', 'value', 'label',
+    'relation' (dbt's quoted name of the model or source; None for a table, or a name dbt does
+    not know), 'ephemeral', 'names' (the project's models and seeds when none matched)}.
+    `connection`: the build's DuckDB connection (a cursor of it reads what has been committed)."""
+    import duckdb
+
+    kind, label = found.get("kind"), str(found.get("label"))
+    if kind == "model" and not found.get("relation"):
+        if found.get("ephemeral"):
+            raise InputError(f"{setting}: {label} is ephemeral, so no table holds its rows; materialize it as a "
+                             "view or a table.")
+        close = difflib.get_close_matches(str(found.get("value")), found.get("names") or [], n=3, cutoff=0.5)
+        raise InputError(f"{setting}: no model or seed of this project is named '{found.get('value')}'"
+                         + (f" (closest: {', '.join(close)})" if close else "") + ".")
+    relation = found.get("relation") if kind != "table" else \
+        ".".join(quote_identifier(part) for part in str(found.get("value")).split("."))
+    cursor = connection.cursor()
+    try:
+        try:
+            described = cursor.execute(f"describe select * from {relation}").fetchall()
+        except duckdb.CatalogException:
+            raise InputError(_missing_relation(cursor, found, setting, relation)) from None
+        rows = cursor.execute(f"select count(*) from {relation}").fetchone()[0]
+    except duckdb.Error as err:
+        raise InputError(f"{setting}: {label} cannot be read: {str(err).splitlines()[0]}") from None
+    finally:
+        cursor.close()
+    source = Source(role, "relation", label, None, encoding="binary", relation=relation, relation_rows=int(rows))
+    for name, dtype, *_ in described:
+        source.columns.append(name)
+        source.column_types[name] = str(dtype)
+    if rows == 0:
+        raise InputError(f"{setting}: {label} has no rows; fill it (or point {setting} elsewhere) and build again.")
+    return source
+
+
+def _missing_relation(cursor, found: dict, setting: str, relation: str) -> str:
+    """One line: the relation is not in the database, and the tables and views with close names."""
+    names = [".".join(p for p in row if p) for row in cursor.execute(
+        "select case when database_name <> current_database() then database_name end, schema_name, table_name "
+        "from duckdb_tables() where not internal and not temporary union all "
+        "select case when database_name <> current_database() then database_name end, schema_name, view_name "
+        "from duckdb_views() where not internal and not temporary order by 1 nulls first, 2, 3").fetchall()]
+    wanted = str(found.get("value") if found.get("kind") == "table" else relation.replace('"', ""))
+    last = {n: n.rsplit(".", 1)[-1] for n in names}
+    by_last = difflib.get_close_matches(wanted.rsplit(".", 1)[-1], list(set(last.values())), n=3, cutoff=0.5)
+    close = [n for n in names if last[n] in by_last][:3]
+    nearby = f"; tables and views with close names: {', '.join(close)}" if close else \
+        "; no table or view has a close name"
+    label = found.get("label")
+    if found.get("kind") == "model":
+        return (f"{setting}: {label} has not been built ({relation} does not exist): build it with the "
+                f"segmentation, dbt build --select +customer_segments{nearby}.")
+    if found.get("kind") == "source":
+        return f"{setting}: {label} is declared, but its table {relation} does not exist{nearby}."
+    return f"{setting}: {label} does not exist in the database or a database attached to it{nearby}."
+
+
 def inspect_relation(relation: dict, role: str, setting: str, cache_dir: Path) -> Source:
-    """The input Source of a relation setting ({postgres: schema.table}): a typed Parquet input
-    whose row count is the server's."""
+    """The input Source of a PostgreSQL relation setting ({postgres: schema.table}): a typed
+    Parquet input whose row count is the server's."""
     kinds = sorted(relation) if isinstance(relation, dict) else []
     if kinds != ["postgres"]:
         raise PostgresError(f"{setting}: {relation!r} is not a relation this build can read; use "

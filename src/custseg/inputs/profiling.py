@@ -52,13 +52,16 @@ class ColumnProfile:
         return self.date_counts.get(fmt, 0) / self.non_missing if self.non_missing else 0.0
 
 
-def profile_columns(source: Source, rows: int = PROFILE_ROWS) -> dict[str, ColumnProfile]:
-    """Profile every column over the first `rows` rows of the input, read as the models read it."""
+def profile_columns(source: Source, rows: int = PROFILE_ROWS, connection=None) -> dict[str, ColumnProfile]:
+    """Profile every column over the first `rows` rows of the input, read as the models read it:
+    in an in-memory DuckDB of its own, or for a relation through a cursor of `connection` (the
+    build's database; the profiled rows are a temporary table of the cursor)."""
     import duckdb
 
-    con = duckdb.connect()
+    con = connection.cursor() if connection is not None else duckdb.connect()
     try:
-        con.execute("set threads = 2")
+        if connection is None:
+            con.execute("set threads = 2")
         base = f"select * from {source.read_sql()} limit {int(rows)}"
         if source.whitespace:
             parts = ", ".join(

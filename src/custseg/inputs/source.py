@@ -32,7 +32,7 @@ class Source:
     """The input as the staging models read it."""
 
     role: str                 # customers | transactions
-    kind: str                 # csv | parquet | table (the embedded seed)
+    kind: str                 # csv | parquet | table (the embedded seed) | relation (a table or view of the database)
     label: str                # for messages: "file 'x.csv'" or "seed 'custseg_sample_customers' ..."
     pattern: str | None
     files: list[FileInfo] = field(default_factory=list)
@@ -45,15 +45,21 @@ class Source:
     column_types: dict[str, str] = field(default_factory=dict)  # DuckDB types (Parquet); text otherwise
     files_preamble: int | None = None
     type_notes: dict[str, tuple[str, str]] = field(default_factory=dict)  # PostgreSQL: column -> (how, why)
+    relation: str | None = None   # kind relation: the quoted name the models read
+    relation_rows: int = 0        # ... and its count(*), taken when the contract was resolved
 
     @property
     def data_lines(self) -> int:
         """Non-blank lines that are not a header: the rows the input should yield."""
+        if self.kind == "relation":
+            return self.relation_rows
         return sum(f.lines - (f.preamble_lines - f.preamble_blank_lines)
                    - (f.header_lines if f.header is not None else 0) for f in self.files)
 
     def read_sql(self, extra: str = "ignore_errors = true") -> str:
-        """The FROM expression that reads the input as text (CSV) or typed (Parquet)."""
+        """The FROM expression that reads the input as text (CSV) or typed (Parquet, a relation)."""
+        if self.kind == "relation":
+            return str(self.relation)
         paths = "[" + ", ".join(literal_path_sql(f.read_path) for f in self.files) + "]"
         if self.kind == "parquet":
             return f"read_parquet({paths}, union_by_name = true)"
@@ -87,9 +93,10 @@ def source_dict(source: Source) -> dict:
         "delimiter": source.delimiter,
         "whitespace": source.whitespace,
         "header": source.header,
-        "encoding": source.encoding if source.kind != "parquet" else "binary",
+        "encoding": source.encoding if source.kind not in ("parquet", "relation") else "binary",
         "compression": source.files[0].compression if source.files else "none",
         "columns": source.columns,
+        "relation": source.relation,
         "column_types": source.column_types,
         "data_lines": source.data_lines,
         "read_sql": source.read_sql() if source.kind != "table" else None,
