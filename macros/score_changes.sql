@@ -170,6 +170,9 @@ inner join per_customer
     published full build (`context`: the run's, none when it could not be made). -#}
 {% macro check_score_changes_run(context) %}
   {% set allowed = score_changes_models() + ['customer_changes', 'segment_history', 'segment_migrations'] %}
+  {#- and the model a relation input names, which the selection may rebuild first -#}
+  {% set relation = (context.settings.customers_relation if context else none) or {} %}
+  {% if relation.get('model') %}{% do allowed.append(relation.model) %}{% endif %}
   {% set others = [] %}
   {% for uid in selected_resources if uid.startswith('model.') %}
     {% set node = graph.nodes[uid] %}

@@ -7,7 +7,8 @@
   the header and any comment lines above it (a line starting with '#' below the header is
   data). The parser's side: the physical lines its rows took (a quoted value may hold line
   breaks), plus the lines it could not parse (malformed_line rows). For Parquet the count
-  is the file's row count; for the embedded sample, the lines of seeds/custseg_sample_customers.csv;
+  is the file's row count; for a relation, its count(*) when the contract was resolved; for
+  the embedded sample, the lines of seeds/custseg_sample_customers.csv;
   for a transaction log, the customers built from it (assert_transaction_lines_conserved
   checks the log's lines).
 

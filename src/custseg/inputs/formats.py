@@ -269,8 +269,9 @@ def _missing_relation(cursor, found: dict, setting: str, relation: str) -> str:
         "select case when database_name <> current_database() then database_name end, schema_name, view_name "
         "from duckdb_views() where not internal and not temporary order by 1 nulls first, 2, 3").fetchall()]
     wanted = str(found.get("value") if found.get("kind") == "table" else relation.replace('"', ""))
-    last = {n: n.rsplit(".", 1)[-1] for n in names}
-    by_last = difflib.get_close_matches(wanted.rsplit(".", 1)[-1], list(set(last.values())), n=3, cutoff=0.5)
+    last = {n: n.rsplit(".", 1)[-1].lower() for n in names}   # names ignore case
+    by_last = difflib.get_close_matches(wanted.rsplit(".", 1)[-1].lower(), list(set(last.values())), n=3,
+                                        cutoff=0.75)
     close = [n for n in names if last[n] in by_last][:3]
     nearby = f"; tables and views with close names: {', '.join(close)}" if close else \
         "; no table or view has a close name"
