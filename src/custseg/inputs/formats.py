@@ -268,7 +268,7 @@ def _missing_relation(cursor, found: dict, setting: str, relation: str) -> str:
         "from duckdb_tables() where not internal and not temporary union all "
         "select case when database_name <> current_database() then database_name end, schema_name, view_name "
         "from duckdb_views() where not internal and not temporary order by 1 nulls first, 2, 3").fetchall()]
-    wanted = str(found.get("value") if found.get("kind") == "table" else relation.replace('"', ""))
+    wanted = str(found.get("value") if found.get("kind") == "table" else "".join(ch for ch in relation if ch != '"'))
     last = {n: n.rsplit(".", 1)[-1].lower() for n in names}   # names ignore case
     by_last = difflib.get_close_matches(wanted.rsplit(".", 1)[-1].lower(), list(set(last.values())), n=3,
                                         cutoff=0.75)
