@@ -136,7 +136,7 @@
 {% macro custseg_on_run_end(results) %}
   {% if not _publishes() %}{{ return('select 1') }}{% endif %}
   {#- refused by the node that read a relation input: it stays refused, with its line -#}
-  {% set refused = run_query("select detail from main.custseg_runs where status = 'refused' and run_id = "
+  {% set refused = run_query("select detail from " ~ working_table('custseg_runs') ~ " where status = 'refused' and run_id = "
       ~ sql_string(current_run_id())).rows %}
   {% if refused %}
     {% do log('Serving database not updated: ' ~ refused[0][0] ~ ' ' ~ serving_path() ~ ' still holds '
