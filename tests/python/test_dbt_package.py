@@ -31,10 +31,9 @@ FAST = {"stability_resamples": 0, "k_max": 6}
 
 
 def customer_input(root: Path) -> dict:
-    """The package's input vars. For now the shop points customers_path at a file (the export
-    its raw_customers seed came from); the case `customers_relation: {model: customers}` (the
-    shop's own model, built first in the same DAG) belongs here too."""
-    return {"customers_path": str(root / "exports" / "customers.csv")}
+    """The package's input vars: the shop's own `customers` model, upstream of the
+    segmentation in the same DAG (built first by the same `dbt build`)."""
+    return {"customers_relation": {"model": "customers"}, "id_column": "customer_id"}
 
 
 def _write(path: Path, text: str) -> None:
@@ -263,3 +262,27 @@ def test_the_package_refuses_the_shops_own_schema(shop):
     assert run.returncode == 1
     assert ("Invalid var 'package_schema' (customer_segmentation): got 'main'; expected a schema of its own"
             in run.output), run.output[-3000:]
+
+
+def test_the_customers_model_is_upstream_and_every_customer_is_segmented(shop):
+    root, held, build = shop
+    assert build.scalar("select count(*) from shop.main.customers") == held["customers"]
+    summary = build.query(f"select input_rows, clean_customers, rejected_rows, collapsed_duplicates "
+                          f"from shop.{PACKAGE_SCHEMA}.input_summary")[0]
+    assert summary[0] == held["customers"] and summary[0] == summary[1] + summary[2] + summary[3]
+    assert build.scalar(f"select count(*) from shop.{PACKAGE_SCHEMA}.customer_segments") == summary[1]
+    # the shop's model is upstream of the package's staging (dbt build --select +customer_segments builds it)
+    nodes = json.loads((root / "target" / "manifest.json").read_text())["nodes"]
+    assert "model.shop.customers" in nodes["model.customer_segmentation.custseg_stg_customers"]["depends_on"]["nodes"]
+
+
+def test_a_second_build_segments_the_orders_model_as_a_transaction_log(shop):
+    root, held, _ = shop
+    night = run_shop(["build", "--select", "+package:customer_segmentation", "--vars", json.dumps(
+        {"customers_relation": None, "transactions_relation": {"model": "orders"},
+         "column_map": {"ordered_on": "occurred_at"}})], root)
+    assert_ok(night)
+    staged = night.scalar(f"select count(*) from shop.{PACKAGE_SCHEMA}.stg_transactions")
+    assert staged == held["orders"]
+    customers = night.scalar(f"select count(*) from shop.{PACKAGE_SCHEMA}.customer_segments")
+    assert 0 < customers <= held["customers"]
