@@ -132,7 +132,7 @@ bench-postgres: setup postgres-server
 
 # --- the embedded sample (committed; regenerate only when the generator changes) ---
 sample: setup
-	$(BIN)/python -m custseg.sample --rows 9000 --out seeds/raw_customers.csv
+	$(BIN)/python -m custseg.sample --rows 9000 --out seeds/custseg_sample_customers.csv
 
 clean:
 	rm -rf target logs dbt_packages reports customer_segmentation.duckdb customer_segmentation.duckdb.wal \

@@ -12,11 +12,11 @@
 
 {#- The customer rows the input should yield, as SQL: the independent line count of the file,
     or for a transaction log the customers built from it (callers declare
-    `-- depends_on: ref('int_transaction_customers')`). -#}
+    `-- depends_on: ref('customer_segmentation', 'int_transaction_customers')`). -#}
 {% macro customer_rows_in() %}
   {% set input = run_context().input %}
   {% if input.source.get('kind') == 'transactions' %}
-    {{ return('(select count(*) from ' ~ ref('int_transaction_customers') ~ ')') }}
+    {{ return('(select count(*) from ' ~ ref('customer_segmentation', 'int_transaction_customers') ~ ')') }}
   {% endif %}
   {{ return(input.contract.source.get('data_lines') or 0) }}
 {% endmacro %}
@@ -223,8 +223,8 @@
 {% macro customer_source(input) %}
   {% do input_relation_refs() %}
   {% if input.relation %}{{ return(input.relation) }}{% endif %}
-  {% if input.source.get('kind') == 'transactions' %}{{ return(ref('int_transaction_customers')) }}{% endif %}
-  {{ return(none if is_spark() else ref('raw_customers')) }}
+  {% if input.source.get('kind') == 'transactions' %}{{ return(ref('customer_segmentation', 'int_transaction_customers')) }}{% endif %}
+  {{ return(none if is_spark() else ref('customer_segmentation', 'custseg_sample_customers')) }}
 {% endmacro %}
 
 {#- SQL: the customer id of a source row (needs `source_row_number` for numbered rows). -#}

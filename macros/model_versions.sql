@@ -16,23 +16,24 @@
 -#}
 
 {% macro _ensure_model_tables() %}
-  {% do run_query("create table if not exists main.segment_model_versions (model_version integer, run_id varchar,
+  {% do run_query("create table if not exists " ~ working_table('segment_model_versions') ~ " (model_version integer, run_id varchar,
       created_at timestamp, input_rows bigint, features_json varchar)") %}
-  {% do run_query("alter table main.custseg_runs add column if not exists segment_mode varchar") %}
-  {% do run_query("alter table main.custseg_runs add column if not exists model_version integer") %}
+  {% do run_query("alter table " ~ working_table('custseg_runs') ~ " add column if not exists segment_mode varchar") %}
+  {% do run_query("alter table " ~ working_table('custseg_runs') ~ " add column if not exists model_version integer") %}
 {% endmacro %}
 
 {#- What the decision reads (custseg.model_versions.ModelState): the saved versions, those a
     published run made or used, and the last published full build's. Empty on a new database. -#}
 {% macro model_state() %}
-  {% set exists = run_query("select count(*) from information_schema.tables where table_schema = 'main'
-      and table_name in ('custseg_runs', 'segment_model_versions')").columns[0].values()[0] == 2 %}
+  {% set exists = run_query("select count(*) from information_schema.tables where table_catalog = "
+      ~ sql_string(target.database) ~ " and table_schema = " ~ sql_string(custseg_schema())
+      ~ " and table_name in ('custseg_runs', 'segment_model_versions')").columns[0].values()[0] == 2 %}
   {% if not exists %}{{ return({'versions': [], 'published': [], 'last_full': []}) }}{% endif %}
   {% set versions = run_query("select model_version, cast(created_at as string), input_rows, features_json
-      from main.segment_model_versions order by model_version").rows | map('list') | list %}
-  {% set published = run_query("select distinct model_version from main.custseg_runs
+      from " ~ working_table('segment_model_versions') ~ " order by model_version").rows | map('list') | list %}
+  {% set published = run_query("select distinct model_version from " ~ working_table('custseg_runs') ~ "
       where status = 'published' and model_version is not null").rows | map('list') | list %}
-  {% set last_full = run_query("select model_version from main.custseg_runs where status = 'published'
+  {% set last_full = run_query("select model_version from " ~ working_table('custseg_runs') ~ " where status = 'published'
       and coalesce(segment_mode, '') <> 'score_changes' order by started_at desc limit 1").rows | map('list') | list %}
   {{ return({'versions': versions, 'published': published, 'last_full': last_full}) }}
 {% endmacro %}
@@ -41,12 +42,12 @@
 {% macro record_model_plan(models) %}
   {% set new = models.get('new_version') %}
   {% if new %}
-    {% do run_query("insert into main.segment_model_versions values (" ~ new.model_version ~ ", "
+    {% do run_query("insert into " ~ working_table('segment_model_versions') ~ " values (" ~ new.model_version ~ ", "
         ~ sql_string(current_run_id()) ~ ", cast(" ~ sql_string(new.created_at) ~ " as timestamp), "
         ~ new.input_rows ~ ", " ~ sql_string(tojson(new.features)) ~ ")") %}
   {% endif %}
   {% do log(models.message, info=true) %}
-  {% do run_query("update main.custseg_runs set segment_mode = " ~ sql_string(models.mode) ~ ", model_version = "
+  {% do run_query("update " ~ working_table('custseg_runs') ~ " set segment_mode = " ~ sql_string(models.mode) ~ ", model_version = "
       ~ models.model_version ~ " where run_id = " ~ sql_string(current_run_id())) %}
 {% endmacro %}
 
@@ -75,7 +76,7 @@
 {% macro rewind_unpublished(run_column, closing_column=none) %}
   {% set existing = adapter.get_relation(database=this.database, schema=this.schema, identifier=this.identifier) %}
   {% if existing is none %}{{ return('select 1') }}{% endif %}
-  {% set published = "(select run_id from main.custseg_runs where status = 'published')" %}
+  {% set published = "(select run_id from " ~ working_table('custseg_runs') ~ " where status = 'published')" %}
   {% set sql = "delete from " ~ this ~ " where " ~ run_column ~ " not in " ~ published %}
   {% if closing_column %}
     {% set sql = sql ~ "; update " ~ this ~ " set " ~ closing_column ~ " = null where " ~ closing_column
@@ -87,7 +88,7 @@
 {#- The last published run before this one, or none. -#}
 {% macro previous_published_run() %}
   {% if not execute %}{{ return(none) }}{% endif %}
-  {% set rows = run_query("select max(run_id) from main.custseg_runs where status = 'published' and run_id < "
+  {% set rows = run_query("select max(run_id) from " ~ working_table('custseg_runs') ~ " where status = 'published' and run_id < "
       ~ sql_string(current_run_id())).rows %}
   {{ return(rows[0][0] if rows else none) }}
 {% endmacro %}

@@ -62,12 +62,12 @@
   {% set answer = fromjson(run_query("select custseg_publish_postgres(" ~ sql_string(tojson(request)) ~ ")").columns[0].values()[0]) %}
   {% do run_query("detach custseg_pg_source") %}
   {% if answer.get('error') %}
-    {% do run_query("update main.custseg_runs set detail = coalesce(detail, '') || "
+    {% do run_query("update " ~ working_table('custseg_runs') ~ " set detail = coalesce(detail, '') || "
         ~ sql_string('; not published to PostgreSQL: ' ~ answer.error) ~ " where run_id = " ~ sql_string(current_run_id())) %}
     {{ exceptions.raise_compiler_error('Published run ' ~ current_run_id() ~ ' to ' ~ path ~ ', but not to PostgreSQL '
         ~ '(it keeps the previous run): ' ~ answer.error) }}
   {% endif %}
-  {% do run_query("update main.custseg_runs set detail = coalesce(detail, '') || "
+  {% do run_query("update " ~ working_table('custseg_runs') ~ " set detail = coalesce(detail, '') || "
       ~ sql_string('; published to PostgreSQL schema ' ~ schema) ~ " where run_id = " ~ sql_string(current_run_id())) %}
   {% do log('Published run ' ~ current_run_id() ~ ' to PostgreSQL schema ' ~ schema ~ ' (' ~ answer.tables ~ ' tables, '
       ~ answer.rows ~ ' rows, ' ~ ('%.1f' % answer.seconds) ~ ' s).', info=true) %}

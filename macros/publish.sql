@@ -48,10 +48,10 @@
 
 {#- SQL: the published runs, this one included (the serving database's segment_runs). -#}
 {% macro published_runs_sql() %}
-  {{ return("select run_id, status, started_at, finished_at, segment_mode, model_version, detail from main.custseg_runs "
+  {{ return("select run_id, status, started_at, finished_at, segment_mode, model_version, detail from " ~ working_table('custseg_runs') ~ " "
       ~ "where status = 'published' union all select run_id, 'published', started_at, " ~ utc_now_sql() ~ ", "
       ~ "segment_mode, model_version, 'published to ' || serving_path "
-      ~ "from main.custseg_runs where run_id = " ~ sql_string(current_run_id()) ~ " order by started_at") }}
+      ~ "from " ~ working_table('custseg_runs') ~ " where run_id = " ~ sql_string(current_run_id()) ~ " order by started_at") }}
 {% endmacro %}
 
 {% macro _publishes() %}
@@ -68,26 +68,27 @@
     {% if execute and not is_spark() %}{% do run_context() %}{% endif %}
     {{ return('select 1') }}
   {% endif %}
-  {% do run_query("create table if not exists main.custseg_runs (run_id varchar, status varchar, started_at timestamp,
+  {% do run_query("create schema if not exists " ~ working_schema()) %}
+  {% do run_query("create table if not exists " ~ working_table('custseg_runs') ~ " (run_id varchar, status varchar, started_at timestamp,
       finished_at timestamp, detail varchar, serving_path varchar, invocation varchar)") %}
-  {% set stale = run_query("select run_id, cast(started_at as string) from main.custseg_runs where status = 'running' order by started_at").rows %}
+  {% set stale = run_query("select run_id, cast(started_at as string) from " ~ working_table('custseg_runs') ~ " where status = 'running' order by started_at").rows %}
   {% do finish_unswapped_runs() %}
   {% set serving = _serving_run_row() if stale else none %}
   {% for row in stale %}
     {% if serving and serving[0] == row[0] %}
       {# killed after the swap, before it was recorded: it is published #}
-      {% do run_query("update main.custseg_runs set status = 'published', finished_at = cast(" ~ sql_string(serving[1])
+      {% do run_query("update " ~ working_table('custseg_runs') ~ " set status = 'published', finished_at = cast(" ~ sql_string(serving[1])
           ~ " as timestamp), detail = 'published (recorded by the next build)' where run_id = " ~ sql_string(row[0])) %}
     {% else %}
       {% do log('The build of run ' ~ row[0] ~ ' (started ' ~ row[1] ~ ') did not finish (killed or crashed); '
           ~ 'the serving database was not touched by it.', info=true) %}
-      {% do run_query("update main.custseg_runs set status = 'interrupted', detail = 'the build did not finish' where run_id = " ~ sql_string(row[0])) %}
+      {% do run_query("update " ~ working_table('custseg_runs') ~ " set status = 'interrupted', detail = 'the build did not finish' where run_id = " ~ sql_string(row[0])) %}
     {% endif %}
   {% endfor %}
   {% do _ensure_model_tables() %}
   {#- segment_mode as asked (record_model_plan records what auto chose) -#}
   {% set asked = raw_var('segment_mode') %}
-  {% do run_query("insert into main.custseg_runs (run_id, status, started_at, serving_path, invocation, segment_mode) values ("
+  {% do run_query("insert into " ~ working_table('custseg_runs') ~ " (run_id, status, started_at, serving_path, invocation, segment_mode) values ("
       ~ sql_string(current_run_id()) ~ ", 'running', cast(" ~ sql_string(run_started_at.strftime('%Y-%m-%d %H:%M:%S'))
       ~ " as timestamp), " ~ sql_string(serving_path()) ~ ", " ~ sql_string(flags.WHICH) ~ ", "
       ~ sql_string(asked if asked is string else 'refit') ~ ")") %}
@@ -110,7 +111,7 @@
 {% endmacro %}
 
 {% macro _record_run(status, detail) %}
-  {% do run_query("update main.custseg_runs set status = " ~ sql_string(status) ~ ", finished_at = " ~ utc_now_sql() ~ ", detail = "
+  {% do run_query("update " ~ working_table('custseg_runs') ~ " set status = " ~ sql_string(status) ~ ", finished_at = " ~ utc_now_sql() ~ ", detail = "
       ~ sql_string(detail) ~ " where run_id = " ~ sql_string(current_run_id())) %}
 {% endmacro %}
 
@@ -135,7 +136,7 @@
 {% macro custseg_on_run_end(results) %}
   {% if not _publishes() %}{{ return('select 1') }}{% endif %}
   {#- refused by the node that read a relation input: it stays refused, with its line -#}
-  {% set refused = run_query("select detail from main.custseg_runs where status = 'refused' and run_id = "
+  {% set refused = run_query("select detail from " ~ working_table('custseg_runs') ~ " where status = 'refused' and run_id = "
       ~ sql_string(current_run_id())).rows %}
   {% if refused %}
     {% do log('Serving database not updated: ' ~ refused[0][0] ~ ' ' ~ serving_path() ~ ' still holds '
@@ -145,7 +146,8 @@
   {% set problems = [] %}
   {% set skipped = [] %}
   {% set rebuilt = [] %}
-  {% for r in results %}
+  {#- this project's nodes (installed as a package, the consumer's own are not its to judge) -#}
+  {% for r in results if r.node.package_name == 'customer_segmentation' %}
     {% if r.status in ('error', 'fail', 'runtime error') %}
       {% do problems.append(r.node.name) %}
     {% elif r.status == 'skipped' %}
@@ -185,11 +187,11 @@
   {% set tmp = run_query("select custseg_publish_tmp(" ~ sql_string(path) ~ ", " ~ sql_string(current_run_id()) ~ ")").columns[0].values()[0] %}
   {% do run_query(attach_serving_sql(tmp)) %}
   {% for t in serving_tables() %}
-    {% do run_query("create table custseg_publish.main." ~ t ~ " as select * from main." ~ t) %}
+    {% do run_query("create table custseg_publish.main." ~ t ~ " as select * from " ~ working_table(t)) %}
   {% endfor %}
-  {% do run_query("create table custseg_publish.main.segment_model_versions as select * from main.segment_model_versions") %}
+  {% do run_query("create table custseg_publish.main.segment_model_versions as select * from " ~ working_table('segment_model_versions')) %}
   {% do run_query("create table custseg_publish.main.segment_runs as " ~ published_runs_sql()) %}
-  {% do copy_comments(run_query("select current_database()").columns[0].values()[0], 'custseg_publish') %}
+  {% do copy_comments(target.database, 'custseg_publish', custseg_schema()) %}
   {% set parquet = write_serving_parquet('custseg_publish') %}
   {% do run_query("detach custseg_publish") %}
   {% do run_query("select custseg_replace_file(" ~ sql_string(tmp) ~ ", " ~ sql_string(path) ~ ")") %}

@@ -13,7 +13,7 @@
   {% for d in contract.derived %}{% do labels.update({d.name: d.label}) %}{% endfor %}
   {% set rows = run_query(
       "select source_column, any_value(kind), any_value(transform), max(greatest(abs(coalesce(pc1_loading, 0)), abs(coalesce(pc2_loading, 0)))) as weight"
-      ~ " from (" ~ at_model_version(ref('segment_preprocessing')) ~ ") as preprocessing where transform <> 'one_hot'"
+      ~ " from (" ~ at_model_version(ref('customer_segmentation', 'segment_preprocessing')) ~ ") as preprocessing where transform <> 'one_hot'"
       ~ " group by source_column order by weight desc, source_column limit " ~ limit).rows %}
   {% set out = [] %}
   {% for r in rows %}

@@ -120,7 +120,7 @@
           and names[0] is string and names[1] is string %}
         {% do source(names[0], names[1]) %}
       {% endif %}
-      {% if model.name != 'input_columns' %}{% do ref('input_columns') %}{% endif %}
+      {% if model.name != 'input_columns' %}{% do ref('customer_segmentation', 'input_columns') %}{% endif %}
     {% endif %}
   {% endfor %}
   {{ return('') }}
@@ -133,7 +133,10 @@
   {% for name in setting_defaults() %}{% do vars.update({name: raw_var(name)}) %}{% endfor %}
   {% set cli = invocation_args_dict.get('vars') %}
   {% if cli is string %}{% set cli = fromyaml(cli) %}{% endif %}
-  {% if cli is mapping and not unit_test %}{% do vars.update(cli) %}{% endif %}
+  {#- installed as a package, the consumer's own command-line vars are not this project's -#}
+  {% if cli is mapping and not unit_test %}
+    {% for name, value in cli.items() if name in vars or not custseg_installed() %}{% do vars.update({name: value}) %}{% endfor %}
+  {% endif %}
   {{ return({
       'invocation_id': invocation_id,
       'run_id': current_run_id(),
@@ -142,6 +145,7 @@
       'target': {'type': target.type, 'path': target.path if target.type == 'duckdb' else none},
       'vars': vars,
       'project_dir': invocation_args_dict.get('project_dir', '.'),
+      'package_dir': _package_dir(),
       'target_dir': _target_dir(),
       'unit_test': unit_test,
       'state': model_state() if target.type == 'duckdb' and not unit_test else none,
@@ -182,6 +186,14 @@
   {% if cli is string %}{% set cli = fromyaml(cli) %}{% endif %}
   {% if cli is mapping and name in cli %}{{ return(cli[name]) }}{% endif %}
   {{ return(var(name, none)) }}
+{% endmacro %}
+
+{#- This project's folder (the embedded samples are in it): the dbt project's, or installed as a
+    package, where dbt deps put it; none in a unit test, which has no graph (custseg.run_context
+    then uses its invocation's). -#}
+{% macro _package_dir() %}
+  {% set seed = (graph.get('nodes') or {}).get('seed.customer_segmentation.feature_catalogue') %}
+  {{ return(seed.root_path if seed and seed.root_path else none) }}
 {% endmacro %}
 
 {#- The folder dbt writes its artifacts to (DBT_TARGET_PATH, else target/). -#}

@@ -32,7 +32,7 @@
 {#- The models a score_changes run builds into <model>__changes: for the changed customers only,
     and the input checks (input_summary) over the whole input. -#}
 {% macro score_changes_models() %}
-  {{ return(['stg_customers', 'int_customers__deduplicated', 'int_customers__imputed', 'int_customers__outliers',
+  {{ return(['custseg_stg_customers', 'int_customers__deduplicated', 'int_customers__imputed', 'int_customers__outliers',
              'customer_features', 'rejected_customers', 'input_summary', 'int_customer_scores', 'segment_assignments',
              'customer_segments']) }}
 {% endmacro %}
@@ -42,17 +42,6 @@
 {% macro score_changes_published() %}
   {{ return(['customer_features', 'rejected_customers', 'segment_assignments', 'customer_segments']) }}
 {% endmacro %}
-
-{#- In score_changes mode the models above write <model>__changes, so the full tables stay
-    as they are until the run has passed. -#}
-{% macro generate_alias_name(custom_alias_name=none, node=none) -%}
-  {%- set name = custom_alias_name or node.name -%}
-  {%- if node.resource_type == 'model' and node.name in score_changes_models() and score_changes_mode() -%}
-    {{ name ~ '__changes' }}
-  {%- else -%}
-    {{ name }}
-  {%- endif -%}
-{%- endmacro %}
 
 {#- SQL: one row per customer id of the input: customer_id, input_hash. The row hashes come
     from `staged` (stg_customers, which hashed each row as it read it: a full build) or from
@@ -138,7 +127,7 @@ inner join per_customer
 
 {#- SQL: the customer ids a score_changes run rebuilds. -#}
 {% macro changed_customer_ids() %}
-  {{ return('(select customer_id from ' ~ ref('customer_changes') ~ ')') }}
+  {{ return('(select customer_id from ' ~ ref('customer_segmentation', 'customer_changes') ~ ')') }}
 {% endmacro %}
 
 {#- SQL condition: the rows of published table `name` a score_changes run replaces: those of the
@@ -151,7 +140,7 @@ inner join per_customer
 
 {#- The working table `name` itself, not the <name>__changes a score_changes run builds. -#}
 {% macro full_table(name) %}
-  {% set relation = ref(name) %}
+  {% set relation = ref('customer_segmentation', name) %}
   {{ return(relation.incorporate(path={'identifier': name})) }}
 {% endmacro %}
 
@@ -159,7 +148,7 @@ inner join per_customer
     will be once tonight's changes are applied: its rows this run keeps, and tonight's. -#}
 {% macro after_changes_sql(name) %}
   {{ return('(select * from ' ~ full_table(name) ~ ' where not ' ~ replaced_rows_condition(name, changed_customer_ids())
-      ~ ' union all by name select * from ' ~ ref(name) ~ ')') }}
+      ~ ' union all by name select * from ' ~ ref('customer_segmentation', name) ~ ')') }}
 {% endmacro %}
 
 {#- SQL: one row, the input rows and lines of the customers a score_changes run does not stage
@@ -167,9 +156,9 @@ inner join per_customer
     rows are: clean_rows in customer_features, rejected_rows in rejected_customers. -#}
 {% macro unchanged_input_sql() %}
   {{ return("select
-        (select coalesce(sum(input_rows), 0) from " ~ ref('int_customer_input_hashes') ~ "
+        (select coalesce(sum(input_rows), 0) from " ~ ref('customer_segmentation', 'int_customer_input_hashes') ~ "
          where customer_id not in " ~ changed_customer_ids() ~ ") as input_rows,
-        (select coalesce(sum(input_lines), 0) from " ~ ref('int_customer_input_hashes') ~ "
+        (select coalesce(sum(input_lines), 0) from " ~ ref('customer_segmentation', 'int_customer_input_hashes') ~ "
          where customer_id not in " ~ changed_customer_ids() ~ ") as input_lines,
         (select coalesce(sum(source_row_count), 0) from " ~ full_table('customer_features') ~ "
          where not " ~ replaced_rows_condition('customer_features', changed_customer_ids()) ~ ") as clean_rows,
@@ -187,7 +176,7 @@ inner join per_customer
   {% set others = [] %}
   {% for uid in selected_resources if uid.startswith('model.') %}
     {% set node = graph.nodes[uid] %}
-    {% if node.name not in allowed %}{% do others.append(node.name) %}{% endif %}
+    {% if node.name not in allowed or node.package_name != 'customer_segmentation' %}{% do others.append(node.name) %}{% endif %}
   {% endfor %}
   {% if others %}
     {{ refuse_run("segment_mode score_changes rebuilds only the changed customers; run it as "
@@ -196,11 +185,11 @@ inner join per_customer
   {% endif %}
   {#- the last full build, skipping runs that ran no model: refused ones, and (in databases from
       before runs recorded their mode at the start) ones with no mode -#}
-  {% set full = run_query("select run_id, status from main.custseg_runs
+  {% set full = run_query("select run_id, status from " ~ working_table('custseg_runs') ~ "
       where coalesce(segment_mode, 'score_changes') <> 'score_changes' and status <> 'refused'
         and run_id <> " ~ sql_string(current_run_id())
       ~ " order by started_at desc limit 1").rows %}
-  {% set hashes = adapter.get_relation(database=target.database, schema='main',
+  {% set hashes = adapter.get_relation(database=target.database, schema=custseg_schema(),
                                        identifier='int_customer_input_hashes') %}
   {% if not full or full[0][1] != 'published' or hashes is none %}
     {{ refuse_run("segment_mode score_changes updates the last published full build, and "
@@ -216,8 +205,8 @@ inner join per_customer
   {% endif %}
   {#- a night whose changes reached the working tables but never the serving database: the
       serving database lacks them, so only a full build can bring the two together again -#}
-  {% set lost = run_query("select run_id from main.custseg_runs where status = 'not swapped' and started_at > "
-      ~ "(select max(started_at) from main.custseg_runs where status = 'published' "
+  {% set lost = run_query("select run_id from " ~ working_table('custseg_runs') ~ " where status = 'not swapped' and started_at > "
+      ~ "(select max(started_at) from " ~ working_table('custseg_runs') ~ " where status = 'published' "
       ~ "and coalesce(segment_mode, 'score_changes') <> 'score_changes')"
       ).rows %}
   {% if lost %}
@@ -231,17 +220,17 @@ inner join per_customer
   {% endif %}
 {% endmacro %}
 
-{#- SQL statements applying this run's changes to the tables of `db` ('main' or an attached
-    copy of the serving database, `serving`). -#}
+{#- SQL statements applying this run's changes to the tables of `db` (working_schema() or the
+    main schema of an attached copy of the serving database, `serving`). -#}
 {% macro _apply_changes_sql(db, serving) %}
-  {% set changed = '(select customer_id from main.customer_changes)' %}
+  {% set changed = '(select customer_id from ' ~ working_table('customer_changes') ~ ')' %}
   {% set sql = [] %}
   {#- in the working database segment_assignments is a view of int_customer_scores -#}
   {% set tables = score_changes_published() if serving
       else (score_changes_published() | reject('equalto', 'segment_assignments') | list) + ['int_customer_scores'] %}
   {% for t in tables %}
     {% do sql.append('delete from ' ~ db ~ '.' ~ t ~ ' where ' ~ replaced_rows_condition(t, changed)) %}
-    {% do sql.append('insert into ' ~ db ~ '.' ~ t ~ ' by name select * from main.' ~ t ~ '__changes') %}
+    {% do sql.append('insert into ' ~ db ~ '.' ~ t ~ ' by name select * from ' ~ working_table(t ~ '__changes')) %}
   {% endfor %}
   {#- segment sizes and shares, recounted over every customer -#}
   {% do sql.append("update " ~ db ~ ".segment_profiles set customers = sizes.customers, share = sizes.share
@@ -255,24 +244,24 @@ inner join per_customer
       where segment_profiles.algorithm = sizes.algorithm and segment_profiles.segment_id = sizes.segment_id") %}
   {% if serving %}
     {% do sql.append('delete from ' ~ db ~ '.segment_history where customer_id in ' ~ changed) %}
-    {% do sql.append('insert into ' ~ db ~ '.segment_history by name select * from main.segment_history '
+    {% do sql.append('insert into ' ~ db ~ '.segment_history by name select * from ' ~ working_table('segment_history') ~ ' '
         ~ 'where customer_id in ' ~ changed) %}
-    {% do sql.append('insert into ' ~ db ~ '.segment_migrations by name select * from main.segment_migrations '
+    {% do sql.append('insert into ' ~ db ~ '.segment_migrations by name select * from ' ~ working_table('segment_migrations') ~ ' '
         ~ 'where to_run_id = ' ~ sql_string(current_run_id())) %}
     {% for t in ['segment_model_versions', 'segment_runs'] %}
       {% do sql.append('delete from ' ~ db ~ '.' ~ t) %}
     {% endfor %}
     {% do sql.append('insert into ' ~ db ~ '.segment_model_versions by name '
-        ~ 'select * from main.segment_model_versions') %}
+        ~ 'select * from ' ~ working_table('segment_model_versions')) %}
     {% do sql.append("insert into " ~ db ~ ".segment_runs " ~ published_runs_sql()) %}
   {% else %}
-    {% do sql.append('delete from main.int_customer_input_hashes where customer_id in ' ~ changed) %}
+    {% do sql.append('delete from ' ~ working_table('int_customer_input_hashes') ~ ' where customer_id in ' ~ changed) %}
     {#- the rows and lines of each changed customer, as staged tonight (not the lines that did not parse) -#}
-    {% do sql.append('insert into main.int_customer_input_hashes by name
+    {% do sql.append('insert into ' ~ working_table('int_customer_input_hashes') ~ ' by name
         select changes.customer_id, changes.input_hash, staged.input_rows, staged.input_lines
-        from main.customer_changes as changes
+        from ' ~ working_table('customer_changes') ~ ' as changes
         left join (select customer_id, cast(count(*) as bigint) as input_rows, cast(sum(line_span) as bigint) as input_lines
-                   from main.stg_customers__changes where input_row_hash is not null group by customer_id) as staged
+                   from ' ~ working_table('stg_customers__changes') ~ ' where input_row_hash is not null group by customer_id) as staged
           on changes.customer_id = staged.customer_id
         where changes.input_hash is not null') %}
   {% endif %}
@@ -289,14 +278,14 @@ inner join per_customer
   {% set run_id = current_run_id() %}
   {% set tmp = run_query("select custseg_publish_tmp(" ~ sql_string(path) ~ ", " ~ sql_string(run_id) ~ ")"
       ).columns[0].values()[0] %}
-  {% set counts = run_query("select change, count(*) from main.customer_changes group by change order by change").rows %}
+  {% set counts = run_query("select change, count(*) from " ~ working_table('customer_changes') ~ " group by change order by change").rows %}
   {% do attach_serving_copy(path, tmp) %}
   {% for statement in _apply_changes_sql('custseg_publish.main', true) %}{% do run_query(statement) %}{% endfor %}
   {% set parquet = write_serving_parquet('custseg_publish') %}
   {% do run_query("detach custseg_publish") %}
   {% do run_query('begin transaction') %}
-  {% for statement in _apply_changes_sql('main', false) %}{% do run_query(statement) %}{% endfor %}
-  {% do run_query("update main.custseg_runs set status = 'swapping', finished_at = " ~ utc_now_sql() ~ ", detail = "
+  {% for statement in _apply_changes_sql(working_schema(), false) %}{% do run_query(statement) %}{% endfor %}
+  {% do run_query("update " ~ working_table('custseg_runs') ~ " set status = 'swapping', finished_at = " ~ utc_now_sql() ~ ", detail = "
       ~ sql_string('in the working tables; its copy ' ~ tmp ~ ' replaces ' ~ path) ~ " where run_id = " ~ sql_string(run_id)) %}
   {% do run_query('commit') %}
   {% set failed = run_query("select custseg_swap_in(" ~ sql_string(tmp) ~ ", " ~ sql_string(path) ~ ")"
@@ -322,7 +311,7 @@ inner join per_customer
     `not swapped`, and score_changes waits for a full build. -#}
 {% macro finish_unswapped_runs() %}
   {% set path = serving_path() %}
-  {% for row in run_query("select run_id from main.custseg_runs where status = 'swapping' order by started_at").rows %}
+  {% for row in run_query("select run_id from " ~ working_table('custseg_runs') ~ " where status = 'swapping' order by started_at").rows %}
     {% set run_id = row[0] %}
     {% set serving = _serving_run_row() %}
     {% set copy = run_query("select custseg_publish_copy(" ~ sql_string(path) ~ ", " ~ sql_string(run_id) ~ ")"
@@ -340,13 +329,13 @@ inner join per_customer
       {% set how = 'its copy swapped in by the next build' %}
     {% endif %}
     {% if failed %}
-      {% do run_query("update main.custseg_runs set status = 'not swapped', detail = "
+      {% do run_query("update " ~ working_table('custseg_runs') ~ " set status = 'not swapped', detail = "
           ~ sql_string('changed the working tables, never the serving database: ' ~ failed) ~ " where run_id = " ~ sql_string(run_id)) %}
       {% do log('Run ' ~ run_id ~ ' changed the working tables but never reached the serving database (' ~ failed
           ~ '); ' ~ path ~ ' holds ' ~ _serving_run() ~ '. Run a full dbt build (segment_mode refit or score) to '
           ~ 'publish again; score_changes waits for it.', info=true) %}
     {% else %}
-      {% do run_query("update main.custseg_runs set status = 'published', detail = "
+      {% do run_query("update " ~ working_table('custseg_runs') ~ " set status = 'published', detail = "
           ~ sql_string('published to ' ~ path ~ ' (' ~ how ~ ')') ~ " where run_id = " ~ sql_string(run_id)) %}
       {% do log('Run ' ~ run_id ~ ' stopped between committing its changes and recording its swap; published ('
           ~ how ~ '): ' ~ path ~ ' holds it.', info=true) %}

@@ -71,7 +71,7 @@
         cast(null as double) as distance_to_centre,
         cast(null as double) as membership_probability,
         cast(null as integer) as som_node_id
-    from {{ ref('int_rfm_segments') }}
+    from {{ ref('customer_segmentation', 'int_rfm_segments') }}
   {%- endif %}
 {% endmacro %}
 

@@ -9,8 +9,8 @@ def model(dbt, session):
 
     return silhouette_values(
         RunContext.from_dbt(dbt),
-        sample_relation=dbt.ref("int_model_fit_sample"),
-        preprocessing_relation=dbt.ref("segment_preprocessing"),
-        models_relation=dbt.ref("int_segment_models"),
-        scores_relation=dbt.ref("int_customer_scores"),
+        sample_relation=dbt.ref("customer_segmentation", "int_model_fit_sample"),
+        preprocessing_relation=dbt.ref("customer_segmentation", "segment_preprocessing"),
+        models_relation=dbt.ref("customer_segmentation", "int_segment_models"),
+        scores_relation=dbt.ref("customer_segmentation", "int_customer_scores"),
     )

@@ -8,6 +8,8 @@ def model(dbt, session):
     from custseg.pipeline import rfm_record
     from custseg.run_context import RunContext
 
-    return rfm_record(RunContext.from_dbt(dbt), sample_relation=dbt.ref("int_model_fit_sample"),
-                      preprocessing_relation=dbt.ref("segment_preprocessing"),
-                      segments_relation=dbt.ref("int_rfm_segments"), rules_relation=dbt.ref("rfm_segments"))
+    return rfm_record(RunContext.from_dbt(dbt),
+                      sample_relation=dbt.ref("customer_segmentation", "int_model_fit_sample"),
+                      preprocessing_relation=dbt.ref("customer_segmentation", "segment_preprocessing"),
+                      segments_relation=dbt.ref("customer_segmentation", "int_rfm_segments"),
+                      rules_relation=dbt.ref("customer_segmentation", "rfm_segments"))

@@ -11,8 +11,8 @@ def model(dbt, session):
 
     return fit_models(
         RunContext.from_dbt(dbt),
-        sample_relation=dbt.ref("int_model_fit_sample"),
-        preprocessing_relation=dbt.ref("segment_preprocessing"),
+        sample_relation=dbt.ref("customer_segmentation", "int_model_fit_sample"),
+        preprocessing_relation=dbt.ref("customer_segmentation", "segment_preprocessing"),
         existing=frames.table(session, dbt.this) if dbt.is_incremental else None,
         carried=None if dbt.is_incremental else legacy_model_rows(session, dbt.this.schema),
     )

@@ -10,6 +10,6 @@ def model(dbt, session):
 
     return model_parameters(
         RunContext.from_dbt(dbt),
-        models_relation=dbt.ref("int_segment_models"),
+        models_relation=dbt.ref("customer_segmentation", "int_segment_models"),
         existing=frames.table(session, dbt.this) if dbt.is_incremental else None,
     )

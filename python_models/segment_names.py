@@ -6,5 +6,7 @@ def model(dbt, session):
     from custseg.pipeline import name_segments
     from custseg.run_context import RunContext
 
-    return name_segments(RunContext.from_dbt(dbt), feature_stats_relation=dbt.ref("int_segment_feature_stats"),
-                         models_relation=dbt.ref("int_segment_models"), rules_relation=dbt.ref("rfm_segments"))
+    return name_segments(RunContext.from_dbt(dbt),
+                         feature_stats_relation=dbt.ref("customer_segmentation", "int_segment_feature_stats"),
+                         models_relation=dbt.ref("customer_segmentation", "int_segment_models"),
+                         rules_relation=dbt.ref("customer_segmentation", "rfm_segments"))

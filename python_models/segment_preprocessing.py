@@ -9,7 +9,7 @@ def model(dbt, session):
 
     return fit_preprocessing(
         RunContext.from_dbt(dbt),
-        sample_relation=dbt.ref("int_model_fit_sample"),
-        parameters_relation=dbt.ref("int_cleaning_parameters"),
+        sample_relation=dbt.ref("customer_segmentation", "int_model_fit_sample"),
+        parameters_relation=dbt.ref("customer_segmentation", "int_cleaning_parameters"),
         existing=frames.table(session, dbt.this) if dbt.is_incremental else None,
     )

@@ -46,9 +46,9 @@ CHUNK_ROWS = 250_000   # customers generated, written and read back per batch
 
 # Stages of the build, from the model names in run_results.json.
 STAGES = {
-    "load and clean (SQL)": ["stg_customers", "int_customers__deduplicated", "int_cleaning_parameters",
+    "load and clean (SQL)": ["custseg_stg_customers", "int_customers__deduplicated", "int_cleaning_parameters",
                              "int_customers__imputed", "int_customers__outliers", "rejected_customers",
-                             "raw_customers", "input_summary"],
+                             "custseg_sample_customers", "input_summary"],
     "features (SQL)": ["customer_features"],
     "fit sample + preprocessing": ["segmentation_config", "input_columns", "int_model_fit_sample",
                                    "segment_preprocessing"],

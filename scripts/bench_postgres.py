@@ -90,7 +90,7 @@ def build(n: int, vars: dict, work: Path, name: str, env: dict) -> dict:
         times = {r["unique_id"].split(".")[-1]: r["execution_time"] for r in
                  json.loads((work / f"target_{name}" / "run_results.json").read_text())["results"]}
         row["read_seconds"] = round(times.get("customer_segmentation-on-run-start-0", 0)
-                                    + times.get("stg_customers", 0), 1)
+                                    + times.get("custseg_stg_customers", 0), 1)
     for p in bench.database_files(database):
         p.unlink(missing_ok=True)
     return row

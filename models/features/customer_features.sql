@@ -14,7 +14,7 @@
 
 with clean as (
 
-    select * from {{ ref('int_customers__outliers') }}
+    select * from {{ ref('customer_segmentation', 'int_customers__outliers') }}
     where not is_outlier_rejected
 
 )

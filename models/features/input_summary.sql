@@ -17,13 +17,13 @@
   did not change (int_customer_input_hashes) and where the published tables have them, plus
   tonight's staged rows and their outcome.
 -#}
--- depends_on: {{ ref('int_transaction_customers') }}
+-- depends_on: {{ ref('customer_segmentation', 'int_transaction_customers') }}
 {% set changes_only = score_changes_mode() -%}
-{% if changes_only %}-- depends_on: {{ ref('customer_changes') }}, {{ ref('int_customer_input_hashes') }}
+{% if changes_only %}-- depends_on: {{ ref('customer_segmentation', 'customer_changes') }}, {{ ref('customer_segmentation', 'int_customer_input_hashes') }}
 {% endif %}
 {%- set settings = run_context().settings -%}
-{%- set features = after_changes_sql('customer_features') if changes_only else ref('customer_features') -%}
-{%- set rejected = after_changes_sql('rejected_customers') if changes_only else ref('rejected_customers') -%}
+{%- set features = after_changes_sql('customer_features') if changes_only else ref('customer_segmentation', 'customer_features') -%}
+{%- set rejected = after_changes_sql('rejected_customers') if changes_only else ref('customer_segmentation', 'rejected_customers') -%}
 {%- set contract = run_context().input.contract -%}
 {%- set clustered = contract.columns | selectattr('role', 'equalto', 'feature') | list -%}
 {%- set clustered_derived = contract.derived | selectattr('role', 'equalto', 'feature') | list -%}
@@ -37,7 +37,7 @@ with staged as (
     select
         cast(count(*){{ (' + (select input_rows from (' ~ unchanged_input_sql() ~ ') as unchanged)') if changes_only }}
              as bigint) as staged_rows
-    from {{ ref('stg_customers') }}
+    from {{ ref('customer_segmentation', 'custseg_stg_customers') }}
 
 ),
 

@@ -13,13 +13,13 @@
 
 with staged as (
 
-    select * from {{ ref('stg_customers') }}
+    select * from {{ ref('customer_segmentation', 'custseg_stg_customers') }}
 
 ),
 
 records as (
 
-    select * from {{ ref('int_customers__deduplicated') }}
+    select * from {{ ref('customer_segmentation', 'int_customers__deduplicated') }}
 
 ),
 
@@ -76,7 +76,7 @@ outlier_rows as (
         staged.{{ quote_identifier(c.name) }}{{ ',' if not loop.last }}
         {%- endfor %}
     from staged
-    inner join {{ ref('int_customers__outliers') }} as outliers
+    inner join {{ ref('customer_segmentation', 'int_customers__outliers') }} as outliers
         on staged.customer_id = outliers.customer_id
         and staged.record_hash = outliers.record_hash
     where staged.is_valid

@@ -18,7 +18,7 @@
 
 with kept as (
 
-    select * from {{ ref('int_customers__deduplicated') }}
+    select * from {{ ref('customer_segmentation', 'int_customers__deduplicated') }}
     where record_rank = 1
 
 ),

@@ -16,7 +16,7 @@
 
 with valid_rows as (
 
-    select * from {{ ref('stg_customers') }}
+    select * from {{ ref('customer_segmentation', 'custseg_stg_customers') }}
     where is_valid
 
 ),

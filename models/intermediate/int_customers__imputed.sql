@@ -19,7 +19,7 @@
 
 with kept as (
 
-    select * from {{ ref('int_customers__deduplicated') }}
+    select * from {{ ref('customer_segmentation', 'int_customers__deduplicated') }}
     where record_rank = 1
 
 ),
@@ -31,7 +31,7 @@ fills as (
         max(case when column_name = {{ sql_string(c.name) }} then fill_value end) as {{ quote_identifier(c.name ~ '__fill') }},
         {%- endfor %}
         count(*) as parameters
-    from ({{ at_model_version(ref('int_cleaning_parameters')) }}) as parameters
+    from ({{ at_model_version(ref('customer_segmentation', 'int_cleaning_parameters')) }}) as parameters
 
 ),
 

@@ -13,7 +13,7 @@
 
 with customers as (
 
-    select * from {{ ref('int_customers__imputed') }}
+    select * from {{ ref('customer_segmentation', 'int_customers__imputed') }}
 
 ),
 
@@ -24,7 +24,7 @@ caps as (
         max(case when column_name = {{ sql_string(c.name) }} then cap_value end) as {{ quote_identifier(c.name ~ '__cap') }},
         {%- endfor %}
         count(*) as parameters
-    from ({{ at_model_version(ref('int_cleaning_parameters')) }}) as parameters
+    from ({{ at_model_version(ref('customer_segmentation', 'int_cleaning_parameters')) }}) as parameters
 
 ),
 

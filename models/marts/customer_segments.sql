@@ -7,14 +7,14 @@
 
 with scores as (
 
-    select * from ({{ long_scores(ref('int_customer_scores')) }}) as long
+    select * from ({{ long_scores(ref('customer_segmentation', 'int_customer_scores')) }}) as long
     where algorithm = {{ sql_string(primary) }}
 
 ),
 
 names as (
 
-    select * from {{ ref('segment_names') }}
+    select * from {{ ref('customer_segmentation', 'segment_names') }}
     where algorithm = {{ sql_string(primary) }}
 
 )
@@ -33,7 +33,7 @@ select
     cast(wide.pca_3 as double) as pca_3,
     cast(names.model_version as integer) as model_version
 from scores
-inner join {{ ref('int_customer_scores') }} as wide
+inner join {{ ref('customer_segmentation', 'int_customer_scores') }} as wide
     on scores.customer_id = wide.customer_id
 left join names
     on scores.segment_id = names.segment_id

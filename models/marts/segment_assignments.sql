@@ -12,9 +12,9 @@ select
     cast(scores.distance_to_centre as double) as distance_to_centre,
     cast(scores.membership_probability as double) as membership_probability,
     cast(models.model_version as integer) as model_version
-from ({{ long_scores(ref('int_customer_scores')) }}) as scores
-inner join {{ ref('int_segment_models') }} as models
+from ({{ long_scores(ref('customer_segmentation', 'int_customer_scores')) }}) as scores
+inner join {{ ref('customer_segmentation', 'int_segment_models') }} as models
     on scores.algorithm = models.algorithm
-left join {{ ref('segment_names') }} as names
+left join {{ ref('customer_segmentation', 'segment_names') }} as names
     on scores.algorithm = names.algorithm
     and scores.segment_id = names.segment_id

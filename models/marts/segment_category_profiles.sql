@@ -4,10 +4,10 @@
   customers, and the index (segment share / population share). Empty when the input has
   no categorical attribute.
 -#}
--- depends_on: {{ ref('customer_features') }}
--- depends_on: {{ ref('segment_names') }}
-{% if not is_spark() %}-- depends_on: {{ ref('int_rfm_segments') }}{% endif %}
--- depends_on: {{ ref('int_customer_scores') }}
+-- depends_on: {{ ref('customer_segmentation', 'customer_features') }}
+-- depends_on: {{ ref('customer_segmentation', 'segment_names') }}
+{% if not is_spark() %}-- depends_on: {{ ref('customer_segmentation', 'int_rfm_segments') }}{% endif %}
+-- depends_on: {{ ref('customer_segmentation', 'int_customer_scores') }}
 {% set categoricals = contract_columns(run_context().input.contract, ['categorical']) -%}
 
 {%- if categoricals %}
@@ -20,8 +20,8 @@ with long as (
         {{ sql_string(c.name) }} as attribute,
         {{ sql_string(c.input_column) }} as attribute_label,
         cast(features.{{ quote_identifier(c.name) }} as string) as category
-    from ({{ long_scores(ref('int_customer_scores')) }}) as scores
-    inner join {{ ref('customer_features') }} as features
+    from ({{ long_scores(ref('customer_segmentation', 'int_customer_scores')) }}) as scores
+    inner join {{ ref('customer_segmentation', 'customer_features') }} as features
         on scores.customer_id = features.customer_id
     {% if not loop.last %}union all{% endif %}
     {%- endfor %}
@@ -74,7 +74,7 @@ inner join population
     on counts.algorithm = population.algorithm
     and counts.attribute = population.attribute
     and counts.category = population.category
-left join {{ ref('segment_names') }} as names
+left join {{ ref('customer_segmentation', 'segment_names') }} as names
     on counts.algorithm = names.algorithm
     and counts.segment_id = names.segment_id
 {%- else %}
@@ -83,6 +83,6 @@ select
     cast(null as string) as segment_name, cast(null as string) as attribute, cast(null as string) as attribute_label,
     cast(null as string) as category, cast(null as bigint) as customers, cast(null as double) as share_of_segment,
     cast(null as double) as population_share, cast(null as double) as index_value
-from {{ ref('int_customer_scores') }}
+from {{ ref('customer_segmentation', 'int_customer_scores') }}
 where false
 {%- endif %}

@@ -7,7 +7,7 @@
 -#}
 with stats as (
 
-    select * from {{ ref('int_segment_feature_stats') }}
+    select * from {{ ref('customer_segmentation', 'int_segment_feature_stats') }}
 
 ),
 
@@ -47,6 +47,6 @@ from stats
 inner join population
     on stats.algorithm = population.algorithm
     and stats.feature = population.feature
-left join {{ ref('segment_names') }} as names
+left join {{ ref('customer_segmentation', 'segment_names') }} as names
     on stats.algorithm = names.algorithm
     and stats.segment_id = names.segment_id

@@ -14,14 +14,14 @@
     unique_key=['customer_id', 'algorithm', 'valid_from_run_id'],
     pre_hook="{{ rewind_unpublished('valid_from_run_id', 'valid_to_run_id') }}",
 ) }}
-{% if score_changes_mode() %}-- depends_on: {{ ref('customer_changes') }}
+{% if score_changes_mode() %}-- depends_on: {{ ref('customer_segmentation', 'customer_changes') }}
 {% endif %}
 {%- set run_id = sql_string(current_run_id()) -%}
 
 with current_segments as {{ cte_materialized() }} (
 
     select customer_id, algorithm, segment_id, segment_name, model_version
-    from {{ ref('segment_assignments') }}
+    from {{ ref('customer_segmentation', 'segment_assignments') }}
 
 )
 

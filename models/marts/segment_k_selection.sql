@@ -16,7 +16,7 @@ with candidates as (
                           davies_bouldin: double, calinski_harabasz: double, is_chosen: boolean,
                           is_elbow: boolean>>'
         )) as candidate
-    from {{ ref('int_segment_models') }} as models
+    from {{ ref('customer_segmentation', 'int_segment_models') }} as models
 
 )
 
@@ -31,7 +31,7 @@ with candidates as (
                "davies_bouldin": "DOUBLE", "calinski_harabasz": "DOUBLE", "is_chosen": "BOOLEAN",
                "is_elbow": "BOOLEAN"}]'
         )) as candidate
-    from {{ ref('int_segment_models') }} as models
+    from {{ ref('customer_segmentation', 'int_segment_models') }} as models
 
 )
 

@@ -11,13 +11,13 @@
 
 with models as (
 
-    select * from {{ ref('int_segment_models') }}
+    select * from {{ ref('customer_segmentation', 'int_segment_models') }}
 
 ),
 
 scores as (
 
-    {{ long_scores(ref('int_customer_scores')) }}
+    {{ long_scores(ref('customer_segmentation', 'int_customer_scores')) }}
 
 ),
 

@@ -12,7 +12,7 @@
     on_schema_change='fail',
     pre_hook="{{ rewind_unpublished('to_run_id') }}",
 ) }}
-{% if score_changes_mode() %}-- depends_on: {{ ref('customer_changes') }}
+{% if score_changes_mode() %}-- depends_on: {{ ref('customer_segmentation', 'customer_changes') }}
 {% endif %}
 {%- set previous = previous_published_run() -%}
 {%- set current = current_run_id() -%}
@@ -22,7 +22,7 @@
 
 with history as (
 
-    select * from {{ ref('segment_history') }}
+    select * from {{ ref('customer_segmentation', 'segment_history') }}
 
 )
 

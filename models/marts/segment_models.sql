@@ -20,4 +20,4 @@ select
     cast(parameters_json as string) as parameters_json,
     cast(model_json as string) as model_json,
     cast(fitted_at as timestamp) as fitted_at
-from {{ ref('int_segment_models') }}
+from {{ ref('customer_segmentation', 'int_segment_models') }}

@@ -9,7 +9,7 @@
 with sizes as (
 
     select distinct algorithm, segment_id, customers
-    from {{ ref('int_segment_feature_stats') }}
+    from {{ ref('customer_segmentation', 'int_segment_feature_stats') }}
 
 ),
 
@@ -35,6 +35,6 @@ select
 from sizes
 inner join totals
     on sizes.algorithm = totals.algorithm
-left join {{ ref('segment_names') }} as names
+left join {{ ref('customer_segmentation', 'segment_names') }} as names
     on sizes.algorithm = names.algorithm
     and sizes.segment_id = names.segment_id

@@ -16,7 +16,7 @@ with parsed as (
                 extras: struct<grid: struct<rows: int, cols: int>, u_matrix: array<double>>>'
     ) as m,
     algorithm
-    from {{ ref('int_segment_models') }}
+    from {{ ref('customer_segmentation', 'int_segment_models') }}
     where {{ is_one_of('algorithm', mapped) }}
 
 ),
@@ -42,7 +42,7 @@ with parsed as (
           "extras": {"grid": {"rows": "INTEGER", "cols": "INTEGER"}, "u_matrix": "DOUBLE[]"}}'
     ) as m,
     algorithm
-    from {{ ref('int_segment_models') }}
+    from {{ ref('customer_segmentation', 'int_segment_models') }}
     where {{ is_one_of('algorithm', mapped) }}
 
 ),
@@ -63,12 +63,12 @@ hits as (
 
     {%- for a in mapped %}
     select {{ sql_string(a) }} as algorithm, {{ quote_identifier(a ~ '_node') }} as som_node_id, count(*) as customers
-    from {{ ref('int_customer_scores') }}
+    from {{ ref('customer_segmentation', 'int_customer_scores') }}
     group by {{ quote_identifier(a ~ '_node') }}
     {{ 'union all' if not loop.last }}
     {%- else %}
     select cast(null as string) as algorithm, cast(null as integer) as som_node_id, 0 as customers
-    from {{ ref('int_customer_scores') }}
+    from {{ ref('customer_segmentation', 'int_customer_scores') }}
     where false
     {%- endfor %}
 

@@ -3,7 +3,7 @@
   customer, on the scale the models see them: one row per pair (both orders, and each
   feature with itself).
 -#}
--- depends_on: {{ ref('segment_preprocessing') }}
+-- depends_on: {{ ref('customer_segmentation', 'segment_preprocessing') }}
 {% set features = report_features(limit=30) -%}
 
 {%- if features %}
@@ -13,7 +13,7 @@ with scaled as (
         {%- for f in features %}
         {{ report_scaled(quote_identifier(f.name), f.transform) }} as {{ quote_identifier(f.name) }}{{ ',' if not loop.last }}
         {%- endfor %}
-    from {{ ref('customer_features') }}
+    from {{ ref('customer_segmentation', 'customer_features') }}
 
 ),
 
@@ -47,6 +47,6 @@ from pairs
 {%- else %}
 select cast(null as string) as run_id, cast(null as string) as feature_a, cast(null as string) as feature_b,
     cast(null as double) as correlation
-from {{ ref('customer_features') }}
+from {{ ref('customer_segmentation', 'customer_features') }}
 where false
 {%- endif %}

@@ -6,7 +6,7 @@
 -#}
 with summary as (
 
-    select * from {{ ref('input_summary') }}
+    select * from {{ ref('customer_segmentation', 'input_summary') }}
 
 ),
 
@@ -25,22 +25,22 @@ stages as (
 transaction_stages as (
 
     select 'transaction_stage' as section, 1 as position, 'Lines in' as item, input_lines as row_count
-    from {{ ref('transaction_summary') }}
+    from {{ ref('customer_segmentation', 'transaction_summary') }}
     union all
-    select 'transaction_stage', 2, 'Used', used_lines from {{ ref('transaction_summary') }}
+    select 'transaction_stage', 2, 'Used', used_lines from {{ ref('customer_segmentation', 'transaction_summary') }}
     union all
-    select 'transaction_stage', 3, 'Exact duplicates collapsed', collapsed_duplicates from {{ ref('transaction_summary') }}
+    select 'transaction_stage', 3, 'Exact duplicates collapsed', collapsed_duplicates from {{ ref('customer_segmentation', 'transaction_summary') }}
     union all
-    select 'transaction_stage', 4, 'Guest lines (no customer id)', guest_lines from {{ ref('transaction_summary') }}
+    select 'transaction_stage', 4, 'Guest lines (no customer id)', guest_lines from {{ ref('customer_segmentation', 'transaction_summary') }}
     union all
-    select 'transaction_stage', 5, 'Rejected (other reasons)', rejected_lines - guest_lines from {{ ref('transaction_summary') }}
+    select 'transaction_stage', 5, 'Rejected (other reasons)', rejected_lines - guest_lines from {{ ref('customer_segmentation', 'transaction_summary') }}
 
 ),
 
 transaction_reasons as (
 
     select 'transaction_reason' as section, 0 as position, primary_reject_reason as item, count(*) as row_count
-    from {{ ref('rejected_transactions') }}
+    from {{ ref('customer_segmentation', 'rejected_transactions') }}
     group by primary_reject_reason
 
 ),
@@ -49,10 +49,10 @@ reasons as (
 
     select 'reason' as section, 0 as position, reason as item, count(*) as row_count
     from (
-        select {{ dbt.split_part('reject_reasons', "','", 1) }} as reason from {{ ref('rejected_customers') }}
+        select {{ dbt.split_part('reject_reasons', "','", 1) }} as reason from {{ ref('customer_segmentation', 'rejected_customers') }}
         {%- for i in range(2, 6) %}
         union all
-        select {{ dbt.split_part('reject_reasons', "','", i) }} from {{ ref('rejected_customers') }}
+        select {{ dbt.split_part('reject_reasons', "','", i) }} from {{ ref('customer_segmentation', 'rejected_customers') }}
         {%- endfor %}
     ) as codes
     where reason is not null and reason <> ''
@@ -64,10 +64,10 @@ imputed as (
 
     select 'imputed' as section, 0 as position, item, count(*) as row_count
     from (
-        select {{ dbt.split_part('imputed_columns', "','", 1) }} as item from {{ ref('customer_features') }}
+        select {{ dbt.split_part('imputed_columns', "','", 1) }} as item from {{ ref('customer_segmentation', 'customer_features') }}
         {%- for i in range(2, 31) %}
         union all
-        select {{ dbt.split_part('imputed_columns', "','", i) }} from {{ ref('customer_features') }} where imputed_columns like '%,%'
+        select {{ dbt.split_part('imputed_columns', "','", i) }} from {{ ref('customer_segmentation', 'customer_features') }} where imputed_columns like '%,%'
         {%- endfor %}
     ) as columns
     where item is not null and item <> ''
@@ -79,10 +79,10 @@ outliers as (
 
     select 'outlier' as section, 0 as position, item, count(*) as row_count
     from (
-        select {{ dbt.split_part('outlier_columns', "','", 1) }} as item from {{ ref('customer_features') }}
+        select {{ dbt.split_part('outlier_columns', "','", 1) }} as item from {{ ref('customer_segmentation', 'customer_features') }}
         {%- for i in range(2, 31) %}
         union all
-        select {{ dbt.split_part('outlier_columns', "','", i) }} from {{ ref('customer_features') }} where outlier_columns like '%,%'
+        select {{ dbt.split_part('outlier_columns', "','", i) }} from {{ ref('customer_segmentation', 'customer_features') }} where outlier_columns like '%,%'
         {%- endfor %}
     ) as columns
     where item is not null and item <> ''

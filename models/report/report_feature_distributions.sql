@@ -5,7 +5,7 @@
   plus the quartiles and the 1st and 99th percentiles for the box plots (approximate: a
   sketch in bounded memory; exact ones held every value, out of memory at 10M customers).
 -#}
--- depends_on: {{ ref('segment_preprocessing') }}
+-- depends_on: {{ ref('customer_segmentation', 'segment_preprocessing') }}
 {% set features = report_features() -%}
 {%- set bins = 40 -%}
 
@@ -14,7 +14,7 @@ with values_long as {{ cte_not_materialized() }} (
 
     {%- for f in features %}
     select {{ sql_string(f.name) }} as feature, {{ report_scaled(quote_identifier(f.name), f.transform) }} as v
-    from {{ ref('customer_features') }}
+    from {{ ref('customer_segmentation', 'customer_features') }}
     where {{ quote_identifier(f.name) }} is not null
     {% if not loop.last %}union all{% endif %}
     {%- endfor %}
@@ -68,6 +68,6 @@ select cast(null as string) as run_id, cast(null as string) as feature, cast(nul
     cast(null as double) as bin_start, cast(null as double) as bin_end, cast(null as bigint) as customers,
     cast(null as double) as p01, cast(null as double) as q25, cast(null as double) as q50, cast(null as double) as q75,
     cast(null as double) as p99
-from {{ ref('customer_features') }}
+from {{ ref('customer_segmentation', 'customer_features') }}
 where false
 {%- endif %}

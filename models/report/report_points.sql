@@ -4,14 +4,14 @@
   segment, and the report's four leading features on the models' scale (for the pair plot).
   Counts and profiles in the report use every customer; only scatter plots use these.
 -#}
--- depends_on: {{ ref('segment_preprocessing') }}
+-- depends_on: {{ ref('customer_segmentation', 'segment_preprocessing') }}
 {% set settings = run_context().settings -%}
 {%- set features = report_features(limit=4) -%}
 
 with points as (
 
     select customer_id, sample_rank
-    from {{ ref('int_model_fit_sample') }}
+    from {{ ref('customer_segmentation', 'int_model_fit_sample') }}
     where sample_rank <= {{ settings.report_max_points }}
 
 )
@@ -31,7 +31,7 @@ select
     cast({{ report_scaled('features.' ~ quote_identifier(features[i].name), features[i].transform) if features | length > i else 'null' }} as double) as value_{{ i + 1 }}{{ ',' if not loop.last }}
     {%- endfor %}
 from points
-inner join {{ ref('int_customer_scores') }} as scores
+inner join {{ ref('customer_segmentation', 'int_customer_scores') }} as scores
     on points.customer_id = scores.customer_id
-inner join {{ ref('customer_features') }} as features
+inner join {{ ref('customer_segmentation', 'customer_features') }} as features
     on points.customer_id = features.customer_id

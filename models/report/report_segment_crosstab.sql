@@ -7,7 +7,7 @@
 with assignments as (
 
     select customer_id, algorithm, segment_id, segment_name
-    from {{ ref('segment_assignments') }}
+    from {{ ref('customer_segmentation', 'segment_assignments') }}
     where algorithm in ('rfm', {{ sql_string(primary) }})
 
 )

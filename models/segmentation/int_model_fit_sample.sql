@@ -18,7 +18,7 @@
 with checks as (
 
     -- the input checks (rejected share, enough customers and features) pass before any fit
-    select clean_customers from {{ ref('input_summary') }}
+    select clean_customers from {{ ref('customer_segmentation', 'input_summary') }}
 
 ),
 
@@ -35,7 +35,7 @@ slice as (
     select
         customer_id,
         {{ key }} as sample_key
-    from {{ ref('customer_features') }}
+    from {{ ref('customer_segmentation', 'customer_features') }}
     where {{ key }} <= (select max_key from threshold)
 
 ),
@@ -55,6 +55,6 @@ select
     features.*,
     picked.sample_rank
 from picked
-inner join {{ ref('customer_features') }} as features
+inner join {{ ref('customer_segmentation', 'customer_features') }} as features
     on picked.customer_id = features.customer_id
 order by picked.sample_rank

@@ -24,7 +24,7 @@
 
 with scores as {{ cte_not_materialized() }} (
 
-    {{ long_scores(ref('int_customer_scores')) }}
+    {{ long_scores(ref('customer_segmentation', 'int_customer_scores')) }}
 
 ),
 
@@ -35,7 +35,7 @@ caps as (
         max(case when column_name = {{ sql_string(c.name) }} then cap_value end) as {{ quote_identifier(c.name ~ '__cap') }},
         {%- endfor %}
         count(*) as parameters
-    from ({{ at_model_version(ref('int_cleaning_parameters')) }}) as parameters
+    from ({{ at_model_version(ref('customer_segmentation', 'int_cleaning_parameters')) }}) as parameters
 
 ),
 
@@ -55,7 +55,7 @@ moments as (
         {%- endfor %}
         count(*) as rows_counted
     from scores
-    inner join {{ ref('customer_features') }} as features
+    inner join {{ ref('customer_segmentation', 'customer_features') }} as features
         on scores.customer_id = features.customer_id
     cross join caps
     group by scores.algorithm, scores.segment_id
@@ -89,7 +89,7 @@ median_rows as {{ cte_materialized() }} (
         features.{{ quote_identifier(f.name) }}{{ ',' if not loop.last }}
         {%- endfor %}
     from median_sample
-    inner join {{ ref('customer_features') }} as features
+    inner join {{ ref('customer_segmentation', 'customer_features') }} as features
         on median_sample.customer_id = features.customer_id
 
 ),

@@ -12,7 +12,7 @@ select
     cast(names.segment_id as integer) as segment_id,
     cast(names.segment_name as string) as segment_name,
     cast(names.run_id as string) as run_id
-from {{ ref('segment_names') }} as names
+from {{ ref('customer_segmentation', 'segment_names') }} as names
 {%- if is_incremental() %}
 where not exists (
     select 1 from {{ this }} as saved

@@ -8,12 +8,12 @@
 with totals as (
 
     select cast(count(*) as bigint) as all_customers
-    from {{ ref('customer_segments') }}
+    from {{ ref('customer_segmentation', 'customer_segments') }}
 
 )
 
 select
     customer_segments.*,
     totals.all_customers
-from {{ ref('customer_segments') }} as customer_segments
+from {{ ref('customer_segmentation', 'customer_segments') }} as customer_segments
 cross join totals

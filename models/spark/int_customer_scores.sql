@@ -9,13 +9,13 @@
     if execute else 'select 1 as customer_id' %}
 with custseg_features as (
 
-    select * from {{ ref('customer_features') }}
+    select * from {{ ref('customer_segmentation', 'customer_features') }}
 
 ),
 
 custseg_parameters as (
 
-    select * from {{ ref('segment_model_parameters') }}
+    select * from {{ ref('customer_segmentation', 'segment_model_parameters') }}
 
 )
 

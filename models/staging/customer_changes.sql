@@ -4,8 +4,8 @@
   staging, cleaning, feature and scoring models then run on these customers alone.
 -#}
 {{ config(enabled=score_changes_mode() and not is_spark()) }}
--- depends_on: {{ ref('int_transaction_customers') }}
-{%- set seed = ref('raw_customers') if not is_spark() else none %}
+-- depends_on: {{ ref('customer_segmentation', 'int_transaction_customers') }}
+{%- set seed = ref('customer_segmentation', 'custseg_sample_customers') if not is_spark() else none %}
 
 with tonight as (
 
@@ -15,7 +15,7 @@ with tonight as (
 
 saved as (
 
-    select customer_id, input_hash from {{ ref('int_customer_input_hashes') }}
+    select customer_id, input_hash from {{ ref('customer_segmentation', 'int_customer_input_hashes') }}
 
 )
 

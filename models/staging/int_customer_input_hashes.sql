@@ -6,6 +6,6 @@
   when there are date columns, read their columns again). A score_changes run does not build
   it (and its stg_customers depends on this table: no ref there).
 -#}
--- depends_on: {{ ref('int_transaction_customers') }}
-{%- set seed = ref('raw_customers') if not is_spark() else none %}
-{{ customer_input_hashes_sql(none if score_changes_mode() else ref('stg_customers')) }}
+-- depends_on: {{ ref('customer_segmentation', 'int_transaction_customers') }}
+{%- set seed = ref('customer_segmentation', 'custseg_sample_customers') if not is_spark() else none %}
+{{ customer_input_hashes_sql(none if score_changes_mode() else ref('customer_segmentation', 'custseg_stg_customers')) }}

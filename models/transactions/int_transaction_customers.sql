@@ -13,7 +13,7 @@
   A customer without a purchase (only returns) has recency NULL (imputed later) and R = 1.
   Empty without transactions_path.
 -#}
--- depends_on: {{ ref('int_transactions') }}
+-- depends_on: {{ ref('customer_segmentation', 'int_transactions') }}
 {% set input = transaction_input() -%}
 {%- set roles = input.roles -%}
 {%- set contract = run_context().input.contract -%}
@@ -31,7 +31,7 @@ with snapshot as (
     select cast({{ sql_string(run_context().settings.as_of) }} as timestamp) as as_of
     {%- else %}
     select max(occurred_at) as as_of
-    from {{ ref('int_transactions') }}
+    from {{ ref('customer_segmentation', 'int_transactions') }}
     {%- endif %}
 
 ),
@@ -42,7 +42,7 @@ transactions as (
         lines.*,
         snapshot.as_of,
         case when not lines.is_return then lines.amount end as purchase_amount
-    from {{ ref('int_transactions') }} as lines
+    from {{ ref('customer_segmentation', 'int_transactions') }} as lines
     cross join snapshot
 
 ),

@@ -14,5 +14,5 @@ select
     category,
     channel,
     country
-from {{ ref('int_transactions__deduplicated') }}
+from {{ ref('customer_segmentation', 'int_transactions__deduplicated') }}
 where is_valid

@@ -21,6 +21,6 @@ select
     is_valid,
     is_guest,
     is_other_event
-from {{ ref('stg_transactions') }}
+from {{ ref('customer_segmentation', 'custseg_stg_transactions') }}
 group by raw_hash, customer_id, occurred_at, amount, quantity, order_id, product_id, category, channel, country,
     reject_reasons, reject_detail, is_valid, is_guest, is_other_event

@@ -20,5 +20,5 @@ select
     reject_detail,
     is_guest,
     is_other_event
-from {{ ref('int_transactions__deduplicated') }}
+from {{ ref('customer_segmentation', 'int_transactions__deduplicated') }}
 where not is_valid

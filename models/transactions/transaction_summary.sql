@@ -6,10 +6,10 @@
   purchases likewise (other_event_lines); the other rejections above
   max_rejected_share stop the build here with one line. Empty without transactions_path.
 -#}
--- depends_on: {{ ref('stg_transactions') }}
--- depends_on: {{ ref('int_transactions__deduplicated') }}
--- depends_on: {{ ref('rejected_transactions') }}
--- depends_on: {{ ref('int_transactions') }}
+-- depends_on: {{ ref('customer_segmentation', 'custseg_stg_transactions') }}
+-- depends_on: {{ ref('customer_segmentation', 'int_transactions__deduplicated') }}
+-- depends_on: {{ ref('customer_segmentation', 'rejected_transactions') }}
+-- depends_on: {{ ref('customer_segmentation', 'int_transactions') }}
 {% set settings = run_context().settings -%}
 {%- set input = transaction_input() -%}
 {%- if not input.enabled %}
@@ -36,13 +36,13 @@ where false
 with staged as (
 
     select coalesce(sum(line_span), 0) as parsed_lines, count(*) as staged_rows
-    from {{ ref('stg_transactions') }}
+    from {{ ref('customer_segmentation', 'custseg_stg_transactions') }}
 
 ),
 
 kept as (
 
-    select count(*) as kept_rows from {{ ref('int_transactions__deduplicated') }}
+    select count(*) as kept_rows from {{ ref('customer_segmentation', 'int_transactions__deduplicated') }}
 
 ),
 
@@ -53,7 +53,7 @@ rejected as (
         count(*) filter (where is_guest) as guest_lines,
         count(*) filter (where is_other_event) as other_event_lines,
         count(*) filter (where is_guest or is_other_event) as set_apart_lines
-    from {{ ref('rejected_transactions') }}
+    from {{ ref('customer_segmentation', 'rejected_transactions') }}
 
 ),
 
@@ -63,7 +63,7 @@ reasons as (
         {{ joined_in_order("primary_reject_reason || ' ' || cast(rows_rejected as string)", "', '", "order by rows_rejected desc, primary_reject_reason") }} as top_reasons
     from (
         select primary_reject_reason, count(*) as rows_rejected
-        from {{ ref('rejected_transactions') }}
+        from {{ ref('customer_segmentation', 'rejected_transactions') }}
         where not is_guest and not is_other_event
         group by primary_reject_reason
         order by rows_rejected desc, primary_reject_reason
@@ -75,7 +75,7 @@ reasons as (
 used as (
 
     select count(*) as used_lines, count(distinct customer_id) as customers, max(occurred_at) as latest
-    from {{ ref('int_transactions') }}
+    from {{ ref('customer_segmentation', 'int_transactions') }}
 
 ),
 

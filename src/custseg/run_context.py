@@ -38,6 +38,7 @@ SAMPLE_INPUT = {"customers_path": None, "transactions_path": None, "customers_re
                 "categorical_columns": None, "ignore_columns": [], "input_options": None}
 
 _CACHE: OrderedDict[str, dict] = OrderedDict()
+_PACKAGE_DIRS: OrderedDict[str, str] = OrderedDict()   # invocation id -> this project's folder
 _PENDING: dict[str, dict] = {}   # the request of each context whose input is resolved later
 _LOCK = threading.Lock()
 KEEP = 16          # invocations remembered (tests run many in one process)
@@ -62,6 +63,11 @@ def start(request: dict) -> dict:
     with _LOCK:
         if key in _CACHE:
             return _CACHE[key]
+        # a unit test cannot see dbt's graph: the samples' folder is the one its invocation's run found
+        if request.get("package_dir"):
+            _PACKAGE_DIRS[request.get("invocation_id", "")] = request["package_dir"]
+        else:
+            request = dict(request, package_dir=_PACKAGE_DIRS.get(request.get("invocation_id", "")))
         try:
             answer = {"context": _context(request)}
         except (SettingError, RunRefused) as err:
@@ -71,6 +77,8 @@ def start(request: dict) -> dict:
             _PENDING[key] = request
         while len(_CACHE) > KEEP:
             _PENDING.pop(_CACHE.popitem(last=False)[0], None)
+        while len(_PACKAGE_DIRS) > KEEP:
+            _PACKAGE_DIRS.popitem(last=False)
         return answer
 
 
@@ -169,6 +177,7 @@ def _input(request: dict, input_settings: dict, settings: Settings) -> dict:
     from .inputs import resolve
 
     project = Path(request.get("project_dir") or ".")
+    package = Path(request.get("package_dir") or project)   # the samples' folder (this project's, when installed)
     spark = (request.get("target") or {}).get("type") == "spark"
     is_log = bool(input_settings.get("transactions_path") or input_settings.get("transactions_relation"))
     working = (request.get("target") or {}).get("path")
@@ -176,9 +185,9 @@ def _input(request: dict, input_settings: dict, settings: Settings) -> dict:
         "settings": input_settings,
         "role": "transactions" if is_log else "customers",
         "invocation_id": request.get("invocation_id"),
-        "transactions_sample_path": str(project / "data" / "sample_transactions.csv.gz"),
-        "seed_path": str(project / "seeds" / "raw_customers.csv"),
-        "seed_label": "seed 'raw_customers' (seeds/raw_customers.csv)",
+        "transactions_sample_path": str(package / "data" / "sample_transactions.csv.gz"),
+        "seed_path": str(package / "seeds" / "custseg_sample_customers.csv"),
+        "seed_label": "seed 'custseg_sample_customers' (seeds/custseg_sample_customers.csv)",
         "cache_dir": str(Path(request.get("target_dir") or project / "target") / "custseg_input"),
         "profile_store": f"{working}.input-profile.json" if working and not spark else None,
         "reuse_profile": settings.segment_mode == "score_changes",
@@ -194,7 +203,7 @@ def _input(request: dict, input_settings: dict, settings: Settings) -> dict:
 
         for part in (contract, tx):
             if part:
-                part["source"]["read_sql"] = spark_read_sql(part["source"], project)
+                part["source"]["read_sql"] = spark_read_sql(part["source"], package)
     return {"contract": contract, "relation": source.get("read_sql"), "label": source.get("label"),
             "is_csv": source.get("kind") == "csv" and not spark, "source": source, "transactions": tx}
 

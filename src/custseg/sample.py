@@ -11,7 +11,7 @@ heavy-tailed with a mass at zero, frequencies are multiples of 1/12, tenure is m
 
 Usage::
 
-    python -m custseg.sample --rows 9000 --out seeds/raw_customers.csv \
+    python -m custseg.sample --rows 9000 --out seeds/custseg_sample_customers.csv \
         --labels-out tests/fixtures/sample_latent_groups.csv
 """
 
@@ -389,7 +389,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=9000, help="clean customers to draw (default 9000)")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--out", type=Path, default=Path("seeds/raw_customers.csv"))
+    parser.add_argument("--out", type=Path, default=Path("seeds/custseg_sample_customers.csv"))
     parser.add_argument("--labels-out", type=Path, default=None,
                         help="also write customer_id,latent_group for tests")
     args = parser.parse_args(argv)

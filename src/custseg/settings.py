@@ -217,6 +217,12 @@ def postgres_schema(name: str, value: Any) -> str:
     return value
 
 
+def schema_name(name: str, value: Any) -> str:
+    if not _is_name(value) or value != value.strip():
+        raise invalid(name, value, "a schema name, e.g. segments")
+    return value
+
+
 #: DuckDB storage versions the serving database can be written in (README: "For BI tools").
 SERVING_STORAGE_VERSIONS = ("v1.0.0", "v1.2.0", "v1.4.0", "v1.5.0", "v2.0.0")
 
@@ -319,6 +325,10 @@ class Settings:
     postgres_schema: str = setting("segments", postgres_schema,
                                    "... into this schema, which every publish replaces whole",
                                    "serving")
+    # --- as a dbt package (README: "Use it in your dbt project")
+    package_schema: str = setting("segments", schema_name,
+                                  "installed in another dbt project: the schema of all its tables (standalone: the "
+                                  "target's)", "package")
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -406,7 +416,8 @@ def unknown_var(values: Mapping[str, Any]) -> None:
 JINJA_DEFAULTS = "macros/setting_defaults.sql"
 DBT_PROJECT = "dbt_project.yml"
 GROUPS = {"input": 'input (README: "Bring your own customers")', "cleaning": "cleaning", "modelling": "modelling",
-          "report": "report", "serving": 'serving and publishing (README: "For BI tools")'}
+          "report": "report", "serving": 'serving and publishing (README: "For BI tools")',
+          "package": 'as a dbt package (README: "Use it in your dbt project")'}
 
 
 def _yaml_value(value: Any) -> str:

@@ -94,7 +94,7 @@ def test_product_row_is_measured(small_run, bench):
     assert 0 < float(product["report_mb"]) < 10
     assert 0.9 <= float(product["kmeans_ari_vs_full_fit"]) <= 1.0
     names = {m["name"] for m in models}
-    assert {"stg_customers", "int_customer_scores", "segment_model_fits", "segment_profiles"} <= names
+    assert {"custseg_stg_customers", "int_customer_scores", "segment_model_fits", "segment_profiles"} <= names
     assert not list(data.glob("*.duckdb")), "the benchmark database is removed unless --keep-db"
 
 

@@ -29,7 +29,7 @@ def sample_run(tmp_path_factory):
 
 
 def test_sample_rows_are_conserved(sample_run):
-    raw_rows = sample_run.scalar("select count(*) from raw_customers")
+    raw_rows = sample_run.scalar("select count(*) from custseg_sample_customers")
     input_rows, clean, rejected = conservation(sample_run)
     assert raw_rows == input_rows == 9121
     assert clean + rejected == input_rows
@@ -37,7 +37,7 @@ def test_sample_rows_are_conserved(sample_run):
     customers = sample_run.scalar("select count(*) from customer_features")
     # the generator's 9,000 clean customers, plus its text-dirt rows whose text is 'n/a' in a
     # column that may be missing: 'n/a' means no value, so it is imputed, not rejected
-    seed = pd.read_csv(PROJECT_DIR / "seeds" / "raw_customers.csv", dtype=str, keep_default_na=False)
+    seed = pd.read_csv(PROJECT_DIR / "seeds" / "custseg_sample_customers.csv", dtype=str, keep_default_na=False)
     optional = ["PAYMENTS", "CREDIT_LIMIT", "TENURE"]
     na_rows = seed[seed[optional].eq("n/a").any(axis=1)]
     assert len(na_rows) == 1 and customers == 9000 + len(na_rows)

@@ -52,7 +52,7 @@ class Days:
 def days(tmp_path_factory):
     work = tmp_path_factory.mktemp("day_two")
     d = Days(work)
-    base = pd.read_csv(PROJECT_DIR / "seeds" / "raw_customers.csv", dtype=str, keep_default_na=False)
+    base = pd.read_csv(PROJECT_DIR / "seeds" / "custseg_sample_customers.csv", dtype=str, keep_default_na=False)
     d.base_ids = set(base["CUST_ID"])
     day1 = work / "day1.csv"
     base.to_csv(day1, index=False)

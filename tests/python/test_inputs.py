@@ -71,7 +71,9 @@ def test_a_comment_above_the_header_is_skipped_but_hash_ids_below_it_are_data(tm
     contract = resolve(write(tmp_path, body))
     assert contract["source"]["files"][0]["preamble_lines"] == 1
     assert contract["source"]["data_lines"] == 40
-    assert "skip = 1" in contract["source"]["read_sql"] and "comment = ''" in contract["source"]["read_sql"]
+    # the comment line and the header (skipped as a record, never parsed) are skipped
+    assert "skip = 2" in contract["source"]["read_sql"] and "header = false" in contract["source"]["read_sql"]
+    assert "comment = ''" in contract["source"]["read_sql"]
 
 
 @pytest.mark.parametrize("encoding, expected", [("latin-1", "latin-1"), ("cp1252", "cp1252"), ("utf-16", "utf-16")])
@@ -320,7 +322,7 @@ def test_title_lines_above_the_header_are_skipped_and_counted_out(tmp_path):
                  "Customer report Q1,,\nExported 2026-11-01,,\ncustomer_id,spend,visits\n" + body):
         contract = resolve(write(tmp_path, text))
         assert list(roles(contract)) == ["customer_id", "spend", "visits"]
-        assert contract["source"]["data_lines"] == 40 and "skip = 2" in contract["source"]["read_sql"]
+        assert contract["source"]["data_lines"] == 40 and "skip = 3" in contract["source"]["read_sql"]
     # a file without a header: its first rows are data, never a title
     unnamed = resolve(write(tmp_path, "1,2.5,3\n" + body.replace("K", ""), "data.csv"), id_column="column1")
     assert unnamed["source"]["data_lines"] == 41 and "skip = 0" in unnamed["source"]["read_sql"]
@@ -356,3 +358,25 @@ def test_headers_that_snake_case_alike_get_distinct_names(tmp_path):
     assert names["BALANCE"] == "balance" and names["Balance!"] == "balance_2"
     assert (names["a-b"], names["a_b"], names["A B"]) == ("a_b", "a_b_2", "a_b_3")
     assert len(set(names.values())) == len(names)
+
+
+def test_a_wrapped_header_cell_and_a_nul_in_a_name_are_read_as_the_header(tmp_path):
+    """Spreadsheets write a header cell with a line break as a quoted value over two lines;
+    a damaged export may hold a NUL byte in a name (no character of a name: dropped)."""
+    import duckdb
+
+    body = "".join(f"K{i},{i * 3.5 + 1},{i * 7 % 13}\n" for i in range(40))
+    contract = resolve(write(tmp_path, 'customer_id,"Total\nspend",vis\x00its\n' + body))
+    assert list(roles(contract)) == ["customer_id", "Total\nspend", "visits"]
+    f = contract["source"]["files"][0]
+    assert (f["header_lines"], contract["source"]["data_lines"]) == (2, 40)
+    rows = duckdb.sql(f"select * from {contract['source']['read_sql']}").fetchall()
+    assert len(rows) == 40 and rows[0] == ("K0", "1.0", "0")
+
+
+def test_a_header_whose_first_name_starts_with_a_hash_is_the_header(tmp_path):
+    """'#' above the header starts a comment only when the line is not shaped like the rows."""
+    body = "".join(f"K{i},{i * 3.5 + 1},{i * 7 % 13}\n" for i in range(40))
+    contract = resolve(write(tmp_path, "# exported 2026-11-01\n#id,spend,# of visits\n" + body))
+    assert list(roles(contract)) == ["#id", "spend", "# of visits"]
+    assert contract["source"]["files"][0]["preamble_lines"] == 1 and contract["source"]["data_lines"] == 40

@@ -61,7 +61,7 @@ def server(postgres_server, tmp_path_factory):
     is NULL; plus columns of types the product cannot use) and public.orders (a generated
     transaction log, typed), and a role bi_reader that may read nothing yet."""
     url = postgres_server.url()
-    seed = PROJECT_DIR / "seeds" / "raw_customers.csv"
+    seed = PROJECT_DIR / "seeds" / "custseg_sample_customers.csv"
     ingest_text(url, "customers_text", f"select * from read_csv('{seed}', all_varchar = true)")
     names = [r[0] for r in duckdb.sql(f"describe select * from read_csv('{seed}', all_varchar = true)").fetchall()]
     typed = ", ".join(f'case when "{n}" ~ {NUMBER} then "{n}"::{"numeric(14, 6)" if n == "BALANCE" else "float8"} '

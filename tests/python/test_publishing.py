@@ -54,7 +54,8 @@ class Builds:
 
     def __init__(self, work: Path):
         self.work = work
-        lines = (PROJECT_DIR / "seeds" / "raw_customers.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+        seed = PROJECT_DIR / "seeds" / "custseg_sample_customers.csv"
+        lines = seed.read_text(encoding="utf-8").splitlines(keepends=True)
         subset = work / "customers.csv"
         subset.write_text(lines[0] + "".join(lines[1::SUBSET_EVERY]), encoding="utf-8")
         self.vars = {**FAST, "customers_path": str(subset)}

@@ -27,7 +27,7 @@ from custseg.settings import SettingError, Settings
 pytestmark = pytest.mark.dbt
 
 FAST = {"stability_resamples": 0, "k_max": 6}
-SEED = PROJECT_DIR / "seeds" / "raw_customers.csv"
+SEED = PROJECT_DIR / "seeds" / "custseg_sample_customers.csv"
 #: The input, its checks and the conservation tests (no models): a cheaper build.
 CUSTOMER_CHECKS = ["build", "--select", "+input_summary", "assert_input_rows_conserved",
                    "assert_each_input_row_placed_once", "--indirect-selection", "cautious"]
@@ -36,7 +36,7 @@ TRANSACTION_CHECKS = ["build", "--select", "+int_transaction_customers", "+trans
 IGNORED = shutil.ignore_patterns(".venv", ".venv-readers", ".git", "target", "logs", "reports", ".spark", "bench",
                                  "__pycache__", ".pytest_cache", "*.duckdb", "*.duckdb.wal", "*.build-lock",
                                  "*.publishing-*", "*.input-profile.json")
-CONSUMER_MODEL = "select * from {{ ref('raw_customers') }}\n"
+CONSUMER_MODEL = "select * from {{ ref('custseg_sample_customers') }}\n"
 CONSUMER_YML = """version: 2
 sources:
   - name: crm
@@ -101,7 +101,7 @@ def model_build(project, tmp_path_factory):
 def test_a_model_input_is_upstream_and_gives_the_segments_of_the_file(model_build, file_build):
     run = model_build["run"]
     upstream = {line.strip() for line in model_build["listed"].output.splitlines()}
-    assert {"dim_customers", "stg_customers", "input_columns", "customer_segments"} <= upstream
+    assert {"dim_customers", "custseg_stg_customers", "input_columns", "customer_segments"} <= upstream
     log = run.output
     assert log.index("OK created sql view model main.dim_customers") < log.index("Input model 'dim_customers'")
     rows = run.scalar("select count(*) from dim_customers")
@@ -118,7 +118,7 @@ def test_a_model_input_is_upstream_and_gives_the_segments_of_the_file(model_buil
 
 def test_a_model_whose_columns_change_is_refused_by_score_and_refitted_as_a_new_version(model_build, project):
     model = project / "models" / "consumer" / "dim_customers.sql"
-    model.write_text("select * exclude (PAYMENTS) from {{ ref('raw_customers') }}\n")
+    model.write_text("select * exclude (PAYMENTS) from {{ ref('custseg_sample_customers') }}\n")
     try:
         select = ["build", "--project-dir", str(project), "--select", "+input_columns"]
         score = run_dbt(select, model_build["work"], vars={**model_build["vars"], "segment_mode": "score"})

@@ -44,7 +44,7 @@ def test_html_and_plotly_escaping():
 @pytest.fixture(scope="module")
 def hostile_report(tmp_path_factory):
     work = tmp_path_factory.mktemp("hostile_report")
-    base = pd.read_csv(PROJECT_DIR / "seeds" / "raw_customers.csv", dtype=str, keep_default_na=False)
+    base = pd.read_csv(PROJECT_DIR / "seeds" / "custseg_sample_customers.csv", dtype=str, keep_default_na=False)
     frame = base.iloc[::4].reset_index(drop=True)
     frame.loc[:3, "CUST_ID"] = [END_SCRIPT, ATTRIBUTE, TITLE, MARKUP_ID]
     frame = frame.rename(columns={"PURCHASES_TRX": HEADER, "TENURE": HEADER_QUOTE})

@@ -9,7 +9,7 @@ import pytest
 from custseg import sample
 from conftest import PROJECT_DIR
 
-SEED_CSV = PROJECT_DIR / "seeds" / "raw_customers.csv"
+SEED_CSV = PROJECT_DIR / "seeds" / "custseg_sample_customers.csv"
 
 
 @pytest.fixture(scope="module")

@@ -33,7 +33,7 @@ def _build(work, path, args=None, **vars):
 def nights(tmp_path_factory):
     changes = tmp_path_factory.mktemp("score_changes")
     full = tmp_path_factory.mktemp("score_full")
-    base = pd.read_csv(PROJECT_DIR / "seeds" / "raw_customers.csv", dtype=str, keep_default_na=False)
+    base = pd.read_csv(PROJECT_DIR / "seeds" / "custseg_sample_customers.csv", dtype=str, keep_default_na=False)
     day1 = changes / "day1.csv"
     base.to_csv(day1, index=False)
     with open(day1, "a") as out:

@@ -45,7 +45,8 @@ def _write(frame: pd.DataFrame, path: Path, extra_line: str | None = "C19999,12,
 @pytest.fixture(scope="module")
 def base(tmp_path_factory):
     work = tmp_path_factory.mktemp("guards_base")
-    frame = pd.read_csv(PROJECT_DIR / "seeds" / "raw_customers.csv", dtype=str, keep_default_na=False).iloc[::4]
+    frame = pd.read_csv(PROJECT_DIR / "seeds" / "custseg_sample_customers.csv", dtype=str,
+                        keep_default_na=False).iloc[::4]
     frame = frame.reset_index(drop=True)
     path = _write(frame, work / "customers.csv")
     assert_ok(run_dbt(["build"], work, vars={**FAST, "customers_path": str(path)}, db_name=DB))

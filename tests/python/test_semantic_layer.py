@@ -121,7 +121,7 @@ def test_the_marts_are_public_in_a_group_with_an_owner_and_the_rest_is_not(sampl
     assert public == sorted(MARTS + OTHER_PUBLIC)
     # the report's tables are protected, the pipeline's internals private
     assert by_name["report_points"]["access"] == by_name["segmentation_config"]["access"] == "protected"
-    for internal in ("stg_customers", "int_customers__imputed", "int_customer_scores", "segment_model_fits",
+    for internal in ("custseg_stg_customers", "int_customers__imputed", "int_customer_scores", "segment_model_fits",
                      "custseg_time_spine"):
         assert by_name[internal]["access"] == "private"
 

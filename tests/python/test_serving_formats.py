@@ -79,7 +79,8 @@ def _snapshot(work, run) -> dict:
 @pytest.fixture(scope="module")
 def publishes(tmp_path_factory):
     work = tmp_path_factory.mktemp("serving_formats")
-    base = pd.read_csv(PROJECT_DIR / "seeds" / "raw_customers.csv", dtype=str, keep_default_na=False).iloc[::4]
+    base = pd.read_csv(PROJECT_DIR / "seeds" / "custseg_sample_customers.csv", dtype=str,
+                       keep_default_na=False).iloc[::4]
     customers = work / "customers.csv"
     base.to_csv(customers, index=False)
     vars = {**FAST, "customers_path": str(customers)}

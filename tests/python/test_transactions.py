@@ -216,7 +216,7 @@ def test_missing_transaction_columns_are_named_in_one_line(tmp_path):
 
 
 def test_a_customer_table_given_as_transactions_is_recognised(tmp_path):
-    error = _resolve(PROJECT_DIR / "seeds" / "raw_customers.csv", "transactions")["error"]
+    error = _resolve(PROJECT_DIR / "seeds" / "custseg_sample_customers.csv", "transactions")["error"]
     assert "looks like a customer table" in error and "customers_path" in error and "\n" not in error
 
 

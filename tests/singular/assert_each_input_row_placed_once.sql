@@ -4,12 +4,12 @@
 -#}
 with staged as (
     select source_row_number, customer_id, record_hash, is_valid
-    from {{ ref('stg_customers') }}
+    from {{ ref('customer_segmentation', 'custseg_stg_customers') }}
 ),
 kept_rows as (
     select staged.source_row_number
     from staged
-    inner join {{ ref('int_customers__outliers') }} as kept
+    inner join {{ ref('customer_segmentation', 'int_customers__outliers') }} as kept
         on staged.customer_id = kept.customer_id
         and staged.record_hash = kept.record_hash
     where staged.is_valid and not kept.is_outlier_rejected
@@ -17,7 +17,7 @@ kept_rows as (
 placed as (
     select source_row_number from kept_rows
     union all
-    select source_row_number from {{ ref('rejected_customers') }}
+    select source_row_number from {{ ref('customer_segmentation', 'rejected_customers') }}
 )
 select staged.source_row_number, count(placed.source_row_number) as placements
 from staged

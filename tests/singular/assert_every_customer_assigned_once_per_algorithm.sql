@@ -4,7 +4,7 @@
   customers, and no assigned customer that is not clean. Returns what breaks this.
 -#}
 with features as (
-    select customer_id from {{ ref('customer_features') }}
+    select customer_id from {{ ref('customer_segmentation', 'customer_features') }}
 ),
 expected as (
     select count(*) as customers from features
@@ -16,7 +16,7 @@ algorithms as (
 ),
 assigned as (
     select algorithm, count(*) as rows_assigned, count(distinct customer_id) as customers_assigned
-    from {{ ref('segment_assignments') }}
+    from {{ ref('customer_segmentation', 'segment_assignments') }}
     group by algorithm
 )
 select 'wrong row count' as problem, algorithms.algorithm, assigned.rows_assigned, null as customer_id
@@ -27,5 +27,5 @@ where coalesce(assigned.rows_assigned, 0) <> expected.customers
    or coalesce(assigned.customers_assigned, 0) <> expected.customers
 union all
 select 'assigned but not clean', assignments.algorithm, null, assignments.customer_id
-from {{ ref('segment_assignments') }} as assignments
+from {{ ref('customer_segmentation', 'segment_assignments') }} as assignments
 where not exists (select 1 from features where features.customer_id = assignments.customer_id)

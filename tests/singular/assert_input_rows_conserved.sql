@@ -8,7 +8,7 @@
   data). The parser's side: the physical lines its rows took (a quoted value may hold line
   breaks), plus the lines it could not parse (malformed_line rows). For Parquet the count
   is the file's row count; for a relation, its count(*) when the contract was resolved; for
-  the embedded sample, the lines of seeds/raw_customers.csv;
+  the embedded sample, the lines of seeds/custseg_sample_customers.csv;
   for a transaction log, the customers built from it (assert_transaction_lines_conserved
   checks the log's lines).
 
@@ -19,10 +19,10 @@
   the published tables still (clean or rejected).
   Returns a row when the counts do not add up.
 -#}
--- depends_on: {{ ref('int_transaction_customers') }}
+-- depends_on: {{ ref('customer_segmentation', 'int_transaction_customers') }}
 {%- set changes_only = score_changes_mode() %}
 {%- if changes_only %}
--- depends_on: {{ ref('customer_changes') }}, {{ ref('int_customer_input_hashes') }}
+-- depends_on: {{ ref('customer_segmentation', 'customer_changes') }}, {{ ref('customer_segmentation', 'int_customer_input_hashes') }}
 {%- endif %}
 with independent as (
     select cast({{ customer_rows_in() }} as bigint) as n
@@ -31,13 +31,13 @@ parsed as (
     select
         coalesce(sum(line_span), 0) as line_count,
         count(*) as row_count
-    from {{ ref('stg_customers') }}
+    from {{ ref('customer_segmentation', 'custseg_stg_customers') }}
 ),
 clean as (
-    select coalesce(sum(source_row_count), 0) as n from {{ ref('customer_features') }}
+    select coalesce(sum(source_row_count), 0) as n from {{ ref('customer_segmentation', 'customer_features') }}
 ),
 rejected as (
-    select count(*) as n from {{ ref('rejected_customers') }}
+    select count(*) as n from {{ ref('customer_segmentation', 'rejected_customers') }}
 ),
 unchanged as (
     {%- if changes_only %}

@@ -9,12 +9,12 @@ select
     assignments.segment_id,
     assignments.model_version,
     count(*) as customers
-from {{ ref('segment_assignments') }} as assignments
+from {{ ref('customer_segmentation', 'segment_assignments') }} as assignments
 where not (assignments.segment_id = 0 and {{ is_one_of('assignments.algorithm', segmentation_algorithms('has_noise')) }})
     and assignments.algorithm <> 'rfm'     -- rule segments: int_rfm_segments joins the rule table
     and not exists (
         select 1
-        from {{ ref('segment_model_parameters') }} as parameters
+        from {{ ref('customer_segmentation', 'segment_model_parameters') }} as parameters
         where parameters.algorithm = assignments.algorithm
             and parameters.model_version = assignments.model_version
             and parameters.segment_id = assignments.segment_id

@@ -4,6 +4,6 @@
   rejected, or an exact duplicate of a kept one. No rows without transactions_path.
 -#}
 select *
-from {{ ref('transaction_summary') }}
+from {{ ref('customer_segmentation', 'transaction_summary') }}
 where input_lines <> parsed_lines
    or staged_rows <> used_lines + rejected_lines + collapsed_duplicates

@@ -30,7 +30,7 @@ from custseg.sample import write_sample
 ROOT = Path(__file__).resolve().parents[2]
 #: What the Python models read, exported from the DuckDB build and read back by Spark.
 REFS = ("int_model_fit_sample", "int_cleaning_parameters", "segment_preprocessing", "customer_features",
-        "int_segment_models")
+        "int_segment_models", "input_summary")
 
 
 @pytest.fixture(scope="module")
@@ -74,8 +74,8 @@ class _FakeDbt:
         self.is_incremental = False
         self.this = SimpleNamespace(schema="default")   # holds no tables of earlier versions
 
-    def ref(self, name: str):
-        return self._tables[name]
+    def ref(self, *names: str):
+        return self._tables[names[-1]]   # ref("x") or ref("package", "x")
 
     def config(self, **_):
         return None

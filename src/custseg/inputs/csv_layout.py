@@ -59,15 +59,44 @@ def _count_outside_quotes(line: str, ch: str) -> int:
     return count
 
 
-def first_lines(text: str, n: int = 20) -> list[str]:
+#: Physical lines one quoted value may span in the sniffed head (a wrapped header cell).
+MAX_LINES_PER_RECORD = 20
+
+
+def logical_lines(text: str) -> list[tuple[int, int, str]]:
+    """(first physical line, physical lines, text) of each record of `text`: a line that
+    leaves a quote open (a quoted value holding a line break, as spreadsheets write a wrapped
+    header cell) is joined with the next ones, up to MAX_LINES_PER_RECORD (then it stands
+    alone, as the line check treats a quote that never closes)."""
+    physical = [raw.rstrip("\r") for raw in text.split("\n")]
+    out, i = [], 0
+    while i < len(physical):
+        j, quotes = i, physical[i].count('"')
+        while quotes % 2 and j + 1 < len(physical) and j - i + 1 < MAX_LINES_PER_RECORD:
+            j += 1
+            quotes += physical[j].count('"')
+        if quotes % 2:
+            j = i
+        out.append((i, j - i + 1, "\n".join(physical[i:j + 1])))
+        i = j + 1
+    return out
+
+
+def first_lines(text: str, n: int = 20, start: int = 0) -> list[str]:
+    """The first `n` non-blank records of `text` from physical line `start` on."""
     out = []
-    for raw in text.split("\n"):
-        line = raw.rstrip("\r")
-        if line.strip():
+    for first, _, line in logical_lines(text):
+        if first >= start and line.strip():
             out.append(line)
             if len(out) >= n:
                 break
     return out
+
+
+def record_lines(text: str, start: int) -> int:
+    """The physical lines of the record that begins on physical line `start` (a header with a
+    quoted line break takes several)."""
+    return next((span for first, span, _ in logical_lines(text) if first == start), 1)
 
 
 def _looks_like_value(text: str) -> bool:
@@ -128,13 +157,17 @@ def lines_above_header(text: str, options: InputOptions) -> tuple[int, int]:
     header is then the first line with two or more delimited fields, not all of them values.
     Below the header, '#' starts a value."""
     lines = [raw.rstrip("\r") for raw in text.split("\n")[:MAX_PREAMBLE + 1]]
+    records = logical_lines(text)
+    comment = {k for k, _, line in records if k <= MAX_PREAMBLE and _is_comment(line, records, k, options)}
     comments = 0
-    while comments < len(lines) - 1 and lines[comments].lstrip().startswith("#"):
+    while comments < len(lines) - 1 and comments in comment:
         comments += 1
     if options.header is False or options.delimiter == "whitespace":
         return comments, 0
-    for k, line in enumerate(lines):
-        if not line.strip() or line.lstrip().startswith("#"):
+    for k, _, line in records:
+        if k > MAX_PREAMBLE:
+            break
+        if not line.strip() or k in comment:
             continue
         delimiter = options.delimiter or max(DELIMITERS, key=lambda d: (_count_outside_quotes(line, d),
                                                                          -DELIMITERS.index(d)))
@@ -147,6 +180,25 @@ def lines_above_header(text: str, options: InputOptions) -> tuple[int, int]:
             break      # data: the lines above it are not a title over a header
         return k, sum(1 for above in lines[:k] if not above.strip())
     return comments, 0
+
+
+def _is_comment(line: str, records: list[tuple[int, int, str]], k: int, options: InputOptions) -> bool:
+    """A line starting with '#' above the header is a comment ("# exported 2026-11-01"), unless
+    it has as many delimited fields (two or more) as the next line that does not start with
+    '#': then it is the header, or data, whose first name or value starts with '#'."""
+    if not line.lstrip().startswith("#"):
+        return False
+    if options.delimiter == "whitespace":
+        return True
+    below = next((text for first, _, text in records if first > k and text.strip()
+                  and not text.lstrip().startswith("#")), None)
+    if below is None:
+        return True
+    for d in ([options.delimiter] if options.delimiter else DELIMITERS):
+        count = _count_outside_quotes(line, d)
+        if count and count == _count_outside_quotes(below, d):
+            return False
+    return True
 
 
 def _choose_delimiter(first: list[str]) -> str | None:
@@ -197,8 +249,10 @@ def sniff_layout(first: list[str], options: InputOptions, source: Source, path: 
             names = list(options.column_names)
         else:
             names = [f"column{i + 1}" for i in range(len(fields))]
-    # an unnamed column (a trailing delimiter on every line, as many exports write) is named by
+    # a NUL byte is no character of a name (DuckDB's reader takes no name holding one); an
+    # unnamed column (a trailing delimiter on every line, as many exports write) is named by
     # its position; empty, it is then dropped like any empty column
+    names = [n.replace("\x00", "") for n in names]
     names = [n if n.strip() else f"column{i + 1}" for i, n in enumerate(names)]
     seen: dict[str, int] = {}
     for i, name in enumerate(names):

@@ -13,7 +13,7 @@ from ..errors import InputError
 from ..postgres import PostgresError, read_relation
 from ..sql import quote_identifier
 from ..sql import sql_literal as sql_string
-from .csv_layout import InputOptions, first_lines, lines_above_header, sniff_layout, split_line
+from .csv_layout import InputOptions, first_lines, lines_above_header, record_lines, sniff_layout, split_line
 from .files import (HEAD_BYTES, cached_copy, cr_to_lf_copy, detect_compression, detect_encoding, expand_pattern,
                     literal_path_sql, magic_bytes, read_chunks, scan_bytes, transcode_cp1252, utf16_lines)
 from .lines import MAX_SET_ASIDE, blanked_lines, check_lines, repaired_copy, set_aside_rows
@@ -157,14 +157,15 @@ def _inspect_csv_file(path: Path, options: InputOptions, cache_dir: Path, source
     if text.startswith("\ufeff"):
         text = text[1:]
     preamble, preamble_blank = lines_above_header(text, options)
-    first = first_lines(text)[preamble - preamble_blank:]
+    first = first_lines(text, start=preamble)
     if not first:
         raise InputError(f"input file '{path}' is empty (no line with data); export the data again.")
     if not source.columns:
         sniff_layout(first, options, source, path)
-    header = None
+    header, header_lines = None, 0
     if source.header:
         header = (first[0].split() if source.whitespace else split_line(first[0], source.delimiter))
+        header_lines = 1 if source.whitespace else record_lines(text, preamble)
     if source.files_preamble is not None and source.files_preamble != preamble:
         raise InputError(f"the files matched by '{source.pattern}' start differently (title or comment lines "
                          "above the header); make them alike.")
@@ -175,7 +176,7 @@ def _inspect_csv_file(path: Path, options: InputOptions, cache_dir: Path, source
         found = {}   # only CR LF and LF line ends: a copy with LF, nothing to walk
         if scan.lone_cr or scan.nul or scan.quotes % 2 == 1:
             found = check_lines(read, read_compression, f"input file '{path}'", delimiter, preamble + 1,
-                                 preamble + 1 + (1 if source.header else 0))
+                                 preamble + 1 + header_lines)
         mixed = 0 < scan.crlf < scan.newlines
         if len(found) > MAX_SET_ASIDE:
             n = min(found)
@@ -188,7 +189,7 @@ def _inspect_csv_file(path: Path, options: InputOptions, cache_dir: Path, source
     if encoding == "cp1252":
         read_path = transcode_cp1252(read, read_compression, cache_dir)
     return FileInfo(str(path.resolve()), read_path, size, compression, encoding, lines - blank, blank, header,
-                    preamble, preamble_blank, set_aside)
+                    preamble, preamble_blank, set_aside, max(header_lines, 1))
 
 
 def parquet_columns(source: Source) -> None:

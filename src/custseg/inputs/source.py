@@ -24,6 +24,7 @@ class FileInfo:
     #: data lines DuckDB is not shown (read_path has an empty line there), each a rejected
     #: row: [line number, what is wrong, the first field, the line cut to 200 characters]
     set_aside: list = field(default_factory=list)
+    header_lines: int = 1   # physical lines of the header (a quoted name may hold a line break)
 
 
 @dataclass
@@ -32,7 +33,7 @@ class Source:
 
     role: str                 # customers | transactions
     kind: str                 # csv | parquet | table (the embedded seed) | relation (a table or view of the database)
-    label: str                # for messages: "file 'x.csv'" or "seed 'raw_customers' ..."
+    label: str                # for messages: "file 'x.csv'" or "seed 'custseg_sample_customers' ..."
     pattern: str | None
     files: list[FileInfo] = field(default_factory=list)
     delimiter: str = ","
@@ -52,8 +53,8 @@ class Source:
         """Non-blank lines that are not a header: the rows the input should yield."""
         if self.kind == "relation":
             return self.relation_rows
-        return sum(f.lines - (f.preamble_lines - f.preamble_blank_lines) - (1 if f.header is not None else 0)
-                   for f in self.files)
+        return sum(f.lines - (f.preamble_lines - f.preamble_blank_lines)
+                   - (f.header_lines if f.header is not None else 0) for f in self.files)
 
     def read_sql(self, extra: str = "ignore_errors = true") -> str:
         """The FROM expression that reads the input as text (CSV) or typed (Parquet, a relation)."""
@@ -71,11 +72,13 @@ class Source:
             options = f"delim = {delim}, quote = '\"', escape = '\"'"
         encoding = "utf-8" if self.encoding == "cp1252" else self.encoding
         compression = "none" if any(f.read_path != f.path for f in self.files) else self.compression
-        skip = self.files[0].preamble_lines if self.files else 0
+        # the header is skipped as one record, not parsed: the names are known (DuckDB's skip
+        # counts records, so a header with a quoted line break is one)
+        skip = (self.files[0].preamble_lines + (1 if self.header else 0)) if self.files else 0
         # parallel = false: DuckDB 2.0's parallel scan with ignore_errors drops every row after a
         # line whose quote is followed by text ('"a"b,'); the single-threaded one does not, and
         # reads what the store_rejects scan of the pre-hook counts
-        return (f"read_csv({paths}, {options}, header = {str(self.header).lower()}, comment = '', skip = {skip}, "
+        return (f"read_csv({paths}, {options}, header = false, comment = '', skip = {skip}, "
                 f"encoding = {sql_string(encoding)}, compression = {sql_string(compression)}, "
                 f"columns = {columns}, auto_detect = false, null_padding = false, parallel = false, {extra})")
 

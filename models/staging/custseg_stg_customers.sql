@@ -22,12 +22,12 @@
   hold line breaks); the conservation test compares its sum with an independent count.
 -#}
 {{ config(pre_hook=input_line_check_hooks('customers')) }}
--- depends_on: {{ ref('int_transaction_customers') }}
+-- depends_on: {{ ref('customer_segmentation', 'int_transaction_customers') }}
 {% set settings = run_context().settings -%}
 {%- set input = run_context().input -%}
-{%- set seed = ref('raw_customers') if not is_spark() else none -%}
+{%- set seed = ref('customer_segmentation', 'custseg_sample_customers') if not is_spark() else none -%}
 {%- set changes_only = score_changes_mode() -%}
-{% if changes_only %}-- depends_on: {{ ref('customer_changes') }}
+{% if changes_only %}-- depends_on: {{ ref('customer_segmentation', 'customer_changes') }}
 {% endif %}
 {%- set contract = input.contract -%}
 {%- set id_sql = customer_id_sql(input) -%}
