@@ -88,17 +88,15 @@
     {% set nodes = graph.nodes.values() | selectattr('resource_type', 'in', ['model', 'seed', 'snapshot']) | list %}
     {% set found = nodes | selectattr('name', 'equalto', value.model) | list %}
     {% set node = ((found | selectattr('package_name', 'equalto', project_name) | list) or found or [none])[0] %}
-    {{ return({'kind': kind, 'value': value.model, 'label': "model '%s'" | format(value.model),
-               'relation': node.relation_name if node else none,
+    {{ return({'kind': kind, 'value': value.model, 'relation': node.relation_name if node else none,
                'ephemeral': node is not none and node.config.materialized == 'ephemeral',
                'names': [] if node else (nodes | map(attribute='name') | list)}) }}
   {% elif kind == 'source' %}
     {% set found = graph.sources.values() | selectattr('source_name', 'equalto', value.source[0])
         | selectattr('name', 'equalto', value.source[1]) | list %}
-    {{ return({'kind': kind, 'value': value.source | join('.'), 'label': "source '%s'" | format(value.source | join('.')),
-               'relation': found[0].relation_name if found else none}) }}
+    {{ return({'kind': kind, 'value': value.source | join('.'), 'relation': found[0].relation_name if found else none}) }}
   {% endif %}
-  {{ return({'kind': kind, 'value': value.table, 'label': "table '%s'" | format(value.table), 'relation': none}) }}
+  {{ return({'kind': kind, 'value': value.table, 'relation': none}) }}
 {% endmacro %}
 
 {#- While dbt parses: ref() (or source()) of the input relation vars that name a dbt node, so

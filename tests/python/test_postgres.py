@@ -458,6 +458,7 @@ def test_publish_settings_are_checked_before_any_model(builds, server):
          "Invalid var 'customers_relation': got {\"postgres\": \"customers\"}; expected {postgres: schema.table}"),
         ({"transactions_relation": "public.orders"},
          ("Invalid var 'transactions_relation': got \"public.orders\"; expected a mapping with one key: "
+          "{model: name} or {source: [source_name, table_name]} or {table: [database.][schema.]table} or "
           "{postgres: schema.table}, or null")),
         ({"publish_postgres": "yes"}, "Invalid var 'publish_postgres': got \"yes\"; expected true or false"),
         ({"publish_postgres": True, "postgres_schema": "public"}, "Invalid var 'postgres_schema': got \"public\""),

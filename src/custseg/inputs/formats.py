@@ -225,13 +225,15 @@ def inspect_database_relation(found: dict, role: str, setting: str, connection) 
     """The input Source of a relation of the build's database, typed by the relation's own
     types, read where it is (no copy); its count(*) is the independent row count.
 
-    found: what macros/run_context.sql looked up in dbt's graph: {'kind', 'value', 'label',
-    'relation' (dbt's quoted name of the model or source; None for a table, or a name dbt does
-    not know), 'ephemeral', 'names' (the project's models and seeds when none matched)}.
+    found: what macros/run_context.sql looked up in dbt's graph: {'kind', 'value' (as the var
+    gives it: a name, source.table, a dotted table name), 'relation' (dbt's quoted name of the
+    model or source; None for a table, or a name dbt does not know), 'ephemeral', 'names' (the
+    project's models and seeds when none matched)}.
     `connection`: the build's DuckDB connection (a cursor of it reads what has been committed)."""
     import duckdb
 
-    kind, label = found.get("kind"), str(found.get("label"))
+    kind = found.get("kind")
+    label = f"{kind} '{found.get('value')}'"
     if kind == "model" and not found.get("relation"):
         if found.get("ephemeral"):
             raise InputError(f"{setting}: {label} is ephemeral, so no table holds its rows; materialize it as a "
@@ -268,14 +270,14 @@ def _missing_relation(cursor, found: dict, setting: str, relation: str) -> str:
         "from duckdb_tables() where not internal and not temporary union all "
         "select case when database_name <> current_database() then database_name end, schema_name, view_name "
         "from duckdb_views() where not internal and not temporary order by 1 nulls first, 2, 3").fetchall()]
-    wanted = str(found.get("value") if found.get("kind") == "table" else "".join(ch for ch in relation if ch != '"'))
+    wanted = str(found.get("value"))
     last = {n: n.rsplit(".", 1)[-1].lower() for n in names}   # names ignore case
     by_last = difflib.get_close_matches(wanted.rsplit(".", 1)[-1].lower(), list(set(last.values())), n=3,
                                         cutoff=0.75)
     close = [n for n in names if last[n] in by_last][:3]
     nearby = f"; tables and views with close names: {', '.join(close)}" if close else \
         "; no table or view has a close name"
-    label = found.get("label")
+    label = f"{found.get('kind')} '{found.get('value')}'"
     if found.get("kind") == "model":
         return (f"{setting}: {label} has not been built ({relation} does not exist): build it with the "
                 f"segmentation, dbt build --select +customer_segments{nearby}.")
